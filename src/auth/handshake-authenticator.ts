@@ -1,0 +1,73 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
+import { Refusal } from '../protocol/codes.js';
+import { InvalidTokenError, JwtVerifier } from './jwt-verifier.js';
+import { type Principal } from './principal.js';
+
+/** A handshake refused with an HTTP status and a JSON body `{error, message}`. */
+export class HandshakeRefusal extends Error {
+  constructor(
+    readonly refusal: Refusal,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HandshakeRefusal';
+  }
+}
+
+/**
+ * The guard of the upgrade path. Nest guards do not run on handleConnection (nestjs/nest#882), so
+ * the gateway's adapter calls this before the upgrade: an unauthenticated request never becomes a
+ * WebSocket. Checks the origin and the JWT; connection limits are the hub's.
+ */
+@Injectable()
+export class HandshakeAuthenticator {
+  private readonly origins: Set<string> | null;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly jwt: JwtVerifier,
+  ) {
+    this.origins = config.allowedOrigins ? new Set(config.allowedOrigins) : null;
+  }
+
+  /** The client's address: the first X-Forwarded-For entry when TRUST_PROXY is on. */
+  clientIp(req: IncomingMessage): string {
+    if (this.config.trustProxy) {
+      const xff = req.headers['x-forwarded-for'];
+      const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+
+  authenticate(req: IncomingMessage, url: URL): Principal {
+    const origin = req.headers.origin;
+    if (this.origins !== null && origin !== undefined && !this.origins.has(origin)) {
+      throw new HandshakeRefusal(Refusal.ForbiddenOrigin, `origin ${origin} is not allowed`);
+    }
+    const token = extractToken(req, url);
+    if (!token) {
+      throw new HandshakeRefusal(
+        Refusal.Unauthorized,
+        'missing token: send Authorization: Bearer <jwt> or ?token=<jwt>',
+      );
+    }
+    try {
+      return this.jwt.verify(token);
+    } catch (err) {
+      if (err instanceof InvalidTokenError) throw new HandshakeRefusal(Refusal.Unauthorized, err.message);
+      throw err;
+    }
+  }
+}
+
+function extractToken(req: IncomingMessage, url: URL): string | null {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1] : null;
+  }
+  return url.searchParams.get('token');
+}

@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { randomUUID } from 'node:crypto';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
+import { type Principal } from './principal.js';
+
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError';
+}
+
+/**
+ * Verifies JWTs with the configured key, the algorithm pinned (so `alg: none` and HS/RS confusion
+ * are refused), `exp`/`nbf` checked and `iss`/`aud` when configured. Never logs a token.
+ */
+@Injectable()
+export class JwtVerifier {
+  private readonly jwt: JwtService;
+
+  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
+    this.jwt = new JwtService({});
+  }
+
+  verify(token: string): Principal {
+    const { jwt } = this.config;
+    let claims: Record<string, unknown>;
+    try {
+      claims = this.jwt.verify(token, {
+        secret: jwt.verifyKey,
+        publicKey: jwt.verifyKey,
+        algorithms: [jwt.algorithm],
+        issuer: jwt.issuer,
+        audience: jwt.audience,
+        clockTolerance: jwt.clockToleranceSec,
+      });
+    } catch (err) {
+      throw new InvalidTokenError(describe(err));
+    }
+    const sub = claims.sub;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) {
+      throw new InvalidTokenError('token has no valid sub claim');
+    }
+    const name =
+      typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 64) : sub.slice(0, 64);
+    let rooms: string[] | null = null;
+    if (claims.rooms !== undefined) {
+      if (!Array.isArray(claims.rooms) || !claims.rooms.every((r) => typeof r === 'string')) {
+        throw new InvalidTokenError('rooms claim must be a list of strings');
+      }
+      rooms = claims.rooms as string[];
+    }
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+    return { id: sub, name, rooms, exp: typeof claims.exp === 'number' ? claims.exp : null, scopes };
+  }
+
+  /** Signs a development token (HS256 only; the caller checks AUTH_DEV_TOKENS). */
+  signDevToken(sub: string, name: string, extra: Record<string, unknown> = {}): string {
+    const { jwt } = this.config;
+    if (!jwt.signKey) throw new Error('no signing key: dev tokens need an HS256 secret');
+    return this.jwt.sign(
+      { sub, name, ...extra },
+      {
+        secret: jwt.signKey,
+        algorithm: 'HS256',
+        expiresIn: this.config.devTokenTtlSec,
+        jwtid: randomUUID(),
+        ...(jwt.issuer ? { issuer: jwt.issuer } : {}),
+        ...(jwt.audience ? { audience: jwt.audience } : {}),
+      },
+    );
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { name?: string; message?: string };
+  if (e?.name === 'TokenExpiredError') return 'token expired';
+  if (e?.name === 'NotBeforeError') return 'token not yet valid';
+  return `invalid token: ${e?.message ?? 'unknown error'}`;
+}

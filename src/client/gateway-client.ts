@@ -1,0 +1,956 @@
+// A typed client for wire protocol v1 (docs/protocol.md). It runs in browsers and in Node (pass
+// the `ws` package's WebSocket as `WebSocketImpl`): no Node-only imports, no framework.
+//
+// What it adds on top of a raw socket:
+// - reconnects by itself with capped exponential backoff and full jitter;
+// - rejoins its rooms with `since` = the last seq it delivered and `epoch` = the last epoch seen, and
+//   delivers every room message to the application exactly once and in seq order (`gap` reports
+//   what the server could not replay);
+// - keeps unacknowledged sends in a bounded outbox and resends them with the same `id` after a
+//   reconnect, or after `rate_limited` / `unavailable`: the server's dedup by (user, id) makes that safe;
+// - never reconnects after a 401 at the handshake or a close 1008 without asking the application
+//   for a new token through `getToken`.
+
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { TypedEmitter } from './emitter.js';
+import {
+  CloseCode,
+  MAX_ID_LENGTH,
+  ROOM_NAME,
+  type AckFrame,
+  type AuthedFrame,
+  type ClientFrame,
+  type DirectFrame,
+  type DirectFrameOut,
+  type ErrorCode,
+  type ErrorDetail,
+  type ErrorFrame,
+  type JoinedFrame,
+  type JoinFrame,
+  type LeftFrame,
+  type Limits,
+  type MessageFrame,
+  type MessageFrameOut,
+  type PongFrame,
+  type PresenceFrame,
+  type ServerFrame,
+  type WelcomeFrame,
+} from './frames.js';
+import { newId } from './ids.js';
+import { tokenExpiryMs } from './token.js';
+
+export * from './frames.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { newId } from './ids.js';
+export { tokenExpiryMs } from './token.js';
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+/**
+ * Why the client asks for a token:
+ * - `initial`: `connect()` without a `token` option;
+ * - `unauthorized`: the handshake was answered 401 (known in Node; browsers hide the status);
+ * - `expired`: the server closed 1008, or the token's `exp` has passed before a reconnect;
+ * - `refresh`: the token expires soon; the answer is sent in an `auth` frame;
+ * - `handshake_failed`: the handshake failed and the host does not say why (browsers): the server
+ *   may be down or may have refused the token. Returning the same token keeps retrying with it.
+ */
+export type TokenReason = 'initial' | 'unauthorized' | 'expired' | 'refresh' | 'handshake_failed';
+
+export type TokenProvider = (reason: TokenReason) => string | null | undefined | Promise<string | null | undefined>;
+
+/** The part of the WHATWG WebSocket interface the client uses (browsers and `ws` both have it). */
+interface SocketLike {
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A WebSocket constructor: `globalThis.WebSocket` in browsers, `(await import('ws')).WebSocket` in Node. */
+export type WebSocketConstructor = new (url: string) => unknown;
+
+export interface GatewayClientOptions {
+  /** The endpoint, e.g. `wss://chat.example.com/ws`. The token is added as `?token=`. */
+  url: string;
+  /** A token to start with. Without it, `connect()` asks `getToken('initial')`. */
+  token?: string;
+  /** Asked for a token when there is none, after a 401 or a close 1008, and before expiry. */
+  getToken?: TokenProvider;
+  /** Default `globalThis.WebSocket`. */
+  WebSocketImpl?: WebSocketConstructor;
+  /** Reconnect backoff (default 250 ms .. 10 s), or `false` never to reconnect. */
+  reconnect?: Partial<BackoffOptions> | false;
+  /** At most this many unacknowledged `send`/`direct` calls (default 100); more reject `outbox_full`. */
+  outboxLimit?: number;
+  /** Times a send answered `rate_limited` / `unavailable` / `internal` is retried (default 8). */
+  maxSendRetries?: number;
+  /** Base delay before such a retry (default 1000 ms, doubled per retry, capped by reconnect.maxMs). */
+  retryDelayMs?: number;
+  /** Pace outgoing frames to the server's `limits.ratePerSec` so they are not refused (default true). */
+  pace?: boolean;
+  /** Refresh the token with an `auth` frame this long before it expires (default 60000), or `false`. */
+  tokenRefresh?: { marginMs: number } | false;
+  /** Random source for the backoff jitter (tests). */
+  random?: () => number;
+}
+
+export interface StatusEvent {
+  status: ConnectionStatus;
+  /** Why the client went offline or is reconnecting (e.g. `closed`, `unauthorized`, `close 1013 slow consumer`). */
+  reason?: string;
+}
+
+/** History could not fill the gap since the last seq the client had: some messages were lost. */
+export interface GapEvent {
+  room: string;
+  recovered: false;
+  /** The last seq the client had delivered before the rejoin. */
+  since: number;
+  /** The lowest seq the server still held. */
+  oldestSeq: number;
+  /** The room's last seq after the replay. */
+  seq: number;
+  /** The room's history generation changed (the server lost its history); seqs start over. */
+  epochChanged: boolean;
+  epoch: string;
+}
+
+export interface CloseEvent {
+  code: number;
+  reason: string;
+  /** The HTTP status of a refused handshake, when the host reports it (Node's `ws` does). */
+  httpStatus?: number;
+  willReconnect: boolean;
+}
+
+export interface ReconnectEvent {
+  attempt: number;
+  delayMs: number;
+}
+
+export interface GatewayClientEvents {
+  welcome: WelcomeFrame;
+  /** Room messages, each exactly once per room and in seq order (duplicates from replays are dropped). */
+  message: MessageFrame;
+  direct: DirectFrame;
+  joined: JoinedFrame;
+  left: LeftFrame;
+  presence: PresenceFrame;
+  ack: AckFrame;
+  pong: PongFrame;
+  authed: AuthedFrame;
+  /** Every `error` frame, including those that also reject a pending call. */
+  error: ErrorFrame;
+  status: StatusEvent;
+  gap: GapEvent;
+  close: CloseEvent;
+  reconnect: ReconnectEvent;
+  /** Every frame as received, before any filtering (diagnostics). */
+  frame: ServerFrame;
+}
+
+/** Client-side failure codes, next to the server's `ErrorCode`s. */
+export type ClientErrorCode =
+  | 'offline'
+  | 'closed'
+  | 'outbox_full'
+  | 'too_large'
+  | 'invalid'
+  | 'left'
+  | 'no_token'
+  | 'refused';
+
+/** Rejection of `send`, `direct`, `join`, `connect`: a server `error` frame or a client-side failure. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode | ClientErrorCode;
+  readonly ref?: string;
+  readonly details?: ErrorDetail[];
+  /** True when the server sent it as an `error` frame. */
+  readonly fromServer: boolean;
+
+  constructor(code: ErrorCode | ClientErrorCode, message: string, extra: { ref?: string; details?: ErrorDetail[]; fromServer?: boolean } = {}) {
+    super(message);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.ref = extra.ref;
+    this.details = extra.details;
+    this.fromServer = extra.fromServer ?? false;
+  }
+
+  static fromFrame(frame: ErrorFrame): GatewayError {
+    return new GatewayError(frame.code, frame.message, { ref: frame.ref, details: frame.details, fromServer: true });
+  }
+}
+
+export interface SendResult {
+  id: string;
+  room: string;
+  seq: number;
+}
+
+export interface RoomInfo {
+  room: string;
+  /** The last seq delivered to the application (the next rejoin's `since`). */
+  lastSeq?: number;
+  epoch?: string;
+  /** Joined on the current connection. */
+  joined: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const OPEN = 1;
+const RETRYABLE: ReadonlySet<string> = new Set(['rate_limited', 'unavailable', 'internal']);
+/** Handshake statuses after which retrying the same request cannot succeed. */
+const FATAL_HANDSHAKE: ReadonlySet<number> = new Set([400, 403, 404]);
+/** Below the server's refill rate so that clock drift never makes a paced frame `rate_limited`. */
+const PACE_SAFETY = 0.9;
+/** setTimeout's largest delay (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+interface RoomState {
+  name: string;
+  lastSeq?: number;
+  epoch?: string;
+  joined: boolean;
+  lastJoined?: JoinedFrame;
+  /** Set while a join is in flight: replayed messages are held until `joined` says which epoch they are from. */
+  resume: { since?: number; epoch?: string; buffer: MessageFrame[] } | null;
+  waiters: Array<{ resolve: (frame: JoinedFrame) => void; reject: (err: GatewayError) => void }>;
+  retries: number;
+}
+
+interface PendingSend {
+  id: string;
+  frame: MessageFrameOut | DirectFrameOut;
+  /** queued: in the outbox; sent: handed to the socket (or its pacing queue); waiting: retry timer. */
+  state: 'queued' | 'sent' | 'waiting';
+  retries: number;
+  timer?: ReturnType<typeof setTimeout>;
+  resolve: (ack: AckFrame) => void;
+  reject: (err: GatewayError) => void;
+}
+
+/** A frame without an `id` the server answers exactly once (joined/left/authed or a ref-less error). */
+interface PendingControl {
+  kind: 'join' | 'leave' | 'auth';
+  room?: string;
+  token?: string;
+  settle: (answer: { ok: true; frame: ServerFrame } | { ok: false; error: ErrorFrame }) => void;
+}
+
+interface QueuedWrite {
+  frame: ClientFrame;
+  onWrite?: () => void;
+}
+
+interface Timers {
+  reconnect?: ReturnType<typeof setTimeout>;
+  pace?: ReturnType<typeof setTimeout>;
+  heartbeat?: ReturnType<typeof setInterval>;
+  refresh?: ReturnType<typeof setTimeout>;
+}
+
+export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
+  private readonly url: string;
+  private readonly getToken?: TokenProvider;
+  private readonly Impl: WebSocketConstructor;
+  private readonly backoff: BackoffOptions | false;
+  private readonly outboxLimit: number;
+  private readonly maxSendRetries: number;
+  private readonly retryDelayMs: number;
+  private readonly pace: boolean;
+  private readonly refreshMarginMs: number | false;
+  private readonly random: () => number;
+
+  private token?: string;
+  private sock: SocketLike | null = null;
+  private currentStatus: ConnectionStatus = 'offline';
+  /** The app called close(): nothing reconnects until connect() again. */
+  private stopped = true;
+  private attempt = 0;
+  private connectedAt = 0;
+  private lastInbound = 0;
+  private welcomeFrame?: WelcomeFrame;
+  private readonly rooms = new Map<string, RoomState>();
+  private readonly sends = new Map<string, PendingSend>();
+  private controls: PendingControl[] = [];
+  private writes: QueuedWrite[] = [];
+  private bucket = { tokens: 0, capacity: 0, ratePerMs: 0, at: 0 };
+  private readonly timers: Timers = {};
+  private connectWaiters: Array<{ resolve: (w: WelcomeFrame) => void; reject: (e: GatewayError) => void }> = [];
+  private closeWaiters: Array<() => void> = [];
+
+  constructor(options: GatewayClientOptions) {
+    super();
+    const Impl = options.WebSocketImpl ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Impl) {
+      throw new Error('GatewayClient: no WebSocket implementation; pass WebSocketImpl (in Node: the ws package)');
+    }
+    this.Impl = Impl;
+    this.url = options.url;
+    this.token = options.token;
+    this.getToken = options.getToken;
+    this.backoff = options.reconnect === false ? false : { minMs: options.reconnect?.minMs ?? 250, maxMs: options.reconnect?.maxMs ?? 10_000 };
+    this.outboxLimit = options.outboxLimit ?? 100;
+    this.maxSendRetries = options.maxSendRetries ?? 8;
+    this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.pace = options.pace ?? true;
+    this.refreshMarginMs = options.tokenRefresh === false ? false : (options.tokenRefresh?.marginMs ?? 60_000);
+    this.random = options.random ?? Math.random;
+  }
+
+  // ---- public API ------------------------------------------------------------------------------
+
+  get status(): ConnectionStatus {
+    return this.currentStatus;
+  }
+
+  /** The last `welcome` (user, limits), if the client has connected once. */
+  get welcome(): WelcomeFrame | undefined {
+    return this.welcomeFrame;
+  }
+
+  get limits(): Limits | undefined {
+    return this.welcomeFrame?.limits;
+  }
+
+  /** Number of sends not yet acknowledged (the outbox). */
+  get pendingCount(): number {
+    return this.sends.size;
+  }
+
+  roomInfo(room: string): RoomInfo | undefined {
+    const r = this.rooms.get(room);
+    return r && { room: r.name, lastSeq: r.lastSeq, epoch: r.epoch, joined: r.joined };
+  }
+
+  listRooms(): RoomInfo[] {
+    return [...this.rooms.keys()].map((room) => this.roomInfo(room) as RoomInfo);
+  }
+
+  /**
+   * Opens the connection; resolves with the first `welcome`. Failed attempts are retried with
+   * backoff, so the promise waits until the server answers, or rejects when the client goes offline
+   * for good (refused token, `close()`, reconnect disabled).
+   */
+  connect(): Promise<WelcomeFrame> {
+    if (this.currentStatus === 'connected' && this.welcomeFrame) return Promise.resolve(this.welcomeFrame);
+    const promise = new Promise<WelcomeFrame>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
+    if (this.stopped) {
+      this.stopped = false;
+      this.attempt = 0;
+      this.setStatus('connecting');
+      void this.openWithToken(this.token ? undefined : 'initial');
+    }
+    return promise;
+  }
+
+  /**
+   * Joins a room; resolves with its `joined`. `since` replays the messages after it. The room is
+   * rejoined after every reconnect, resuming from the last seq delivered.
+   */
+  join(room: string, options: { since?: number } = {}): Promise<JoinedFrame> {
+    if (!ROOM_NAME.test(room)) return Promise.reject(new GatewayError('invalid', `bad room name: ${JSON.stringify(room)}`));
+    if (options.since !== undefined && !(Number.isInteger(options.since) && options.since >= 0)) {
+      return Promise.reject(new GatewayError('invalid', 'since must be an integer >= 0'));
+    }
+    if (this.stopped) return Promise.reject(new GatewayError('offline', 'not connected: call connect() first'));
+    let state = this.rooms.get(room);
+    if (state && state.joined && options.since === undefined && state.lastJoined) return Promise.resolve(state.lastJoined);
+    if (!state) {
+      state = { name: room, joined: false, resume: null, waiters: [], retries: 0 };
+      this.rooms.set(room, state);
+    }
+    if (options.since !== undefined) {
+      state.lastSeq = options.since;
+      state.epoch = undefined;
+    }
+    const promise = new Promise<JoinedFrame>((resolve, reject) => state.waiters.push({ resolve, reject }));
+    // Not connected: the join goes out with the rejoins after the next welcome.
+    if (this.isLive() && !state.resume) this.sendJoin(state);
+    return promise;
+  }
+
+  /** Leaves a room: it is no longer rejoined, and its messages are no longer delivered. */
+  leave(room: string): Promise<void> {
+    const state = this.rooms.get(room);
+    if (!state) return Promise.resolve();
+    this.rooms.delete(room);
+    for (const w of state.waiters.splice(0)) w.reject(new GatewayError('left', `left ${room} before it was joined`));
+    if (!this.isLive() || !state.joined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const frame = { type: 'leave' as const, room };
+      // A refused leave (not_joined, rate_limited...) still means the app no longer gets this room's messages.
+      this.writeControl(frame, { kind: 'leave', room, settle: () => resolve() });
+    });
+  }
+
+  /**
+   * Sends `content` to a room; resolves with `{id, room, seq}` from the `ack`, or rejects with the
+   * server's `error` for the same id. While disconnected the message waits in the outbox and is sent,
+   * with the same id, after the reconnect.
+   */
+  async send(room: string, content: string, options: { id?: string } = {}): Promise<SendResult> {
+    if (!ROOM_NAME.test(room)) throw new GatewayError('invalid', `bad room name: ${JSON.stringify(room)}`);
+    const ack = await this.enqueueSend({ type: 'message', room, content, id: options.id ?? newId() });
+    return { id: ack.id, room: ack.room ?? room, seq: ack.seq ?? -1 };
+  }
+
+  /** Sends a direct message to every connection of user `to` (and the sender's other connections). */
+  async direct(to: string, content: string, options: { id?: string } = {}): Promise<{ id: string }> {
+    if (typeof to !== 'string' || to.length < 1 || to.length > 128) throw new GatewayError('invalid', 'to must be 1..128 characters');
+    const ack = await this.enqueueSend({ type: 'direct', to, content, id: options.id ?? newId() });
+    return { id: ack.id };
+  }
+
+  /** Replaces the token: sent in an `auth` frame when connected, used for the next handshake otherwise. */
+  authenticate(token: string): Promise<AuthedFrame | undefined> {
+    if (!this.isLive()) {
+      this.token = token;
+      return Promise.resolve(undefined);
+    }
+    return new Promise<AuthedFrame | undefined>((resolve, reject) => {
+      this.writeControl(
+        { type: 'auth', token },
+        {
+          kind: 'auth',
+          token,
+          settle: (answer) => {
+            if (answer.ok) {
+              this.token = token;
+              this.scheduleRefresh();
+              resolve(answer.frame as AuthedFrame);
+            } else {
+              reject(GatewayError.fromFrame(answer.error));
+            }
+          },
+        },
+      );
+    });
+  }
+
+  /** Sends a `ping`; the server answers `pong` (also used by the idle watchdog). */
+  ping(): void {
+    if (this.isLive()) this.write({ type: 'ping', id: newId() });
+  }
+
+  /**
+   * Closes for good (until connect() again): pending sends and joins reject with `closed`.
+   * Resolves when the socket has closed.
+   */
+  close(): Promise<void> {
+    this.stopped = true;
+    this.clearTimers();
+    const sock = this.sock;
+    const done = new Promise<void>((resolve) => {
+      if (!sock) resolve();
+      else this.closeWaiters.push(resolve);
+    });
+    this.goOffline('closed', 'closed');
+    if (sock) {
+      try {
+        sock.close(1000, 'client closing');
+      } catch {
+        this.onSocketClose(sock, 1006, 'client closing');
+      }
+    }
+    return done;
+  }
+
+  // ---- connection lifecycle ------------------------------------------------------------------
+
+  private isLive(): boolean {
+    return this.currentStatus === 'connected' && this.sock !== null && this.sock.readyState === OPEN;
+  }
+
+  private setStatus(status: ConnectionStatus, reason?: string): void {
+    if (this.currentStatus === status) return;
+    this.currentStatus = status;
+    this.emit('status', reason === undefined ? { status } : { status, reason });
+  }
+
+  /** Gets a token first when `reason` says the current one cannot be used, then opens a socket. */
+  private async openWithToken(reason?: TokenReason): Promise<void> {
+    const expiry = this.token ? tokenExpiryMs(this.token) : undefined;
+    if (!reason && expiry !== undefined && expiry <= Date.now() && this.getToken) reason = 'expired';
+    if (reason) {
+      const previous = this.token;
+      let fresh: string | null | undefined;
+      try {
+        fresh = this.getToken ? await this.getToken(reason) : undefined;
+      } catch {
+        fresh = undefined;
+      }
+      if (this.stopped) return;
+      const mustChange = reason === 'unauthorized' || reason === 'expired';
+      if (fresh) this.token = fresh;
+      if (!this.token || (mustChange && (!fresh || fresh === previous))) {
+        this.goOffline(reason === 'initial' ? 'no_token' : reason, reason === 'initial' ? 'no token' : `${reason}: no new token`);
+        return;
+      }
+    }
+    this.openSocket();
+  }
+
+  private openSocket(): void {
+    const token = this.token as string;
+    const url = this.url + (this.url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token);
+    let sock: SocketLike;
+    try {
+      sock = new this.Impl(url) as SocketLike;
+    } catch (err) {
+      // A malformed URL throws synchronously: retrying cannot help.
+      this.goOffline('refused', `cannot open ${this.url}: ${(err as Error).message}`);
+      return;
+    }
+    this.sock = sock;
+    const handshake: { opened: boolean; httpStatus?: number; networkError?: string } = { opened: false };
+    sock.onopen = () => {
+      handshake.opened = true;
+    };
+    sock.onmessage = (event) => {
+      if (this.sock === sock) this.onData(event.data);
+    };
+    sock.onerror = (event) => {
+      // Node's ws reports a refused handshake as "Unexpected server response: 401"; browsers say nothing.
+      const message = String((event as { message?: unknown } | null)?.message ?? '');
+      const status = /Unexpected server response: (\d{3})/.exec(message);
+      if (status) handshake.httpStatus = Number(status[1]);
+      else if (message) handshake.networkError = message;
+    };
+    sock.onclose = (event) => this.onSocketClose(sock, event.code, event.reason, handshake);
+  }
+
+  private onSocketClose(
+    sock: SocketLike,
+    code: number,
+    reason: string,
+    handshake: { opened: boolean; httpStatus?: number; networkError?: string } = { opened: true },
+  ): void {
+    sock.onopen = sock.onmessage = sock.onerror = sock.onclose = null;
+    for (const resolve of this.closeWaiters.splice(0)) resolve();
+    if (this.sock !== sock) return;
+    this.sock = null;
+    const wasWelcomed = this.currentStatus === 'connected';
+    const upMs = wasWelcomed ? Date.now() - this.connectedAt : 0;
+    this.resetConnectionState();
+    if (this.stopped) return;
+
+    // What the close means for the next attempt.
+    let tokenReason: TokenReason | undefined;
+    let fatal: string | undefined;
+    if (!handshake.opened && handshake.httpStatus !== undefined) {
+      if (handshake.httpStatus === 401) tokenReason = 'unauthorized';
+      else if (FATAL_HANDSHAKE.has(handshake.httpStatus)) fatal = `handshake refused: HTTP ${handshake.httpStatus}`;
+    } else if (!handshake.opened && handshake.networkError === undefined) {
+      tokenReason = this.getToken ? 'handshake_failed' : undefined;
+    } else if (code === CloseCode.PolicyViolation) {
+      tokenReason = 'expired';
+    } else if (code === CloseCode.Disconnected) {
+      fatal = `disconnected by the server: ${reason || code}`;
+    }
+    const mayRetry = this.backoff !== false && fatal === undefined && (tokenReason === undefined || tokenReason === 'handshake_failed' || this.getToken !== undefined);
+    this.emit('close', {
+      code,
+      reason,
+      ...(handshake.httpStatus !== undefined ? { httpStatus: handshake.httpStatus } : {}),
+      willReconnect: mayRetry,
+    });
+    if (!mayRetry) {
+      const why = fatal ?? (tokenReason ? `${tokenReason}: no getToken to ask for a new token` : `closed ${code} ${reason}`.trim());
+      this.goOffline(tokenReason === 'unauthorized' || tokenReason === 'expired' ? tokenReason : 'refused', why);
+      return;
+    }
+    // A connection that stayed up a while starts the backoff over; a flapping one keeps growing it.
+    if (wasWelcomed && upMs >= 5000) this.attempt = 0;
+    const why = handshake.httpStatus !== undefined ? `handshake HTTP ${handshake.httpStatus}` : `close ${code}${reason ? ' ' + reason : ''}`;
+    this.setStatus('reconnecting', why);
+    this.scheduleReconnect(tokenReason);
+  }
+
+  private scheduleReconnect(tokenReason?: TokenReason): void {
+    if (this.backoff === false) return;
+    const delayMs = backoffDelay(this.attempt, this.backoff, this.random);
+    this.attempt++;
+    this.emit('reconnect', { attempt: this.attempt, delayMs });
+    this.timers.reconnect = setTimeout(() => {
+      this.timers.reconnect = undefined;
+      if (!this.stopped) void this.openWithToken(tokenReason);
+    }, delayMs);
+  }
+
+  /** Forgets everything tied to the socket that just closed; rooms and the outbox survive. */
+  private resetConnectionState(): void {
+    clearTimeout(this.timers.pace);
+    clearInterval(this.timers.heartbeat);
+    clearTimeout(this.timers.refresh);
+    this.timers.pace = this.timers.heartbeat = this.timers.refresh = undefined;
+    this.writes = [];
+    // Answers to these will never come; joins are redone after the next welcome.
+    const controls = this.controls;
+    this.controls = [];
+    for (const control of controls) {
+      if (control.kind !== 'join') {
+        control.settle({ ok: false, error: { type: 'error', code: 'unavailable', message: 'connection lost' } });
+      }
+    }
+    for (const room of this.rooms.values()) {
+      room.joined = false;
+      room.resume = null; // the replay restarts from lastSeq, which only delivered messages advanced
+    }
+    for (const send of this.sends.values()) {
+      if (send.state === 'sent') send.state = 'queued';
+    }
+  }
+
+  private goOffline(code: ClientErrorCode | TokenReason, reason: string): void {
+    this.stopped = true;
+    this.clearTimers();
+    const err = new GatewayError(code === 'closed' ? 'closed' : code === 'no_token' ? 'no_token' : 'offline', reason);
+    for (const w of this.connectWaiters.splice(0)) w.reject(err);
+    for (const send of this.sends.values()) {
+      clearTimeout(send.timer);
+      send.reject(err);
+    }
+    this.sends.clear();
+    for (const room of this.rooms.values()) {
+      for (const w of room.waiters.splice(0)) w.reject(err);
+    }
+    if (code === 'closed') this.rooms.clear();
+    this.setStatus('offline', code === 'closed' ? 'closed' : reason);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.timers.reconnect);
+    clearTimeout(this.timers.pace);
+    clearInterval(this.timers.heartbeat);
+    clearTimeout(this.timers.refresh);
+    this.timers.reconnect = this.timers.pace = this.timers.heartbeat = this.timers.refresh = undefined;
+  }
+
+  // ---- inbound -------------------------------------------------------------------------------
+
+  private onData(data: unknown): void {
+    this.lastInbound = Date.now();
+    if (typeof data !== 'string') return; // the protocol only has text frames
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(data) as ServerFrame;
+    } catch {
+      return;
+    }
+    if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') return;
+    this.emit('frame', frame);
+    switch (frame.type) {
+      case 'welcome':
+        return this.onWelcome(frame);
+      case 'message':
+        return this.onMessage(frame);
+      case 'joined':
+        return this.onJoined(frame);
+      case 'left':
+        this.settleControl((c) => c.kind === 'leave' && c.room === frame.room, { ok: true, frame });
+        return this.emit('left', frame);
+      case 'ack':
+        return this.onAck(frame);
+      case 'authed':
+        this.settleControl((c) => c.kind === 'auth', { ok: true, frame });
+        return this.emit('authed', frame);
+      case 'error':
+        return this.onError(frame);
+      case 'direct':
+        return this.emit('direct', frame);
+      case 'presence':
+        if (this.rooms.has(frame.room)) this.emit('presence', frame);
+        return;
+      case 'pong':
+        return this.emit('pong', frame);
+      default:
+        return; // a newer server's frame type: ignored
+    }
+  }
+
+  private onWelcome(frame: WelcomeFrame): void {
+    this.welcomeFrame = frame;
+    this.connectedAt = Date.now();
+    const rate = frame.limits?.ratePerSec;
+    if (rate && rate > 0) {
+      this.bucket = { tokens: rate, capacity: rate, ratePerMs: (rate * PACE_SAFETY) / 1000, at: Date.now() };
+    } else {
+      this.bucket = { tokens: Infinity, capacity: Infinity, ratePerMs: 0, at: Date.now() };
+    }
+    this.emit('welcome', frame);
+    this.setStatus('connected');
+    for (const w of this.connectWaiters.splice(0)) w.resolve(frame);
+    for (const room of this.rooms.values()) this.sendJoin(room);
+    this.flushOutbox();
+    this.startHeartbeat(frame.heartbeatMs);
+    this.scheduleRefresh();
+  }
+
+  private onMessage(frame: MessageFrame): void {
+    const room = this.rooms.get(frame.room);
+    if (!room) return; // left, or never joined
+    if (room.resume) {
+      room.resume.buffer.push(frame);
+      return;
+    }
+    this.deliver(room, frame);
+  }
+
+  /** The one place a room message reaches the application: at most once per seq, in seq order. */
+  private deliver(room: RoomState, frame: MessageFrame): void {
+    if (room.lastSeq !== undefined && frame.seq <= room.lastSeq) return;
+    room.lastSeq = frame.seq;
+    this.emit('message', frame);
+  }
+
+  private onJoined(frame: JoinedFrame): void {
+    const room = this.rooms.get(frame.room);
+    this.settleControl((c) => c.kind === 'join' && c.room === frame.room, { ok: true, frame });
+    if (!room) return; // left meanwhile
+    const resume = room.resume;
+    room.resume = null;
+    room.joined = true;
+    room.retries = 0;
+    room.lastJoined = frame;
+    const since = resume?.since;
+    const epochChanged = since !== undefined && resume?.epoch !== undefined && frame.epoch !== resume.epoch;
+    if (since !== undefined && (!frame.recovered || epochChanged)) {
+      this.emit('gap', {
+        room: frame.room,
+        recovered: false,
+        since,
+        oldestSeq: frame.oldestSeq,
+        seq: frame.seq,
+        epochChanged,
+        epoch: frame.epoch,
+      });
+    }
+    // A new epoch numbers its messages from scratch: what it replays is all new to the application.
+    if (epochChanged) room.lastSeq = undefined;
+    room.epoch = frame.epoch;
+    for (const message of resume?.buffer ?? []) this.deliver(room, message);
+    if (room.lastSeq === undefined || frame.seq > room.lastSeq) room.lastSeq = frame.seq;
+    this.emit('joined', frame);
+    for (const w of room.waiters.splice(0)) w.resolve(frame);
+    this.flushOutbox();
+  }
+
+  private onAck(frame: AckFrame): void {
+    const send = this.sends.get(frame.id);
+    if (send) {
+      this.sends.delete(frame.id);
+      clearTimeout(send.timer);
+      send.resolve(frame);
+    }
+    this.emit('ack', frame);
+  }
+
+  private onError(frame: ErrorFrame): void {
+    if (frame.ref !== undefined) {
+      const send = this.sends.get(frame.ref);
+      if (send) this.onSendError(send, frame);
+    } else {
+      // join/leave/auth carry no id: the server answers frames in order, so a ref-less error
+      // belongs to the oldest control frame still waiting for its answer.
+      const control = this.controls.shift();
+      if (control) control.settle({ ok: false, error: frame });
+    }
+    this.emit('error', frame);
+  }
+
+  private onSendError(send: PendingSend, frame: ErrorFrame): void {
+    if (RETRYABLE.has(frame.code) && send.retries < this.maxSendRetries) {
+      send.state = 'waiting';
+      const cap = this.backoff === false ? 30_000 : this.backoff.maxMs;
+      const delay = Math.min(cap, this.retryDelayMs * 2 ** send.retries);
+      send.retries++;
+      send.timer = setTimeout(() => {
+        send.timer = undefined;
+        if (send.state !== 'waiting') return;
+        send.state = 'queued';
+        this.flushOutbox();
+      }, delay);
+      return;
+    }
+    this.sends.delete(send.id);
+    send.reject(GatewayError.fromFrame(frame));
+  }
+
+  private settleControl(match: (c: PendingControl) => boolean, answer: { ok: true; frame: ServerFrame }): void {
+    const index = this.controls.findIndex(match);
+    if (index < 0) return;
+    const [control] = this.controls.splice(index, 1);
+    control.settle(answer);
+  }
+
+  // ---- outbound ------------------------------------------------------------------------------
+
+  private sendJoin(room: RoomState): void {
+    const frame: JoinFrame = { type: 'join', room: room.name };
+    if (room.lastSeq !== undefined) {
+      frame.since = room.lastSeq;
+      if (room.epoch !== undefined) frame.epoch = room.epoch;
+    }
+    room.resume = { since: frame.since, epoch: frame.epoch, buffer: [] };
+    this.writeControl(frame, {
+      kind: 'join',
+      room: room.name,
+      settle: (answer) => {
+        if (answer.ok) return; // onJoined does the work
+        if (this.rooms.get(room.name) !== room) return;
+        room.resume = null;
+        const error = answer.error;
+        if (RETRYABLE.has(error.code) && room.retries < this.maxSendRetries) {
+          room.retries++;
+          setTimeout(() => {
+            if (this.rooms.get(room.name) === room && this.isLive() && !room.joined && !room.resume) this.sendJoin(room);
+          }, this.retryDelayMs);
+          return;
+        }
+        // forbidden, bad_envelope...: the room cannot be joined with this token.
+        this.rooms.delete(room.name);
+        for (const w of room.waiters.splice(0)) w.reject(GatewayError.fromFrame(error));
+      },
+    });
+  }
+
+  private enqueueSend(frame: MessageFrameOut | DirectFrameOut): Promise<AckFrame> {
+    if (this.stopped) return Promise.reject(new GatewayError('offline', 'not connected: call connect() first'));
+    const id = frame.id as string;
+    if (typeof frame.content !== 'string') return Promise.reject(new GatewayError('invalid', 'content must be a string'));
+    if (id.length < 1 || id.length > MAX_ID_LENGTH) return Promise.reject(new GatewayError('invalid', `id must be 1..${MAX_ID_LENGTH} characters`));
+    const limits = this.welcomeFrame?.limits;
+    if (limits && frame.content.length > limits.maxContentLength) {
+      return Promise.reject(new GatewayError('too_long', `content is ${frame.content.length} characters, the limit is ${limits.maxContentLength}`, { ref: id }));
+    }
+    if (limits && new TextEncoder().encode(JSON.stringify(frame)).length > limits.maxMessageBytes) {
+      // The server would close the connection 1009 for it.
+      return Promise.reject(new GatewayError('too_large', `frame is larger than ${limits.maxMessageBytes} bytes`, { ref: id }));
+    }
+    if (this.sends.has(id)) return Promise.reject(new GatewayError('invalid', `id ${id} is already pending`));
+    if (this.sends.size >= this.outboxLimit) {
+      return Promise.reject(new GatewayError('outbox_full', `${this.sends.size} sends are waiting (outboxLimit ${this.outboxLimit})`, { ref: id }));
+    }
+    return new Promise<AckFrame>((resolve, reject) => {
+      this.sends.set(id, { id, frame, state: 'queued', retries: 0, resolve, reject });
+      this.flushOutbox();
+    });
+  }
+
+  /** Writes queued sends in order, each once its room is joined on this connection. */
+  private flushOutbox(): void {
+    if (!this.isLive()) return;
+    for (const send of this.sends.values()) {
+      if (send.state !== 'queued') continue;
+      const frame = send.frame;
+      if (frame.type === 'message') {
+        const room = this.rooms.get(frame.room);
+        if (room && !room.joined) continue; // goes out after its rejoin's `joined`
+      }
+      send.state = 'sent';
+      this.write(frame);
+    }
+  }
+
+  private writeControl(frame: ClientFrame, control: PendingControl): void {
+    // Registered when written, so the queue's order is the order the server answers in.
+    this.write(frame, () => this.controls.push(control));
+  }
+
+  private write(frame: ClientFrame, onWrite?: () => void): void {
+    this.writes.push({ frame, onWrite });
+    this.drainWrites();
+  }
+
+  /** Writes what the pacing bucket allows; the rest waits for tokens. */
+  private drainWrites(): void {
+    const sock = this.sock;
+    while (this.writes.length > 0 && sock && sock.readyState === OPEN && this.currentStatus === 'connected') {
+      if (this.pace && !this.takeToken()) {
+        if (!this.timers.pace) {
+          const waitMs = Math.max(1, Math.ceil((1 - this.bucket.tokens) / this.bucket.ratePerMs));
+          this.timers.pace = setTimeout(() => {
+            this.timers.pace = undefined;
+            this.drainWrites();
+          }, waitMs);
+        }
+        return;
+      }
+      const next = this.writes.shift() as QueuedWrite;
+      sock.send(JSON.stringify(next.frame));
+      next.onWrite?.();
+    }
+  }
+
+  private takeToken(): boolean {
+    const b = this.bucket;
+    const now = Date.now();
+    b.tokens = Math.min(b.capacity, b.tokens + (now - b.at) * b.ratePerMs);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  // ---- liveness and token refresh --------------------------------------------------------------
+
+  /**
+   * Browsers answer the server's pings without telling the page, so the client watches for
+   * silence itself: a `ping` after one quiet period, a reconnect after two and a half.
+   */
+  private startHeartbeat(heartbeatMs: number): void {
+    if (!(heartbeatMs > 0)) return;
+    this.lastInbound = Date.now();
+    this.timers.heartbeat = setInterval(() => {
+      const quietMs = Date.now() - this.lastInbound;
+      const sock = this.sock;
+      if (!sock) return;
+      if (quietMs > heartbeatMs * 2.5) {
+        try {
+          sock.close(4001, 'heartbeat timeout');
+        } catch {
+          // already closing
+        }
+        this.onSocketClose(sock, 1006, 'heartbeat timeout');
+      } else if (quietMs >= heartbeatMs) {
+        this.ping();
+      }
+    }, heartbeatMs);
+  }
+
+  private scheduleRefresh(): void {
+    clearTimeout(this.timers.refresh);
+    this.timers.refresh = undefined;
+    if (this.refreshMarginMs === false || !this.getToken || !this.token) return;
+    const expiry = tokenExpiryMs(this.token);
+    if (expiry === undefined) return;
+    const lifetime = expiry - Date.now();
+    if (lifetime - this.refreshMarginMs > MAX_TIMER_MS) {
+      // Beyond what a timer can hold (24.8 days): look again then.
+      this.timers.refresh = setTimeout(() => this.scheduleRefresh(), MAX_TIMER_MS);
+      return;
+    }
+    const margin = Math.min(this.refreshMarginMs, lifetime / 2);
+    const getToken = this.getToken;
+    this.timers.refresh = setTimeout(async () => {
+      this.timers.refresh = undefined;
+      let fresh: string | null | undefined;
+      try {
+        fresh = await getToken('refresh');
+      } catch {
+        fresh = undefined;
+      }
+      if (fresh && fresh !== this.token && this.isLive()) {
+        // A refused refresh leaves the old token in force; its expiry closes 1008 and we ask again.
+        this.authenticate(fresh).catch(() => undefined);
+      }
+    }, Math.min(MAX_TIMER_MS, Math.max(0, lifetime - margin)));
+  }
+}

@@ -1,0 +1,93 @@
+import type { RoomMessage, UserRef } from '../protocol/frames.js';
+
+/**
+ * The seam between this instance's hub and the rest of the cluster (centrifuge's Broker).
+ *
+ * Guarantees every implementation gives:
+ * - `publish` assigns the room's next seq, appends the message to the room's history and fans it
+ *   out to every subscribed instance (this one included) as ONE atomic step, so that every instance
+ *   sees a room's messages in seq order. Splitting "assign seq" from "fan out" would let two
+ *   instances' publications cross on the wire.
+ * - A room's seq increases by exactly 1 per message. `epoch` changes when the history is lost.
+ * - Handlers are called for rooms/users this instance subscribed to, each message once.
+ * - When the backend is unreachable, publish/history reject with BrokerUnavailableError and nothing
+ *   was published.
+ */
+export interface Broker {
+  /** Installs the receiver; called once by the hub before any subscribe. */
+  setHandler(handler: BrokerHandler): void;
+  publish(message: Omit<RoomMessage, 'seq'>): Promise<RoomMessage>;
+  /** Ephemeral room event (presence): not in history, no seq. */
+  publishRoomEvent(room: string, event: RoomEvent): Promise<void>;
+  /** A frame for every connection of a user (direct messages, service pushes). */
+  publishUserEvent(userId: string, frame: object): Promise<void>;
+  /** A frame for every connection on every instance. */
+  publishBroadcast(frame: object): Promise<void>;
+  /**
+   * History after `since`. Without `since` (or with `since` >= the current seq on the same epoch)
+   * it returns no messages. An `epoch` other than the current one means the client's seqs belong to
+   * a lost history: everything still held is returned with recovered=false.
+   */
+  history(room: string, since?: number, epoch?: string): Promise<HistorySlice>;
+  subscribeRoom(room: string): Promise<void>;
+  unsubscribeRoom(room: string): Promise<void>;
+  subscribeUser(userId: string): Promise<void>;
+  unsubscribeUser(userId: string): Promise<void>;
+  /** Whether the backend is reachable now (readiness). */
+  isHealthy(): boolean;
+  close(): Promise<void>;
+}
+
+export interface HistorySlice {
+  messages: RoomMessage[];
+  /** The room's current (last assigned) seq. */
+  seq: number;
+  epoch: string;
+  /** Lowest seq still held, seq + 1 when none. */
+  oldestSeq: number;
+  /** Every message after `since` is in `messages`. */
+  recovered: boolean;
+}
+
+export interface RoomEvent {
+  type: 'presence';
+  room: string;
+  user: UserRef;
+  status: 'joined' | 'left';
+  /** The connection that caused it; it does not receive the event. */
+  origin?: string;
+}
+
+export interface BrokerHandler {
+  onMessage(message: RoomMessage): void;
+  onRoomEvent(event: RoomEvent): void;
+  onUserEvent(userId: string, frame: object): void;
+  onBroadcast(frame: object): void;
+}
+
+export class BrokerUnavailableError extends Error {
+  override name = 'BrokerUnavailableError';
+}
+
+export const BROKER = Symbol('BROKER');
+
+/**
+ * Computes a history slice from a contiguous run of messages (oldest first) held for a room.
+ * Shared by the implementations so that they agree on every edge.
+ */
+export function sliceHistory(
+  held: readonly RoomMessage[],
+  seq: number,
+  epoch: string,
+  since?: number,
+  clientEpoch?: string,
+): HistorySlice {
+  const oldestSeq = held.length > 0 ? held[0].seq : seq + 1;
+  if (since === undefined) return { messages: [], seq, epoch, oldestSeq, recovered: true };
+  const sameEpoch = clientEpoch === undefined || clientEpoch === epoch;
+  if (!sameEpoch || since > seq) {
+    return { messages: held.slice(), seq, epoch, oldestSeq, recovered: false };
+  }
+  const start = Math.max(0, since + 1 - oldestSeq);
+  return { messages: held.slice(start), seq, epoch, oldestSeq, recovered: since + 1 >= oldestSeq };
+}

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import type { RoomMessage } from '../../protocol/frames.js';
+import { type Broker, type BrokerHandler, type HistorySlice, type RoomEvent, sliceHistory } from '../broker.js';
+
+interface RoomLog {
+  seq: number;
+  /** Ring buffer of the last `size` messages. */
+  ring: RoomMessage[];
+  start: number;
+}
+
+/**
+ * Single-instance broker: seq, history (a ring buffer per room) and fan-out to this process.
+ * Its epoch is the process's: in-memory history is lost exactly when the process restarts.
+ */
+export class MemoryBroker implements Broker {
+  private handler: BrokerHandler | null = null;
+  private readonly rooms = new Map<string, RoomLog>();
+  readonly epoch = randomBytes(6).toString('base64url');
+
+  constructor(private readonly historySize: number) {}
+
+  setHandler(handler: BrokerHandler): void {
+    this.handler = handler;
+  }
+
+  publish(message: Omit<RoomMessage, 'seq'>): Promise<RoomMessage> {
+    let log = this.rooms.get(message.room);
+    if (log === undefined) {
+      log = { seq: 0, ring: [], start: 0 };
+      this.rooms.set(message.room, log);
+    }
+    const full = message as RoomMessage;
+    full.seq = ++log.seq;
+    if (this.historySize > 0) {
+      if (log.ring.length < this.historySize) log.ring.push(full);
+      else {
+        log.ring[log.start] = full;
+        log.start = (log.start + 1) % this.historySize;
+      }
+    }
+    this.handler?.onMessage(full);
+    return Promise.resolve(full);
+  }
+
+  publishRoomEvent(_room: string, event: RoomEvent): Promise<void> {
+    this.handler?.onRoomEvent(event);
+    return Promise.resolve();
+  }
+
+  publishUserEvent(userId: string, frame: object): Promise<void> {
+    this.handler?.onUserEvent(userId, frame);
+    return Promise.resolve();
+  }
+
+  publishBroadcast(frame: object): Promise<void> {
+    this.handler?.onBroadcast(frame);
+    return Promise.resolve();
+  }
+
+  history(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
+    const log = this.rooms.get(room);
+    if (log === undefined) return Promise.resolve(sliceHistory([], 0, this.epoch, since, epoch));
+    const held = log.start === 0 ? log.ring : log.ring.slice(log.start).concat(log.ring.slice(0, log.start));
+    return Promise.resolve(sliceHistory(held, log.seq, this.epoch, since, epoch));
+  }
+
+  // Everything is local: every room and user is "subscribed".
+  subscribeRoom(): Promise<void> {
+    return Promise.resolve();
+  }
+  unsubscribeRoom(): Promise<void> {
+    return Promise.resolve();
+  }
+  subscribeUser(): Promise<void> {
+    return Promise.resolve();
+  }
+  unsubscribeUser(): Promise<void> {
+    return Promise.resolve();
+  }
+  isHealthy(): boolean {
+    return true;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

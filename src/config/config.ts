@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Every setting of the service, read once from the environment and validated at boot.
+ * Nothing else in the code reads process.env. `.env.example` documents each variable.
+ */
+export interface GatewayConfig {
+  readonly nodeEnv: string;
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+  readonly jwt: {
+    readonly algorithm: 'HS256' | 'RS256' | 'ES256';
+    /** HS256 secret or PEM public key. */
+    readonly verifyKey: string;
+    /** Key dev tokens are signed with (HS256 only); undefined when dev tokens cannot be minted. */
+    readonly signKey?: string;
+    readonly secretGenerated: boolean;
+    readonly issuer?: string;
+    readonly audience?: string;
+    readonly clockToleranceSec: number;
+  };
+  readonly devTokens: boolean;
+  readonly devTokenTtlSec: number;
+
+  readonly allowedOrigins: readonly string[] | null;
+  readonly trustProxy: boolean;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxConnectionsPerUser: number;
+  readonly headerTimeoutMs: number;
+
+  readonly maxMessageBytes: number;
+  readonly maxContentLength: number;
+  readonly ratePerSec: number;
+  readonly sendQueueMessages: number;
+  readonly sendQueueBytes: number;
+  readonly heartbeatMs: number;
+  readonly closeTimeoutMs: number;
+  readonly errorLimit: number;
+  readonly errorWindowMs: number;
+  readonly perMessageDeflate: boolean;
+
+  readonly historySize: number;
+  readonly dedupWindowMs: number;
+  readonly presenceMaxMembers: number;
+  readonly maxRoomsPerConnection: number;
+
+  readonly redisUrl?: string;
+  readonly shutdownGraceMs: number;
+}
+
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  int(name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (!/^\d+$/.test(v)) {
+      this.problems.push(`${name}=${JSON.stringify(v)}: expected a whole number between ${min} and ${max}`);
+      return def;
+    }
+    const n = Number(v);
+    if (n < min || n > max) {
+      this.problems.push(`${name}=${v}: expected a whole number between ${min} and ${max}`);
+      return def;
+    }
+    return n;
+  }
+
+  bool(name: string, def: boolean): boolean {
+    const v = this.raw(name)?.toLowerCase();
+    if (v === undefined) return def;
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    this.problems.push(`${name}=${JSON.stringify(v)}: expected true or false`);
+    return def;
+  }
+
+  oneOf<T extends string>(name: string, def: T, values: readonly T[]): T {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (!(values as readonly string[]).includes(v)) {
+      this.problems.push(`${name}=${JSON.stringify(v)}: expected one of ${values.join(', ')}`);
+      return def;
+    }
+    return v as T;
+  }
+}
+
+/** Reads and validates the configuration; throws one ConfigError naming every bad value. */
+export function loadConfig(env: Env = process.env): GatewayConfig {
+  const r = new Reader(env);
+  const nodeEnv = r.raw('NODE_ENV') ?? 'development';
+  const production = nodeEnv === 'production';
+
+  const secret = r.raw('JWT_SECRET');
+  const publicKey = r.raw('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  if (secret && publicKey) r.problems.push('JWT_SECRET and JWT_PUBLIC_KEY: set one, not both');
+  if (production && !secret && !publicKey) {
+    r.problems.push('NODE_ENV=production needs JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256)');
+  }
+  if (secret && production && secret.length < 32) {
+    r.problems.push('JWT_SECRET: at least 32 characters in production');
+  }
+  if (publicKey && !publicKey.includes('-----BEGIN')) {
+    r.problems.push('JWT_PUBLIC_KEY: expected a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  }
+  const algorithm = publicKey
+    ? r.oneOf('JWT_ALGORITHM', 'RS256', ['RS256', 'ES256'] as const)
+    : r.oneOf('JWT_ALGORITHM', 'HS256', ['HS256'] as const);
+  const secretGenerated = !secret && !publicKey;
+  const hsKey = secret ?? (secretGenerated ? randomBytes(32).toString('base64url') : undefined);
+
+  const devTokens = r.bool('AUTH_DEV_TOKENS', !production);
+  if (devTokens && publicKey) {
+    r.problems.push('AUTH_DEV_TOKENS=true needs an HS256 JWT_SECRET (a public key cannot sign tokens)');
+  }
+
+  const origins = r.raw('ALLOWED_ORIGINS');
+  const allowedOrigins = origins
+    ? origins
+        .split(',')
+        .map((o) => o.trim().replace(/\/$/, ''))
+        .filter(Boolean)
+    : null;
+
+  const logLevel = r.oneOf('LOG_LEVEL', production ? 'info' : 'info', [
+    'debug',
+    'info',
+    'warn',
+    'error',
+    'silent',
+  ] as const);
+
+  const config: GatewayConfig = {
+    nodeEnv,
+    production,
+    port: r.int('PORT', 8080, 0, 65535),
+    host: r.raw('HOST') ?? '0.0.0.0',
+    logLevel,
+    jwt: {
+      algorithm,
+      verifyKey: publicKey ?? hsKey ?? '',
+      signKey: publicKey ? undefined : hsKey,
+      secretGenerated,
+      issuer: r.raw('JWT_ISSUER'),
+      audience: r.raw('JWT_AUDIENCE'),
+      clockToleranceSec: r.int('JWT_CLOCK_TOLERANCE_SEC', 5, 0, 300),
+    },
+    devTokens,
+    devTokenTtlSec: r.int('DEV_TOKEN_TTL_SEC', 3600, 10, 7 * 24 * 3600),
+    allowedOrigins,
+    trustProxy: r.bool('TRUST_PROXY', false),
+    maxConnections: r.int('MAX_CONNECTIONS', 100000, 0),
+    maxConnectionsPerIp: r.int('MAX_CONNECTIONS_PER_IP', 1000, 0),
+    maxConnectionsPerUser: r.int('MAX_CONNECTIONS_PER_USER', 20, 0),
+    headerTimeoutMs: r.int('HEADER_TIMEOUT_MS', 10000, 100, 120000),
+    maxMessageBytes: r.int('MAX_MESSAGE_BYTES', 8192, 256, 16 * 1024 * 1024),
+    maxContentLength: r.int('MAX_CONTENT_LENGTH', 1000, 1, 1024 * 1024),
+    ratePerSec: r.int('RATE_LIMIT_PER_SEC', 10, 1),
+    sendQueueMessages: r.int('SEND_QUEUE_MESSAGES', 256, 1),
+    sendQueueBytes: r.int('SEND_QUEUE_BYTES', 1024 * 1024, 1024),
+    heartbeatMs: r.int('HEARTBEAT_MS', 30000, 100, 3600000),
+    closeTimeoutMs: r.int('CLOSE_TIMEOUT_MS', 3000, 100, 60000),
+    errorLimit: r.int('ERROR_LIMIT', 20, 1),
+    errorWindowMs: r.int('ERROR_WINDOW_MS', 10000, 100),
+    perMessageDeflate: r.bool('PER_MESSAGE_DEFLATE', false),
+    historySize: r.int('HISTORY_SIZE', 100, 0, 100000),
+    dedupWindowMs: r.int('DEDUP_WINDOW_MS', 120000, 0),
+    presenceMaxMembers: r.int('PRESENCE_MAX_MEMBERS', 1000, 0),
+    maxRoomsPerConnection: r.int('MAX_ROOMS_PER_CONNECTION', 100, 1),
+    redisUrl: r.raw('REDIS_URL'),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10000, 0, 600000),
+  };
+  if (config.redisUrl && !/^rediss?:\/\//.test(config.redisUrl)) {
+    r.problems.push(`REDIS_URL: expected redis://host:port or rediss://…`);
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,69 @@
+import { UseFilters, UsePipes } from '@nestjs/common';
+import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
+import type { Principal } from '../auth/principal.js';
+import { Connection } from '../hub/connection.js';
+import { HubService } from '../hub/hub.service.js';
+import { ErrorCode } from '../protocol/codes.js';
+import { AuthDto, DirectDto, JoinDto, LeaveDto, MessageDto, PingDto } from '../protocol/envelope.dto.js';
+import { EnvelopePipe } from '../protocol/envelope.pipe.js';
+import { WsError } from '../protocol/ws-error.js';
+import { WsErrorFilter } from './ws-exception.filter.js';
+import { WsConnection, WsPrincipal } from './ws-principal.decorator.js';
+
+/**
+ * Routes client frames to the hub. Authentication happened at the handshake (GatewayAdapter);
+ * every payload is validated by EnvelopePipe and every failure becomes an `error` frame through
+ * WsErrorFilter. The hub sends all answers through the connection's queue.
+ */
+@WebSocketGateway({ path: '/ws' })
+@UseFilters(WsErrorFilter)
+@UsePipes(EnvelopePipe)
+export class ChatGateway {
+  constructor(
+    private readonly hub: HubService,
+    private readonly jwt: JwtVerifier,
+  ) {}
+
+  @SubscribeMessage('join')
+  async join(@WsConnection() c: Connection, @MessageBody() dto: JoinDto): Promise<void> {
+    await this.hub.join(c, dto.room, dto.since, dto.epoch);
+  }
+
+  @SubscribeMessage('leave')
+  leave(@WsConnection() c: Connection, @MessageBody() dto: LeaveDto): void {
+    this.hub.leave(c, dto.room);
+  }
+
+  @SubscribeMessage('message')
+  async message(@WsConnection() c: Connection, @MessageBody() dto: MessageDto): Promise<void> {
+    await this.hub.publishFromClient(c, dto.room, dto.content, dto.id);
+  }
+
+  @SubscribeMessage('direct')
+  async direct(@WsConnection() c: Connection, @MessageBody() dto: DirectDto): Promise<void> {
+    await this.hub.direct(c, dto.to, dto.content, dto.id);
+  }
+
+  @SubscribeMessage('ping')
+  ping(@MessageBody() dto: PingDto): object {
+    return dto.id === undefined ? { type: 'pong', time: Date.now() } : { type: 'pong', time: Date.now(), id: dto.id };
+  }
+
+  /** Token refresh: only a valid token for the same `sub` replaces the current one. */
+  @SubscribeMessage('auth')
+  auth(@WsConnection() c: Connection, @WsPrincipal() current: Principal, @MessageBody() dto: AuthDto): object {
+    let next: Principal;
+    try {
+      next = this.jwt.verify(dto.token);
+    } catch (err) {
+      if (err instanceof InvalidTokenError) throw new WsError(ErrorCode.Unauthorized, err.message);
+      throw err;
+    }
+    if (next.id !== current.id) {
+      throw new WsError(ErrorCode.Unauthorized, 'the new token is for another user');
+    }
+    c.principal = next;
+    return { type: 'authed', exp: next.exp };
+  }
+}

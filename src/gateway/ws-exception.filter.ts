@@ -1,0 +1,35 @@
+import { type ArgumentsHost, Catch, Logger, type WsExceptionFilter } from '@nestjs/common';
+import type { WebSocket } from 'ws';
+import { HubService } from '../hub/hub.service.js';
+import { ErrorCode } from '../protocol/codes.js';
+import { WsError } from '../protocol/ws-error.js';
+import { connectionOf } from './gateway.adapter.js';
+
+/**
+ * The one exception filter of the gateway: a WsError becomes its `error` frame; anything else is an
+ * unexpected fault, logged with its stack and answered `internal`. The connection stays up either way
+ * (Nest's default filter would emit an "exception" event that `ws` never sends anywhere).
+ */
+@Catch()
+export class WsErrorFilter implements WsExceptionFilter {
+  private readonly logger = new Logger('Gateway');
+
+  constructor(private readonly hub: HubService) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ws = host.switchToWs();
+    const c = connectionOf(ws.getClient<WebSocket>());
+    if (c === undefined) return;
+    const data = ws.getData<{ id?: unknown } | undefined>();
+    const ref = typeof data === 'object' && data !== null ? data.id : undefined;
+    if (exception instanceof WsError) {
+      this.hub.sendError(c, exception.code, exception.message, ref, exception.details);
+      return;
+    }
+    this.logger.error(
+      `internal fault on connection ${c.id} (user ${c.principal.id})`,
+      (exception as Error)?.stack ?? String(exception),
+    );
+    this.hub.sendError(c, ErrorCode.Internal, 'internal error', ref);
+  }
+}

@@ -1,0 +1,13 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { WebSocket } from 'ws';
+import { connectionOf } from './gateway.adapter.js';
+
+/** The verified principal of the connection a message came from. */
+export const WsPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext) => {
+  return connectionOf(ctx.switchToWs().getClient<WebSocket>())?.principal;
+});
+
+/** The hub's Connection for the socket a message came from. */
+export const WsConnection = createParamDecorator((_: unknown, ctx: ExecutionContext) => {
+  return connectionOf(ctx.switchToWs().getClient<WebSocket>());
+});
