@@ -9,6 +9,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { HandshakeAuthenticator, HandshakeRefusal } from '../auth/handshake-authenticator.js';
 import { type GatewayConfig } from '../config/config.js';
 import { Connection } from '../hub/connection.js';
+import { HubCounters } from '../hub/hub-counters.js';
 import { HubService } from '../hub/hub.service.js';
 import { ErrorCode, Refusal } from '../protocol/codes.js';
 
@@ -66,24 +67,28 @@ export class GatewayAdapter extends AbstractWsAdapter {
 
   private upgrade(wss: WebSocketServer, path: string, req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on('error', noop);
+    const refuse = (refusal: { status: number; error: string }, message: string): void => {
+      HubCounters.bump(this.hub.counters.refusals, refusal.error);
+      writeRefusal(socket, refusal, message);
+    };
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
-      return refuse(socket, Refusal.BadRequest, 'malformed request target');
+      return refuse(Refusal.BadRequest, 'malformed request target');
     }
-    if (url.pathname !== path) return refuse(socket, Refusal.NotFound, `no WebSocket endpoint at ${url.pathname}`);
-    if (this.hub.isDraining) return refuse(socket, Refusal.Draining, 'this instance is shutting down; reconnect');
+    if (url.pathname !== path) return refuse(Refusal.NotFound, `no WebSocket endpoint at ${url.pathname}`);
+    if (this.hub.isDraining) return refuse(Refusal.Draining, 'this instance is shutting down; reconnect');
     const problem = invalidUpgrade(req);
-    if (problem) return refuse(socket, Refusal.BadRequest, problem);
+    if (problem) return refuse(Refusal.BadRequest, problem);
 
     let principal;
     try {
       principal = this.authenticator.authenticate(req, url);
     } catch (err) {
-      if (err instanceof HandshakeRefusal) return refuse(socket, err.refusal, err.message);
+      if (err instanceof HandshakeRefusal) return refuse(err.refusal, err.message);
       this.logger.error('handshake failed', (err as Error).stack);
-      return refuse(socket, { status: 500, error: 'internal' }, 'internal error');
+      return refuse({ status: 500, error: 'internal' }, 'internal error');
     }
     const ip = this.authenticator.clientIp(req);
     const limit = this.hub.admit(ip, principal.id);
@@ -94,7 +99,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
           : limit === Refusal.Draining
             ? 'this instance is shutting down; reconnect'
             : 'too many connections from this address or user';
-      return refuse(socket, limit, message);
+      return refuse(limit, message);
     }
 
     let upgraded = false;
@@ -138,6 +143,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
   private dispatch(ws: WebSocket, handlers: Map<string, Handler>, data: Buffer, isBinary: boolean): void {
     const c = connectionOf(ws);
     if (c === undefined || !c.open) return;
+    this.hub.counters.bytesIn += data.length;
     const now = Date.now();
     c.lastSeen = now;
     let msg: unknown;
@@ -168,6 +174,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
         { field: 'type', problem: 'must be a string' },
       ]);
     }
+    HubCounters.bump(this.hub.counters.framesIn, handlers.has(type) ? type : 'unknown');
     this.dispatchParsed(c, handlers.get(type), msg, type, ref);
   }
 
@@ -193,7 +200,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
 
   private reply(c: Connection, value: unknown): void {
     if (value === undefined || value === null || isObservable(value)) return;
-    if (typeof value === 'object' && c.open) this.hub.send(c, value);
+    if (typeof value === 'object' && c.open) this.hub.send(c, value as { type: string });
   }
 
   /** Only reached when the exception filter itself failed: still an error frame, never silence. */
@@ -227,7 +234,7 @@ function invalidUpgrade(req: IncomingMessage): string | null {
 }
 
 /** Answers a refused handshake with a plain HTTP response and a JSON body, then closes the socket. */
-function refuse(socket: Socket, refusal: { status: number; error: string }, message: string): void {
+function writeRefusal(socket: Socket, refusal: { status: number; error: string }, message: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;

@@ -12,6 +12,7 @@ import { Close, ErrorCode, Refusal } from '../protocol/codes.js';
 import type { DirectFrame, ErrorFrame, JoinedFrame, RoomMessage, UserRef } from '../protocol/frames.js';
 import { type FieldProblem, WsError } from '../protocol/ws-error.js';
 import { Connection } from './connection.js';
+import { HubCounters } from './hub-counters.js';
 import { encodeFrame, textFrame } from './frame.js';
 import { type JoinState, LocalRoom } from './local-room.js';
 import { SendQueue } from './send-queue.js';
@@ -76,6 +77,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   private draining = false;
 
   readonly events = new EventEmitter<HubEvents>();
+  readonly counters = new HubCounters();
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -150,6 +152,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
       now,
     );
     this.connections.set(c.id, c);
+    this.counters.connects++;
     let set = this.byUser.get(principal.id);
     if (set === undefined) {
       this.byUser.set(principal.id, (set = new Set()));
@@ -198,13 +201,15 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   // ---------------------------------------------------------------- outbound path
 
   /** Encodes a frame for one connection and queues it. */
-  send(c: Connection, frame: object): void {
+  send<F extends { readonly type: string }>(c: Connection, frame: F): void {
+    HubCounters.bump(this.counters.framesOut, frame.type);
     this.enqueue(c, encodeFrame(frame));
   }
 
   /** Queues a pre-built frame; the writer runs once per event-loop turn for all dirty connections. */
   enqueue(c: Connection, frame: Buffer): void {
     const queue = c.queue;
+    this.counters.bytesOut += frame.length;
     if (!queue.push(frame)) {
       this.evict(c);
       return;
@@ -239,6 +244,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   private evict(c: Connection): void {
     if (!c.open) return;
     const queued = c.queue.length;
+    this.counters.evictions++;
     this.logger.warn(`slow consumer ${c.id} (user ${c.principal.id}): ${queued} frames queued, closing 1013`);
     this.events.emit('evicted', { connectionId: c.id, user: userRef(c.principal), queued });
     this.close(c, Close.SlowConsumer.code, Close.SlowConsumer.reason, false);
@@ -267,6 +273,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     if (typeof ref === 'string' && ref.length > 0 && ref.length <= 64) frame.ref = ref;
     if (details) frame.details = details;
     this.send(c, frame);
+    HubCounters.bump(this.counters.errors, code);
     this.events.emit('errorSent', { connectionId: c.id, code });
     const now = Date.now();
     const times = (c.errorTimes ??= []);
@@ -315,6 +322,11 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     if (!c.open || local.joining.get(c) !== state) return;
 
     for (const m of slice.messages) this.enqueue(c, messageFrame(m));
+    if (since !== undefined) {
+      this.counters.historyReplays++;
+      this.counters.replayedMessages += slice.messages.length;
+      if (!slice.recovered) this.counters.notRecovered++;
+    }
     state.after = slice.seq;
     // A room new to this instance has delivered nothing yet: publications up to the history's seq
     // that are still in flight from the broker are covered by the replay, not to be delivered again.
@@ -485,6 +497,8 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     local.deliveredSeq = m.seq;
     const frame = messageFrame(m);
     for (const c of local.members) this.enqueue(c, frame);
+    HubCounters.bump(this.counters.framesOut, 'message', local.members.size);
+    this.counters.onFanout?.(Date.now() - m.time, local.size);
     if (local.joining.size === 0) return;
     for (const [c, state] of local.joining) {
       if (state.pending !== null) {
