@@ -10,19 +10,22 @@ export interface QueueLimits {
 /**
  * A connection's bounded outbound queue and its writer (gorilla's `send` channel and write pump).
  *
- * Frames are pre-built WebSocket frames shared between recipients. The writer runs at most once per
- * event-loop turn for a connection (the hub schedules it) and hands every queued frame to the socket
- * inside one cork/uncork, so a turn's frames leave in one writev while each keeps its own frame
- * boundary. It writes only while the socket accepts data without buffering past its high-water mark;
- * the rest waits in the queue for 'drain'. A queue that passes either bound reports overflow and the
- * hub closes the connection 1013 "slow consumer".
+ * Frames are pre-built WebSocket frames shared between recipients. The writer runs once per
+ * event-loop turn for a connection (the hub schedules it) and hands everything queued to the socket
+ * in ONE write (frames concatenated, each keeping its frame boundary): on loopback a write costs
+ * several microseconds, so a write per frame would cap fan-out far below what the CPU can encode.
+ *
+ * The bound is gorilla's: it counts frames the writer could not hand over because the socket is
+ * backed up (write() returned false and 'drain' has not come). A connection whose socket is moving
+ * never overflows however large a burst is: passing the bound while the socket is writable flushes
+ * at once instead. Only a peer that stops reading fills the queue, and then `push` reports overflow
+ * and the hub closes it 1013 "slow consumer".
  *
  * With permessage-deflate negotiated the frames cannot be written raw (each needs its own
  * compression), so they go through ws.send and `ws.bufferedAmount` is the bound.
  */
 export class SendQueue {
   private frames: Buffer[] | null = null;
-  private head = 0;
   private bytes = 0;
   private waitingDrain = false;
   private closed = false;
@@ -38,23 +41,25 @@ export class SendQueue {
 
   /** Frames waiting in the queue (not yet handed to the socket). */
   get length(): number {
-    return this.frames === null ? 0 : this.frames.length - this.head;
+    return this.frames === null ? 0 : this.frames.length;
   }
 
   get queuedBytes(): number {
     return this.bytes;
   }
 
-  /** Queues a frame. Returns false when a bound is passed: the caller must close the connection. */
+  /** Queues a frame. Returns false on overflow: the caller must close the connection. */
   push(frame: Buffer): boolean {
     if (this.closed) return true;
-    if (this.frames === null) this.frames = [];
-    this.frames.push(frame);
+    if (this.frames === null) this.frames = [frame];
+    else this.frames.push(frame);
     this.bytes += frame.length;
-    return this.frames.length - this.head <= this.limits.messages && this.bytes <= this.limits.bytes;
+    if (this.frames.length <= this.limits.messages && this.bytes <= this.limits.bytes) return true;
+    if (this.waitingDrain) return false;
+    return this.flush();
   }
 
-  /** Writes what the socket takes now. Returns false when the queue overflowed (deflate path). */
+  /** Hands what is queued to the socket. Returns false when the queue overflowed (deflate path). */
   flush(): boolean {
     const frames = this.frames;
     if (frames === null || this.closed || this.waitingDrain) return true;
@@ -63,38 +68,19 @@ export class SendQueue {
       this.drop();
       return true;
     }
-    if (this.deflate) return this.flushDeflate(frames);
-    let i = this.head;
-    const n = frames.length;
-    socket.cork();
-    while (i < n) {
-      const frame = frames[i++];
-      this.bytes -= frame.length;
-      if (!socket.write(frame)) break;
+    this.frames = null;
+    const bytes = this.bytes;
+    this.bytes = 0;
+    if (this.deflate) {
+      for (let i = 0; i < frames.length; i++) this.ws.send(framePayload(frames[i]));
+      return this.ws.bufferedAmount <= this.limits.bytes;
     }
-    socket.uncork();
-    if (i === n) {
-      this.frames = null;
-      this.head = 0;
-      this.bytes = 0;
-    } else {
-      this.head = i;
-      if (i > 1024 && i * 2 > n) {
-        this.frames = frames.slice(i);
-        this.head = 0;
-      }
+    const ok = socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes));
+    if (!ok) {
       this.waitingDrain = true;
       socket.once('drain', this.onDrain);
     }
     return true;
-  }
-
-  private flushDeflate(frames: Buffer[]): boolean {
-    for (let i = this.head; i < frames.length; i++) this.ws.send(framePayload(frames[i]));
-    this.frames = null;
-    this.head = 0;
-    this.bytes = 0;
-    return this.ws.bufferedAmount <= this.limits.bytes;
   }
 
   private readonly onDrain = (): void => {
@@ -106,7 +92,6 @@ export class SendQueue {
   drop(): void {
     this.closed = true;
     this.frames = null;
-    this.head = 0;
     this.bytes = 0;
   }
 }

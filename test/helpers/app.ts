@@ -42,7 +42,11 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     httpUrl: `http://127.0.0.1:${port}`,
     token: (sub, claims = {}, options = {}) =>
-      jwt.sign({ sub, name: sub, ...claims }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 3600, ...options }),
+      jwt.sign({ sub, name: sub, ...claims }, TEST_SECRET, {
+        algorithm: 'HS256',
+        ...(claims.exp === undefined ? { expiresIn: 3600 } : {}),
+        ...options,
+      }),
     close: () => app.close(),
   };
 }
