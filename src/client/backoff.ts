@@ -9,7 +9,11 @@ export interface BackoffOptions {
 }
 
 /** Delay before attempt number `attempt` (0 for the first retry). */
-export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(Math.max(attempt, 0), 30);
   const ceiling = Math.min(options.maxMs, options.minMs * 2 ** exponent);
   return Math.floor(random() * ceiling);

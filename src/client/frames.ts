@@ -198,7 +198,14 @@ export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
 
 /** Body of a refused handshake: `{error, message}`. */
 export interface HandshakeRefusal {
-  error: 'bad_request' | 'unauthorized' | 'forbidden_origin' | 'not_found' | 'too_many_connections' | 'server_full' | 'draining';
+  error:
+    | 'bad_request'
+    | 'unauthorized'
+    | 'forbidden_origin'
+    | 'not_found'
+    | 'too_many_connections'
+    | 'server_full'
+    | 'draining';
   message: string;
 }
 

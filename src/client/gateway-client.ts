@@ -57,7 +57,9 @@ export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'of
  */
 export type TokenReason = 'initial' | 'unauthorized' | 'expired' | 'refresh' | 'handshake_failed';
 
-export type TokenProvider = (reason: TokenReason) => string | null | undefined | Promise<string | null | undefined>;
+export type TokenProvider = (
+  reason: TokenReason,
+) => string | null | undefined | Promise<string | null | undefined>;
 
 /** The part of the WHATWG WebSocket interface the client uses (browsers and `ws` both have it). */
 interface SocketLike {
@@ -155,14 +157,7 @@ export interface GatewayClientEvents {
 
 /** Client-side failure codes, next to the server's `ErrorCode`s. */
 export type ClientErrorCode =
-  | 'offline'
-  | 'closed'
-  | 'outbox_full'
-  | 'too_large'
-  | 'invalid'
-  | 'left'
-  | 'no_token'
-  | 'refused';
+  'offline' | 'closed' | 'outbox_full' | 'too_large' | 'invalid' | 'left' | 'no_token' | 'refused';
 
 /** Rejection of `send`, `direct`, `join`, `connect`: a server `error` frame or a client-side failure. */
 export class GatewayError extends Error {
@@ -172,7 +167,11 @@ export class GatewayError extends Error {
   /** True when the server sent it as an `error` frame. */
   readonly fromServer: boolean;
 
-  constructor(code: ErrorCode | ClientErrorCode, message: string, extra: { ref?: string; details?: ErrorDetail[]; fromServer?: boolean } = {}) {
+  constructor(
+    code: ErrorCode | ClientErrorCode,
+    message: string,
+    extra: { ref?: string; details?: ErrorDetail[]; fromServer?: boolean } = {},
+  ) {
     super(message);
     this.name = 'GatewayError';
     this.code = code;
@@ -182,7 +181,11 @@ export class GatewayError extends Error {
   }
 
   static fromFrame(frame: ErrorFrame): GatewayError {
-    return new GatewayError(frame.code, frame.message, { ref: frame.ref, details: frame.details, fromServer: true });
+    return new GatewayError(frame.code, frame.message, {
+      ref: frame.ref,
+      details: frame.details,
+      fromServer: true,
+    });
   }
 }
 
@@ -272,6 +275,8 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   private currentStatus: ConnectionStatus = 'offline';
   /** The app called close(): nothing reconnects until connect() again. */
   private stopped = true;
+  /** Bumped whenever the client stops, so that an attempt begun before a stop cannot open a socket after it. */
+  private run = 0;
   private attempt = 0;
   private connectedAt = 0;
   private lastInbound = 0;
@@ -282,25 +287,32 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   private writes: QueuedWrite[] = [];
   private bucket = { tokens: 0, capacity: 0, ratePerMs: 0, at: 0 };
   private readonly timers: Timers = {};
-  private connectWaiters: Array<{ resolve: (w: WelcomeFrame) => void; reject: (e: GatewayError) => void }> = [];
+  private connectWaiters: Array<{ resolve: (w: WelcomeFrame) => void; reject: (e: GatewayError) => void }> =
+    [];
   private closeWaiters: Array<() => void> = [];
 
   constructor(options: GatewayClientOptions) {
     super();
     const Impl = options.WebSocketImpl ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) {
-      throw new Error('GatewayClient: no WebSocket implementation; pass WebSocketImpl (in Node: the ws package)');
+      throw new Error(
+        'GatewayClient: no WebSocket implementation; pass WebSocketImpl (in Node: the ws package)',
+      );
     }
     this.Impl = Impl;
     this.url = options.url;
     this.token = options.token;
     this.getToken = options.getToken;
-    this.backoff = options.reconnect === false ? false : { minMs: options.reconnect?.minMs ?? 250, maxMs: options.reconnect?.maxMs ?? 10_000 };
+    this.backoff =
+      options.reconnect === false
+        ? false
+        : { minMs: options.reconnect?.minMs ?? 250, maxMs: options.reconnect?.maxMs ?? 10_000 };
     this.outboxLimit = options.outboxLimit ?? 100;
     this.maxSendRetries = options.maxSendRetries ?? 8;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.pace = options.pace ?? true;
-    this.refreshMarginMs = options.tokenRefresh === false ? false : (options.tokenRefresh?.marginMs ?? 60_000);
+    this.refreshMarginMs =
+      options.tokenRefresh === false ? false : (options.tokenRefresh?.marginMs ?? 60_000);
     this.random = options.random ?? Math.random;
   }
 
@@ -340,7 +352,9 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
    */
   connect(): Promise<WelcomeFrame> {
     if (this.currentStatus === 'connected' && this.welcomeFrame) return Promise.resolve(this.welcomeFrame);
-    const promise = new Promise<WelcomeFrame>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
+    const promise = new Promise<WelcomeFrame>((resolve, reject) =>
+      this.connectWaiters.push({ resolve, reject }),
+    );
     if (this.stopped) {
       this.stopped = false;
       this.attempt = 0;
@@ -355,13 +369,16 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
    * rejoined after every reconnect, resuming from the last seq delivered.
    */
   join(room: string, options: { since?: number } = {}): Promise<JoinedFrame> {
-    if (!ROOM_NAME.test(room)) return Promise.reject(new GatewayError('invalid', `bad room name: ${JSON.stringify(room)}`));
+    if (!ROOM_NAME.test(room))
+      return Promise.reject(new GatewayError('invalid', `bad room name: ${JSON.stringify(room)}`));
     if (options.since !== undefined && !(Number.isInteger(options.since) && options.since >= 0)) {
       return Promise.reject(new GatewayError('invalid', 'since must be an integer >= 0'));
     }
-    if (this.stopped) return Promise.reject(new GatewayError('offline', 'not connected: call connect() first'));
+    if (this.stopped)
+      return Promise.reject(new GatewayError('offline', 'not connected: call connect() first'));
     let state = this.rooms.get(room);
-    if (state && state.joined && options.since === undefined && state.lastJoined) return Promise.resolve(state.lastJoined);
+    if (state && state.joined && options.since === undefined && state.lastJoined)
+      return Promise.resolve(state.lastJoined);
     if (!state) {
       state = { name: room, joined: false, resume: null, waiters: [], retries: 0 };
       this.rooms.set(room, state);
@@ -381,7 +398,8 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     const state = this.rooms.get(room);
     if (!state) return Promise.resolve();
     this.rooms.delete(room);
-    for (const w of state.waiters.splice(0)) w.reject(new GatewayError('left', `left ${room} before it was joined`));
+    for (const w of state.waiters.splice(0))
+      w.reject(new GatewayError('left', `left ${room} before it was joined`));
     if (!this.isLive() || !state.joined) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const frame = { type: 'leave' as const, room };
@@ -403,7 +421,8 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
 
   /** Sends a direct message to every connection of user `to` (and the sender's other connections). */
   async direct(to: string, content: string, options: { id?: string } = {}): Promise<{ id: string }> {
-    if (typeof to !== 'string' || to.length < 1 || to.length > 128) throw new GatewayError('invalid', 'to must be 1..128 characters');
+    if (typeof to !== 'string' || to.length < 1 || to.length > 128)
+      throw new GatewayError('invalid', 'to must be 1..128 characters');
     const ack = await this.enqueueSend({ type: 'direct', to, content, id: options.id ?? newId() });
     return { id: ack.id };
   }
@@ -476,6 +495,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
 
   /** Gets a token first when `reason` says the current one cannot be used, then opens a socket. */
   private async openWithToken(reason?: TokenReason): Promise<void> {
+    const run = this.run;
     const expiry = this.token ? tokenExpiryMs(this.token) : undefined;
     if (!reason && expiry !== undefined && expiry <= Date.now() && this.getToken) reason = 'expired';
     if (reason) {
@@ -486,11 +506,14 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
       } catch {
         fresh = undefined;
       }
-      if (this.stopped) return;
+      if (this.stopped || run !== this.run) return;
       const mustChange = reason === 'unauthorized' || reason === 'expired';
       if (fresh) this.token = fresh;
       if (!this.token || (mustChange && (!fresh || fresh === previous))) {
-        this.goOffline(reason === 'initial' ? 'no_token' : reason, reason === 'initial' ? 'no token' : `${reason}: no new token`);
+        this.goOffline(
+          reason === 'initial' ? 'no_token' : reason,
+          reason === 'initial' ? 'no token' : `${reason}: no new token`,
+        );
         return;
       }
     }
@@ -539,14 +562,18 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     const wasWelcomed = this.currentStatus === 'connected';
     const upMs = wasWelcomed ? Date.now() - this.connectedAt : 0;
     this.resetConnectionState();
-    if (this.stopped) return;
+    if (this.stopped) {
+      this.emit('close', { code, reason, willReconnect: false });
+      return;
+    }
 
     // What the close means for the next attempt.
     let tokenReason: TokenReason | undefined;
     let fatal: string | undefined;
     if (!handshake.opened && handshake.httpStatus !== undefined) {
       if (handshake.httpStatus === 401) tokenReason = 'unauthorized';
-      else if (FATAL_HANDSHAKE.has(handshake.httpStatus)) fatal = `handshake refused: HTTP ${handshake.httpStatus}`;
+      else if (FATAL_HANDSHAKE.has(handshake.httpStatus))
+        fatal = `handshake refused: HTTP ${handshake.httpStatus}`;
     } else if (!handshake.opened && handshake.networkError === undefined) {
       tokenReason = this.getToken ? 'handshake_failed' : undefined;
     } else if (code === CloseCode.PolicyViolation) {
@@ -554,7 +581,10 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     } else if (code === CloseCode.Disconnected) {
       fatal = `disconnected by the server: ${reason || code}`;
     }
-    const mayRetry = this.backoff !== false && fatal === undefined && (tokenReason === undefined || tokenReason === 'handshake_failed' || this.getToken !== undefined);
+    const mayRetry =
+      this.backoff !== false &&
+      fatal === undefined &&
+      (tokenReason === undefined || tokenReason === 'handshake_failed' || this.getToken !== undefined);
     this.emit('close', {
       code,
       reason,
@@ -562,13 +592,23 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
       willReconnect: mayRetry,
     });
     if (!mayRetry) {
-      const why = fatal ?? (tokenReason ? `${tokenReason}: no getToken to ask for a new token` : `closed ${code} ${reason}`.trim());
-      this.goOffline(tokenReason === 'unauthorized' || tokenReason === 'expired' ? tokenReason : 'refused', why);
+      const why =
+        fatal ??
+        (tokenReason
+          ? `${tokenReason}: no getToken to ask for a new token`
+          : `closed ${code} ${reason}`.trim());
+      this.goOffline(
+        tokenReason === 'unauthorized' || tokenReason === 'expired' ? tokenReason : 'refused',
+        why,
+      );
       return;
     }
     // A connection that stayed up a while starts the backoff over; a flapping one keeps growing it.
     if (wasWelcomed && upMs >= 5000) this.attempt = 0;
-    const why = handshake.httpStatus !== undefined ? `handshake HTTP ${handshake.httpStatus}` : `close ${code}${reason ? ' ' + reason : ''}`;
+    const why =
+      handshake.httpStatus !== undefined
+        ? `handshake HTTP ${handshake.httpStatus}`
+        : `close ${code}${reason ? ' ' + reason : ''}`;
     this.setStatus('reconnecting', why);
     this.scheduleReconnect(tokenReason);
   }
@@ -596,7 +636,10 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     this.controls = [];
     for (const control of controls) {
       if (control.kind !== 'join') {
-        control.settle({ ok: false, error: { type: 'error', code: 'unavailable', message: 'connection lost' } });
+        control.settle({
+          ok: false,
+          error: { type: 'error', code: 'unavailable', message: 'connection lost' },
+        });
       }
     }
     for (const room of this.rooms.values()) {
@@ -610,8 +653,12 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
 
   private goOffline(code: ClientErrorCode | TokenReason, reason: string): void {
     this.stopped = true;
+    this.run++;
     this.clearTimers();
-    const err = new GatewayError(code === 'closed' ? 'closed' : code === 'no_token' ? 'no_token' : 'offline', reason);
+    const err = new GatewayError(
+      code === 'closed' ? 'closed' : code === 'no_token' ? 'no_token' : 'offline',
+      reason,
+    );
     for (const w of this.connectWaiters.splice(0)) w.reject(err);
     for (const send of this.sends.values()) {
       clearTimeout(send.timer);
@@ -783,7 +830,10 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     send.reject(GatewayError.fromFrame(frame));
   }
 
-  private settleControl(match: (c: PendingControl) => boolean, answer: { ok: true; frame: ServerFrame }): void {
+  private settleControl(
+    match: (c: PendingControl) => boolean,
+    answer: { ok: true; frame: ServerFrame },
+  ): void {
     const index = this.controls.findIndex(match);
     if (index < 0) return;
     const [control] = this.controls.splice(index, 1);
@@ -810,7 +860,8 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
         if (RETRYABLE.has(error.code) && room.retries < this.maxSendRetries) {
           room.retries++;
           setTimeout(() => {
-            if (this.rooms.get(room.name) === room && this.isLive() && !room.joined && !room.resume) this.sendJoin(room);
+            if (this.rooms.get(room.name) === room && this.isLive() && !room.joined && !room.resume)
+              this.sendJoin(room);
           }, this.retryDelayMs);
           return;
         }
@@ -822,21 +873,38 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   }
 
   private enqueueSend(frame: MessageFrameOut | DirectFrameOut): Promise<AckFrame> {
-    if (this.stopped) return Promise.reject(new GatewayError('offline', 'not connected: call connect() first'));
+    if (this.stopped)
+      return Promise.reject(new GatewayError('offline', 'not connected: call connect() first'));
     const id = frame.id as string;
-    if (typeof frame.content !== 'string') return Promise.reject(new GatewayError('invalid', 'content must be a string'));
-    if (id.length < 1 || id.length > MAX_ID_LENGTH) return Promise.reject(new GatewayError('invalid', `id must be 1..${MAX_ID_LENGTH} characters`));
+    if (typeof frame.content !== 'string')
+      return Promise.reject(new GatewayError('invalid', 'content must be a string'));
+    if (id.length < 1 || id.length > MAX_ID_LENGTH)
+      return Promise.reject(new GatewayError('invalid', `id must be 1..${MAX_ID_LENGTH} characters`));
     const limits = this.welcomeFrame?.limits;
     if (limits && frame.content.length > limits.maxContentLength) {
-      return Promise.reject(new GatewayError('too_long', `content is ${frame.content.length} characters, the limit is ${limits.maxContentLength}`, { ref: id }));
+      return Promise.reject(
+        new GatewayError(
+          'too_long',
+          `content is ${frame.content.length} characters, the limit is ${limits.maxContentLength}`,
+          { ref: id },
+        ),
+      );
     }
     if (limits && new TextEncoder().encode(JSON.stringify(frame)).length > limits.maxMessageBytes) {
       // The server would close the connection 1009 for it.
-      return Promise.reject(new GatewayError('too_large', `frame is larger than ${limits.maxMessageBytes} bytes`, { ref: id }));
+      return Promise.reject(
+        new GatewayError('too_large', `frame is larger than ${limits.maxMessageBytes} bytes`, { ref: id }),
+      );
     }
     if (this.sends.has(id)) return Promise.reject(new GatewayError('invalid', `id ${id} is already pending`));
     if (this.sends.size >= this.outboxLimit) {
-      return Promise.reject(new GatewayError('outbox_full', `${this.sends.size} sends are waiting (outboxLimit ${this.outboxLimit})`, { ref: id }));
+      return Promise.reject(
+        new GatewayError(
+          'outbox_full',
+          `${this.sends.size} sends are waiting (outboxLimit ${this.outboxLimit})`,
+          { ref: id },
+        ),
+      );
     }
     return new Promise<AckFrame>((resolve, reject) => {
       this.sends.set(id, { id, frame, state: 'queued', retries: 0, resolve, reject });
@@ -939,18 +1007,21 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     }
     const margin = Math.min(this.refreshMarginMs, lifetime / 2);
     const getToken = this.getToken;
-    this.timers.refresh = setTimeout(async () => {
-      this.timers.refresh = undefined;
-      let fresh: string | null | undefined;
-      try {
-        fresh = await getToken('refresh');
-      } catch {
-        fresh = undefined;
-      }
-      if (fresh && fresh !== this.token && this.isLive()) {
-        // A refused refresh leaves the old token in force; its expiry closes 1008 and we ask again.
-        this.authenticate(fresh).catch(() => undefined);
-      }
-    }, Math.min(MAX_TIMER_MS, Math.max(0, lifetime - margin)));
+    this.timers.refresh = setTimeout(
+      async () => {
+        this.timers.refresh = undefined;
+        let fresh: string | null | undefined;
+        try {
+          fresh = await getToken('refresh');
+        } catch {
+          fresh = undefined;
+        }
+        if (fresh && fresh !== this.token && this.isLive()) {
+          // A refused refresh leaves the old token in force; its expiry closes 1008 and we ask again.
+          this.authenticate(fresh).catch(() => undefined);
+        }
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, lifetime - margin)),
+    );
   }
 }

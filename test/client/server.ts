@@ -54,7 +54,11 @@ export class GatewayServer {
 
   static async start(options: GatewayServerOptions = {}): Promise<GatewayServer> {
     assertBuilt();
-    const server = new GatewayServer(options.port ?? (await freePort()), options.env ?? {}, options.startTimeoutMs ?? 20_000);
+    const server = new GatewayServer(
+      options.port ?? (await freePort()),
+      options.env ?? {},
+      options.startTimeoutMs ?? 20_000,
+    );
     await server.start();
     return server;
   }
@@ -103,7 +107,10 @@ export class GatewayServer {
       throw new Error(`server exited with code ${code} before listening:\n${this.log()}`);
     });
     try {
-      await Promise.race([waitForPort(this.port, this.startTimeoutMs, () => this.child === child), exitedEarly]);
+      await Promise.race([
+        waitForPort(this.port, this.startTimeoutMs, () => this.child === child),
+        exitedEarly,
+      ]);
     } catch (err) {
       await this.kill();
       throw err;
@@ -126,7 +133,9 @@ export class GatewayServer {
     if (!child || child.pid === undefined) return;
     if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    const timedOut = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)),
+    );
     const result = await Promise.race([this.exited, timedOut]);
     clearTimeout(timer);
     if (result === 'timeout') await this.kill('SIGKILL');
@@ -146,7 +155,8 @@ export class GatewayServer {
     });
     if (!res.ok) throw new Error(`POST /auth/dev-token answered ${res.status}: ${await res.text()}`);
     const body = (await res.json()) as { token?: unknown };
-    if (typeof body.token !== 'string') throw new Error(`POST /auth/dev-token answered without a token: ${JSON.stringify(body)}`);
+    if (typeof body.token !== 'string')
+      throw new Error(`POST /auth/dev-token answered without a token: ${JSON.stringify(body)}`);
     return body.token;
   }
 }
@@ -164,7 +174,8 @@ function waitForPort(port: number, timeoutMs: number, stillWanted: () => boolean
       });
       socket.once('error', () => {
         socket.destroy();
-        if (Date.now() > deadline) return reject(new Error(`port ${port} not accepting connections after ${timeoutMs} ms`));
+        if (Date.now() > deadline)
+          return reject(new Error(`port ${port} not accepting connections after ${timeoutMs} ms`));
         setTimeout(() => attempt(Math.min(delayMs * 2, 200)), delayMs);
       });
     };

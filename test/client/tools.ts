@@ -8,8 +8,21 @@ import type { GatewayClient, GatewayClientEvents } from '../../src/client/gatewa
 
 type EventName = keyof GatewayClientEvents;
 const EVENT_NAMES: EventName[] = [
-  'welcome', 'message', 'direct', 'joined', 'left', 'presence', 'ack', 'pong', 'authed', 'error',
-  'status', 'gap', 'close', 'reconnect', 'frame',
+  'welcome',
+  'message',
+  'direct',
+  'joined',
+  'left',
+  'presence',
+  'ack',
+  'pong',
+  'authed',
+  'error',
+  'status',
+  'gap',
+  'close',
+  'reconnect',
+  'frame',
 ];
 
 interface Waiter {
@@ -22,7 +35,12 @@ interface Waiter {
 class Conditions {
   private waiters = new Set<Waiter>();
 
-  waitFor(description: string, check: () => boolean, timeoutMs = 10_000, dump: () => string = () => ''): Promise<void> {
+  waitFor(
+    description: string,
+    check: () => boolean,
+    timeoutMs = 10_000,
+    dump: () => string = () => '',
+  ): Promise<void> {
     if (check()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
@@ -35,7 +53,11 @@ class Conditions {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${description}${dump() ? '\n' + dump() : ''}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${description}${dump() ? '\n' + dump() : ''}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(waiter);
     });
@@ -71,7 +93,9 @@ export class ClientRecorder {
 
   /** Contents of the room messages delivered to the application, in delivery order. */
   contents(room: string): string[] {
-    return this.of('message').filter((m) => m.room === room).map((m) => m.content);
+    return this.of('message')
+      .filter((m) => m.room === room)
+      .map((m) => m.content);
   }
 
   statuses(): string[] {
@@ -87,7 +111,11 @@ export class ClientRecorder {
   }
 
   waitForContents(room: string, expected: string[], timeoutMs = 10_000): Promise<void> {
-    return this.waitFor(`${expected.length} messages in ${room}`, () => this.contents(room).length >= expected.length, timeoutMs);
+    return this.waitFor(
+      `${expected.length} messages in ${room}`,
+      () => this.contents(room).length >= expected.length,
+      timeoutMs,
+    );
   }
 
   summary(): string {
@@ -113,11 +141,15 @@ export function instrumentedWebSocket(deadPort: number) {
     sockets: [] as WebSocket[],
     /** New connections fail with ECONNREFUSED while true. */
     blocked: false,
-    /** Inbound frames for which this returns 'drop' are not delivered; 'cut' also kills the connection. */
-    inbound: (_frame: Record<string, unknown>): 'pass' | 'drop' | 'cut' => 'pass',
+    /**
+     * Inbound frames for which this returns 'drop' are not delivered; 'cut' also kills the
+     * connection; 'twice' delivers the frame two times (a duplicate delivery).
+     */
+    inbound: (_frame: Record<string, unknown>): 'pass' | 'drop' | 'cut' | 'twice' => 'pass',
     /** Kills every open connection without a close frame (a network drop). */
     cutAll(): void {
-      for (const s of control.sockets) if (s.readyState === WebSocket.OPEN || s.readyState === WebSocket.CONNECTING) s.terminate();
+      for (const s of control.sockets)
+        if (s.readyState === WebSocket.OPEN || s.readyState === WebSocket.CONNECTING) s.terminate();
     },
     sentOfType(type: string): Array<Record<string, unknown>> {
       return control.sent.filter((f) => f.type === type);
@@ -143,8 +175,9 @@ export function instrumentedWebSocket(deadPort: number) {
         const frame = JSON.parse(String(e.data)) as Record<string, unknown>;
         const verdict = control.inbound(frame);
         if (verdict === 'cut') this.ws.terminate();
-        if (verdict !== 'pass') return;
+        if (verdict === 'drop' || verdict === 'cut') return;
         this.onmessage?.({ data: e.data });
+        if (verdict === 'twice') this.onmessage?.({ data: e.data });
       };
     }
 
@@ -196,8 +229,17 @@ export class RawClient {
   }
 
   /** Waits until a frame matching `match` has been received (earlier frames count). */
-  async next(match: (f: Record<string, unknown>) => boolean, description: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    await this.conditions.waitFor(description, () => this.frames.some(match), timeoutMs, () => `frames: ${JSON.stringify(this.frames.slice(-10))}`);
+  async next(
+    match: (f: Record<string, unknown>) => boolean,
+    description: string,
+    timeoutMs = 10_000,
+  ): Promise<Record<string, unknown>> {
+    await this.conditions.waitFor(
+      description,
+      () => this.frames.some(match),
+      timeoutMs,
+      () => `frames: ${JSON.stringify(this.frames.slice(-10))}`,
+    );
     return this.frames.find(match) as Record<string, unknown>;
   }
 
@@ -209,7 +251,10 @@ export class RawClient {
   /** Sends a room message and waits for its ack. */
   async say(room: string, content: string, id: string): Promise<Record<string, unknown>> {
     this.send({ type: 'message', room, content, id });
-    return this.next((f) => (f.type === 'ack' || f.type === 'error') && (f.id === id || f.ref === id), `ack ${id}`).then((f) => {
+    return this.next(
+      (f) => (f.type === 'ack' || f.type === 'error') && (f.id === id || f.ref === id),
+      `ack ${id}`,
+    ).then((f) => {
       if (f.type === 'error') throw new Error(`message ${id} refused: ${JSON.stringify(f)}`);
       return f;
     });
@@ -228,4 +273,12 @@ export function signHs256(secret: string, claims: Record<string, unknown>): stri
   const head = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(claims)}`;
   const sig = createHmac('sha256', secret).update(head).digest('base64url');
   return `${head}.${sig}`;
+}
+
+/**
+ * Waits until the wall clock passes `epochMs`. Only for asserting that something does NOT happen
+ * before a deadline (a token's expiry): there is no event to wait on for an absence.
+ */
+export function untilTime(epochMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, epochMs - Date.now())));
 }
