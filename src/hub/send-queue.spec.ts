@@ -1,0 +1,128 @@
+import net from 'node:net';
+import { Receiver, type WebSocket } from 'ws';
+import { textFrame } from './frame.js';
+import { SendQueue } from './send-queue.js';
+
+/** A real TCP connection on loopback: the server side is written to, the client side reads frames. */
+async function socketPair(): Promise<{ server: net.Socket; client: net.Socket; close: () => Promise<void> }> {
+  const listener = net.createServer();
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  const port = (listener.address() as net.AddressInfo).port;
+  const accepted = new Promise<net.Socket>((r) => listener.once('connection', r));
+  const client = net.connect(port, '127.0.0.1');
+  const server = await accepted;
+  return {
+    server,
+    client,
+    close: async () => {
+      server.destroy();
+      client.destroy();
+      await new Promise((r) => listener.close(r));
+    },
+  };
+}
+
+function reader(client: net.Socket): string[] {
+  const out: string[] = [];
+  const r = new Receiver({ isServer: false });
+  r.on('message', (d: Buffer) => out.push(d.toString()));
+  client.on('data', (chunk) => r.write(chunk));
+  return out;
+}
+
+async function until(check: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const noWs = {} as WebSocket;
+
+describe('SendQueue', () => {
+  it('hands a turn of frames to the socket in ONE write, keeping frame boundaries', async () => {
+    const { server, client, close } = await socketPair();
+    const got = reader(client);
+    const writes: number[] = [];
+    const write = server.write.bind(server);
+    server.write = ((chunk: Buffer, ...rest: never[]) => {
+      writes.push(chunk.length);
+      return write(chunk, ...rest);
+    }) as typeof server.write;
+    const q = new SendQueue(noWs, server, { messages: 256, bytes: 1 << 20 }, false);
+    for (let i = 0; i < 50; i++) expect(q.push(textFrame(`m${i}`))).toBe(true);
+    expect(q.length).toBe(50);
+    q.flush();
+    expect(writes).toHaveLength(1);
+    expect(q.length).toBe(0);
+    await until(() => got.length === 50);
+    expect(got).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+    await close();
+  });
+
+  it('does not overflow on a burst while the socket is writable: it flushes instead', async () => {
+    const { server, client, close } = await socketPair();
+    const got = reader(client);
+    const q = new SendQueue(noWs, server, { messages: 8, bytes: 1 << 20 }, false);
+    for (let i = 0; i < 100; i++) expect(q.push(textFrame(`b${i}`))).toBe(true);
+    q.flush();
+    await until(() => got.length === 100);
+    await close();
+  });
+
+  it('overflows by count, and by bytes, once the peer stops reading', async () => {
+    for (const limits of [
+      { messages: 16, bytes: 1 << 30 },
+      { messages: 1 << 30, bytes: 256 * 1024 },
+    ]) {
+      const { server, client, close } = await socketPair();
+      client.pause(); // the peer stops reading: kernel buffers, then the socket buffer, then the queue fill
+      const q = new SendQueue(noWs, server, limits, false);
+      const frame = textFrame('p'.repeat(16 * 1024));
+      let overflowed = false;
+      for (let i = 0; i < 4096 && !overflowed; i++) {
+        overflowed = !q.push(frame);
+        if (i % 8 === 7) {
+          q.flush();
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      expect(overflowed).toBe(true);
+      expect(q.length).toBeGreaterThan(0);
+      await close();
+    }
+  });
+
+  it('resumes writing on drain and delivers everything in order', async () => {
+    const { server, client, close } = await socketPair();
+    client.pause();
+    const q = new SendQueue(noWs, server, { messages: 100000, bytes: 1 << 30 }, false);
+    const total = 2000;
+    for (let i = 0; i < total; i++) {
+      q.push(textFrame(`${i}:${'d'.repeat(4000)}`));
+      if (i % 100 === 99) q.flush();
+    }
+    q.flush();
+    expect(q.length).toBeGreaterThan(0); // held back while the socket waits for drain
+    const got = reader(client);
+    client.resume();
+    await until(() => {
+      q.flush();
+      return got.length === total;
+    }, 10000);
+    expect(got.map((m) => Number(m.split(':')[0]))).toEqual(Array.from({ length: total }, (_, i) => i));
+    await close();
+  });
+
+  it('drop() empties the queue and refuses further frames', async () => {
+    const { server, close } = await socketPair();
+    const q = new SendQueue(noWs, server, { messages: 4, bytes: 1024 }, false);
+    q.push(textFrame('x'));
+    q.drop();
+    expect(q.length).toBe(0);
+    expect(q.push(textFrame('y'))).toBe(true);
+    expect(q.length).toBe(0);
+    await close();
+  });
+});
