@@ -1,7 +1,11 @@
 import net from 'node:net';
-import { Receiver, type WebSocket } from 'ws';
+import * as wsModule from 'ws';
+import type { WebSocket } from 'ws';
 import { textFrame } from './frame.js';
 import { SendQueue } from './send-queue.js';
+
+/** ws's frame parser (exported at runtime, not in @types/ws). */
+const Receiver = (wsModule as unknown as { Receiver: new (o: { isServer: boolean }) => NodeJS.WritableStream & NodeJS.EventEmitter }).Receiver;
 
 /** A real TCP connection on loopback: the server side is written to, the client side reads frames. */
 async function socketPair(): Promise<{ server: net.Socket; client: net.Socket; close: () => Promise<void> }> {
