@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppModule } from './app.module.js';
@@ -10,36 +11,92 @@ import { HandshakeAuthenticator } from './auth/handshake-authenticator.js';
 import { type GatewayConfig, loadConfig } from './config/config.js';
 import { GatewayAdapter } from './gateway/gateway.adapter.js';
 import { GatewayHttpAdapter } from './gateway/http-adapter.js';
+import { MetricsService } from './health/metrics.service.js';
 import { HubService } from './hub/hub.service.js';
+import { PinoLoggerService } from './logging/pino-logger.service.js';
+import { publishBodyReader } from './push/body-limit.middleware.js';
 
 /** The project root (one level above src/ or dist/). */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-const LEVELS: Record<GatewayConfig['logLevel'], LogLevel[]> = {
-  debug: ['debug', 'log', 'warn', 'error', 'fatal'],
-  info: ['log', 'warn', 'error', 'fatal'],
-  warn: ['warn', 'error', 'fatal'],
-  error: ['error', 'fatal'],
-  silent: [],
-};
+export interface CreateAppOptions {
+  /** The logger; defaults to a pino JSON logger on stdout at LOG_LEVEL. */
+  logger?: PinoLoggerService;
+}
 
-/** Builds the application (not yet listening). Tests call this with their own configuration. */
-export async function createApp(config: GatewayConfig = loadConfig()): Promise<INestApplication> {
+/**
+ * Builds the application (not yet listening). Tests call this with their own configuration.
+ * Logs go through pino (JSON lines, LOG_LEVEL). TLS_CERT_FILE/TLS_KEY_FILE make the server HTTPS.
+ * With REDIS_URL set it is a hybrid app: the Nest microservices Redis transport (the `hub.publish`
+ * event pattern) is connected here and started by `startMicroservices(app)` (main.ts calls it).
+ * No signal handlers here: main.ts installs the drain on SIGTERM/SIGINT.
+ */
+export async function createApp(
+  config: GatewayConfig = loadConfig(),
+  options: CreateAppOptions = {},
+): Promise<INestApplication> {
+  const logger = options.logger ?? new PinoLoggerService(config.logLevel);
+  const tls = config.tls
+    ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
+    : undefined;
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config),
-    new GatewayHttpAdapter({ headerTimeoutMs: config.headerTimeoutMs }),
-    { logger: LEVELS[config.logLevel], bodyParser: true },
+    new GatewayHttpAdapter({ headerTimeoutMs: config.headerTimeoutMs, tls }),
+    { logger, bodyParser: true },
   );
   app.disable('x-powered-by');
+  if (config.trustProxy) app.set('trust proxy', true);
+  // The push API's own body reader (413 over PUBLISH_MAX_BODY_BYTES), in front of Nest's parser.
+  const metrics = app.get(MetricsService);
+  app.use('/api/publish', publishBodyReader(config.publishMaxBodyBytes, (status) => metrics.pushRequest(status)));
   for (const dir of [join(PROJECT_ROOT, 'public'), join(PROJECT_ROOT, 'dist', 'public')]) {
     if (existsSync(dir)) app.useStaticAssets(dir, { index: 'index.html' });
   }
   app.useWebSocketAdapter(new GatewayAdapter(app, config, app.get(HubService), app.get(HandshakeAuthenticator)));
-  app.enableShutdownHooks();
-  const logger = new Logger('Bootstrap');
-  if (config.jwt.secretGenerated) {
-    logger.warn('JWT secret generated at boot (development mode): tokens do not survive a restart');
+  if (config.redisUrl) {
+    app.connectMicroservice<MicroserviceOptions>(
+      { transport: Transport.REDIS, options: redisTransportOptions(config.redisUrl) },
+      { inheritAppConfig: true },
+    );
   }
-  if (config.devTokens) logger.warn('dev tokens are ON: POST /auth/dev-token issues tokens to anyone');
+  const log = new Logger('Bootstrap');
+  if (config.jwt.secretGenerated) {
+    log.warn('JWT secret generated at boot (development mode): tokens do not survive a restart');
+  }
+  if (config.devTokens) log.warn('dev tokens are ON: POST /auth/dev-token issues tokens to anyone');
+  if (tls) log.log('TLS on: serving https:// and wss:// directly');
   return app;
+}
+
+/**
+ * Starts what `listen` does not: the microservice transports of a hybrid app (REDIS_URL). Call
+ * before or after `listen`; a no-op without REDIS_URL.
+ */
+export async function startMicroservices(app: INestApplication): Promise<void> {
+  await app.startAllMicroservices();
+}
+
+/** REDIS_URL (redis://[user:pass@]host:port[/db] or rediss://) as ioredis options for the transport. */
+export function redisTransportOptions(redisUrl: string): {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls?: object;
+  retryAttempts: number;
+  retryDelay: number;
+} {
+  const url = new URL(redisUrl);
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
+  return {
+    host: url.hostname || '127.0.0.1',
+    port: url.port ? Number(url.port) : 6379,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    retryAttempts: 1_000_000,
+    retryDelay: 1000,
+  };
 }

@@ -1,5 +1,7 @@
 import { ConfigError, loadConfig } from './config/config.js';
-import { createApp } from './bootstrap.js';
+import { createApp, startMicroservices } from './bootstrap.js';
+import { DrainService } from './health/drain.service.js';
+import { PinoLoggerService } from './logging/pino-logger.service.js';
 
 let config;
 try {
@@ -11,8 +13,18 @@ try {
   }
   throw err;
 }
-const app = await createApp(config);
+const logger = new PinoLoggerService(config.logLevel);
+const app = await createApp(config, { logger });
+// SIGTERM/SIGINT: readiness off, no new upgrades, flush, close 1001 over a jittered window, exit
+// within SHUTDOWN_GRACE_MS. Other signals close the app at once.
+app.get(DrainService).handleSignals(app);
+app.enableShutdownHooks(['SIGHUP', 'SIGQUIT', 'SIGUSR2']);
+await startMicroservices(app);
 await app.listen(config.port, config.host);
 const address = app.getHttpServer().address();
 const port = typeof address === 'object' && address ? address.port : config.port;
-console.log(`gateway listening on http://localhost:${port} (ws endpoint /ws, mode ${config.nodeEnv})`);
+const scheme = config.tls ? 'https' : 'http';
+logger.pino.info(
+  { context: 'Main', port, host: config.host, mode: config.nodeEnv, redis: Boolean(config.redisUrl) },
+  `gateway listening on ${scheme}://localhost:${port} (ws endpoint /ws, mode ${config.nodeEnv})`,
+);

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 
 /**
  * Every setting of the service, read once from the environment and validated at boot.
@@ -49,7 +50,26 @@ export interface GatewayConfig {
   readonly maxRoomsPerConnection: number;
 
   readonly redisUrl?: string;
+  /** Prefix of every Redis key and channel (several deployments can share one Redis). */
+  readonly redisKeyPrefix: string;
+  /** A Redis command without a reply within this time fails (error `unavailable`). */
+  readonly redisCommandTimeoutMs: number;
+  /** Room keys (seq, epoch, history) expire after this long without a publish or join; 0 = never. */
+  readonly redisRoomTtlSec: number;
+  /** A crashed instance's presence entries vanish within this time (entries are refreshed every third). */
+  readonly presenceTtlMs: number;
   readonly shutdownGraceMs: number;
+
+  // ---- push API and operations (issue 6) -------------------------------------------------------
+  /** PUBLISH_MAX_BODY_BYTES: largest POST /api/publish body; a larger one is answered 413. */
+  readonly publishMaxBodyBytes: number;
+  /** SERVICE_RATE_LIMIT_PER_SEC: publish requests per second per service (token bucket, same burst). */
+  readonly serviceRatePerSec: number;
+  /** DRAIN_SPREAD_MS: on SIGTERM, sockets are closed 1001 at random times within this window. */
+  readonly drainSpreadMs: number;
+  /** TLS_CERT_FILE / TLS_KEY_FILE: serve HTTPS/WSS directly (both or neither). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  // ---- end of push API and operations ----------------------------------------------------------
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -107,6 +127,23 @@ class Reader {
   }
 }
 
+// ---- push API and operations (issue 6) -----------------------------------------------------------
+/** TLS_CERT_FILE and TLS_KEY_FILE: both or neither, each a readable file. */
+function tlsFiles(r: Reader): { certFile: string; keyFile: string } | undefined {
+  const certFile = r.raw('TLS_CERT_FILE');
+  const keyFile = r.raw('TLS_KEY_FILE');
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    r.problems.push('TLS_CERT_FILE and TLS_KEY_FILE: set both (PEM files) or neither');
+    return undefined;
+  }
+  for (const [name, file] of [['TLS_CERT_FILE', certFile], ['TLS_KEY_FILE', keyFile]] as const) {
+    if (!existsSync(file)) r.problems.push(`${name}=${file}: no such file`);
+  }
+  return { certFile, keyFile };
+}
+// ---- end of push API and operations -------------------------------------------------------------
+
 /** Reads and validates the configuration; throws one ConfigError naming every bad value. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const r = new Reader(env);
@@ -122,8 +159,12 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   if (secret && production && secret.length < 32) {
     r.problems.push('JWT_SECRET: at least 32 characters in production');
   }
-  if (publicKey && !publicKey.includes('-----BEGIN')) {
-    r.problems.push('JWT_PUBLIC_KEY: expected a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  if (publicKey) {
+    try {
+      createPublicKey(publicKey);
+    } catch {
+      r.problems.push('JWT_PUBLIC_KEY: not a PEM public key (-----BEGIN PUBLIC KEY-----); \\n escapes are accepted');
+    }
   }
   const algorithm = publicKey
     ? r.oneOf('JWT_ALGORITHM', 'RS256', ['RS256', 'ES256'] as const)
@@ -190,7 +231,18 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     presenceMaxMembers: r.int('PRESENCE_MAX_MEMBERS', 1000, 0),
     maxRoomsPerConnection: r.int('MAX_ROOMS_PER_CONNECTION', 100, 1),
     redisUrl: r.raw('REDIS_URL'),
+    redisKeyPrefix: r.raw('REDIS_KEY_PREFIX') ?? 'gw:',
+    redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 2000, 50, 60000),
+    redisRoomTtlSec: r.int('REDIS_ROOM_TTL_SEC', 86400, 0),
+    presenceTtlMs: r.int('PRESENCE_TTL_MS', 30000, 300, 3600000),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10000, 0, 600000),
+
+    // ---- push API and operations (issue 6) -----------------------------------------------------
+    publishMaxBodyBytes: r.int('PUBLISH_MAX_BODY_BYTES', 64 * 1024, 256, 16 * 1024 * 1024),
+    serviceRatePerSec: r.int('SERVICE_RATE_LIMIT_PER_SEC', 100, 1),
+    drainSpreadMs: r.int('DRAIN_SPREAD_MS', 2000, 0, 600000),
+    tls: tlsFiles(r),
+    // ---- end of push API and operations --------------------------------------------------------
   };
   if (config.redisUrl && !/^rediss?:\/\//.test(config.redisUrl)) {
     r.problems.push(`REDIS_URL: expected redis://host:port or rediss://…`);

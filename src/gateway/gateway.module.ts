@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { HubModule } from '../hub/hub.module.js';
 import { ChatGateway } from './chat.gateway.js';
 import { WsErrorFilter } from './ws-exception.filter.js';
 
-/** The WebSocket endpoint: connection lifecycle and frame routing. */
+/**
+ * The WebSocket endpoint: connection lifecycle and frame routing. HubService comes from the global
+ * `HubModule.forRoot…` that AppModule imports (one hub per process).
+ */
 @Module({
-  imports: [AuthModule, HubModule],
+  imports: [AuthModule],
   providers: [ChatGateway, WsErrorFilter],
 })
 export class GatewayModule {}

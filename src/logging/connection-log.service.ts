@@ -1,0 +1,40 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { HubService, type HubEvents } from '../hub/hub.service.js';
+
+/**
+ * Structured lifecycle logs with connection and user ids, from HubService.events: connected and
+ * disconnected at info, joins/leaves at debug, slow-consumer evictions at warn.
+ */
+@Injectable()
+export class ConnectionLogService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Connection');
+  private readonly off: (() => void)[] = [];
+
+  constructor(@Inject(HubService) private readonly hub: HubService) {}
+
+  onModuleInit(): void {
+    this.on('connected', (e) =>
+      this.logger.log({ msg: 'connected', connectionId: e.connectionId, userId: e.user.id, ip: e.ip }),
+    );
+    this.on('disconnected', (e) =>
+      this.logger.log({ msg: 'disconnected', connectionId: e.connectionId, userId: e.user.id, code: e.code, reason: e.reason }),
+    );
+    this.on('joined', (e) =>
+      this.logger.debug({ msg: 'joined', connectionId: e.connectionId, userId: e.user.id, room: e.room }),
+    );
+    this.on('left', (e) => this.logger.debug({ msg: 'left', connectionId: e.connectionId, userId: e.user.id, room: e.room }));
+    this.on('evicted', (e) =>
+      this.logger.warn({ msg: 'slow consumer evicted', connectionId: e.connectionId, userId: e.user.id, queued: e.queued }),
+    );
+  }
+
+  onModuleDestroy(): void {
+    for (const f of this.off.splice(0)) f();
+  }
+
+  private on<K extends keyof HubEvents>(event: K, fn: (...args: HubEvents[K]) => void): void {
+    const listener = fn as (...args: any[]) => void;
+    (this.hub.events as any).on(event, listener);
+    this.off.push(() => (this.hub.events as any).off(event, listener));
+  }
+}

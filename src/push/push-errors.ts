@@ -1,0 +1,37 @@
+import { HttpException } from '@nestjs/common';
+import type { ValidationError } from 'class-validator';
+import type { FieldProblem } from '../protocol/ws-error.js';
+
+/** The push API's error answers: `{error, message, details?}` like the handshake refusals. */
+export const PushError = {
+  BadRequest: { status: 400, error: 'bad_request' },
+  Unauthorized: { status: 401, error: 'unauthorized' },
+  Forbidden: { status: 403, error: 'forbidden' },
+  TooLarge: { status: 413, error: 'payload_too_large' },
+  RateLimited: { status: 429, error: 'rate_limited' },
+  Draining: { status: 503, error: 'draining' },
+  Unavailable: { status: 503, error: 'unavailable' },
+} as const;
+export type PushError = (typeof PushError)[keyof typeof PushError];
+
+export class PushHttpError extends HttpException {
+  constructor(
+    kind: PushError,
+    message: string,
+    details?: FieldProblem[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super({ error: kind.error, message, ...(details ? { details } : {}) }, kind.status);
+  }
+}
+
+/** class-validator errors as `[{field, problem}]` (the same shape as the wire's bad_envelope). */
+export function fieldProblems(errors: ValidationError[], prefix = ''): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  for (const e of errors) {
+    const field = prefix + e.property;
+    for (const problem of Object.values(e.constraints ?? {})) out.push({ field, problem });
+    if (e.children?.length) out.push(...fieldProblems(e.children, field + '.'));
+  }
+  return out;
+}

@@ -1,0 +1,45 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Logger } from '@nestjs/common';
+import type { HttpResponse as Response } from './http-types.js';
+import { MetricsService } from '../health/metrics.service.js';
+import { PushHttpError } from './push-errors.js';
+
+/**
+ * Every push API failure as `{error, message, details?}` with its status; an unexpected fault is a
+ * 500 `internal`, logged with its stack.
+ */
+@Catch()
+export class PushExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Push');
+
+  constructor(@Inject(MetricsService) private readonly metrics: MetricsService) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    let status = 500;
+    let body: unknown = { error: 'internal', message: 'internal error' };
+    if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      const r = exception.getResponse();
+      body =
+        typeof r === 'object' && r !== null && 'error' in r && typeof (r as { error: unknown }).error === 'string'
+          ? r
+          : { error: errorName(status), message: exception.message };
+      if (exception instanceof PushHttpError) for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
+    } else {
+      this.logger.error(`publish failed: ${(exception as Error)?.message}`, (exception as Error)?.stack);
+    }
+    this.metrics.pushRequest(status);
+    res.status(status).json(body);
+  }
+}
+
+function errorName(status: number): string {
+  if (status === 400) return 'bad_request';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  if (status === 413) return 'payload_too_large';
+  if (status === 429) return 'rate_limited';
+  if (status === 503) return 'unavailable';
+  return 'error';
+}

@@ -1,0 +1,196 @@
+import type { INestApplication } from '@nestjs/common';
+import jwt from 'jsonwebtoken';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { createApp } from '../../src/bootstrap.js';
+import { type GatewayConfig, loadConfig } from '../../src/config/config.js';
+import { HubService } from '../../src/hub/hub.service.js';
+import { PinoLoggerService } from '../../src/logging/pino-logger.service.js';
+import { TEST_SECRET } from '../helpers/app.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A service token for the push API (scope "publish"). */
+export function serviceToken(sub = 'billing', claims: Record<string, unknown> = {}, options: jwt.SignOptions = {}): string {
+  return jwt.sign({ sub, scope: 'publish', ...claims }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 3600, ...options });
+}
+
+export function userToken(sub: string, claims: Record<string, unknown> = {}): string {
+  return jwt.sign({ sub, name: sub, ...claims }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 3600 });
+}
+
+/** Collects the JSON log lines a PinoLoggerService writes. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) this.lines.push(line);
+    done();
+  }
+  get entries(): Record<string, any>[] {
+    return this.lines.map((l) => JSON.parse(l));
+  }
+}
+
+export interface OpsApp {
+  app: INestApplication;
+  config: GatewayConfig;
+  hub: HubService;
+  port: number;
+  httpUrl: string;
+  wsUrl: string;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+/** Like test/helpers/app.ts startApp, with the logs captured (and optionally the microservices started). */
+export async function startOpsApp(
+  env: Record<string, string> = {},
+  options: { microservices?: boolean; logLevel?: 'debug' | 'info' } = {},
+): Promise<OpsApp> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: options.logLevel ?? 'info',
+    JWT_SECRET: TEST_SECRET,
+    AUTH_DEV_TOKENS: 'true',
+    ...env,
+  });
+  const logs = new LogCapture();
+  const app = await createApp(config, { logger: new PinoLoggerService(config.logLevel, process.env.OPS_LOGS_STDOUT ? undefined : logs) });
+  if (options.microservices) await app.startAllMicroservices();
+  await app.listen(0, '127.0.0.1');
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  return {
+    app,
+    config,
+    hub: app.get(HubService),
+    port,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    logs,
+    close: () => app.close(),
+  };
+}
+
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (for nginx, which cannot listen on port 0 and report it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The built server (dist/main.js). `npm test` builds first; run `npm run build` before running these alone. */
+export const DIST_MAIN = join(ROOT, 'dist', 'main.js');
+
+export function requireBuild(): void {
+  if (!existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run "npm run build" first`);
+}
+
+export interface ChildGateway {
+  proc: ChildProcess;
+  port: number;
+  output: string[];
+  /** Resolves with the exit code (or signal name) when the process exits. */
+  exited: Promise<number | string>;
+  stop(): Promise<void>;
+}
+
+/** Starts `node dist/main.js` as a child process on a free port and waits until it listens. */
+export async function startChild(env: Record<string, string>): Promise<ChildGateway> {
+  requireBuild();
+  const proc = spawn(process.execPath, [DIST_MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      JWT_SECRET: TEST_SECRET,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | string>((resolve) =>
+    proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  const port = await new Promise<number>((resolveListen, rejectListen) => {
+    const resolve = (port: number): void => {
+      clearTimeout(timer);
+      resolveListen(port);
+    };
+    const reject = (err: Error): void => {
+      clearTimeout(timer);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      rejectListen(err);
+    };
+    let buffered = '';
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString();
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        output.push(line);
+        const m = /"port":(\d+)/.exec(line);
+        if (m && line.includes('listening')) resolve(Number(m[1]));
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+    void exited.then((code) => reject(new Error(`gateway exited (${code}) before listening:\n${output.join('\n')}`)));
+    const timer = setTimeout(() => reject(new Error(`gateway did not listen within 15 s:\n${output.join('\n')}`)), 15000);
+  });
+  return {
+    proc,
+    port,
+    output,
+    exited,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
