@@ -9,14 +9,20 @@ import type { RoomMessage, UserRef } from '../protocol/frames.js';
  *   sees a room's messages in seq order. Splitting "assign seq" from "fan out" would let two
  *   instances' publications cross on the wire.
  * - A room's seq increases by exactly 1 per message. `epoch` changes when the history is lost.
- * - Handlers are called for rooms/users this instance subscribed to, each message once.
+ * - Handlers are called for rooms/users this instance subscribed to, each message once, a room's
+ *   messages in seq order (within an epoch; onRoomReset announces a new epoch).
  * - When the backend is unreachable, publish/history reject with BrokerUnavailableError and nothing
  *   was published.
  */
 export interface Broker {
   /** Installs the receiver; called once by the hub before any subscribe. */
   setHandler(handler: BrokerHandler): void;
-  publish(message: Omit<RoomMessage, 'seq'>): Promise<RoomMessage>;
+  /**
+   * With `dedup`, a publication retried under the same key within `ttlMs` resolves with the original
+   * seq and is not published again, even when the first attempt failed after the backend had applied
+   * it (lost reply). Implementations without lost replies may ignore it.
+   */
+  publish(message: Omit<RoomMessage, 'seq'>, dedup?: PublishDedup): Promise<RoomMessage>;
   /** Ephemeral room event (presence): not in history, no seq. */
   publishRoomEvent(room: string, event: RoomEvent): Promise<void>;
   /** A frame for every connection of a user (direct messages, service pushes). */
@@ -36,6 +42,11 @@ export interface Broker {
   /** Whether the backend is reachable now (readiness). */
   isHealthy(): boolean;
   close(): Promise<void>;
+}
+
+export interface PublishDedup {
+  key: string;
+  ttlMs: number;
 }
 
 export interface HistorySlice {
@@ -63,6 +74,11 @@ export interface BrokerHandler {
   onRoomEvent(event: RoomEvent): void;
   onUserEvent(userId: string, frame: object): void;
   onBroadcast(frame: object): void;
+  /**
+   * The room's history was lost in the backend (its epoch changed): seqs start over, so the next
+   * message may have a lower seq than the last one delivered.
+   */
+  onRoomReset?(room: string): void;
 }
 
 export class BrokerUnavailableError extends Error {

@@ -46,7 +46,8 @@ export interface HubEvents {
   errorSent: [{ connectionId: string; code: string }];
 }
 
-const SWEEP_INTERVAL_MS = 1000;
+/** The sweeper runs at least this often, and four times per heartbeat period when that is shorter. */
+const MAX_SWEEP_INTERVAL_MS = 1000;
 const SYSTEM: UserRef = { id: 'system', name: 'system' };
 
 /**
@@ -78,6 +79,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   readonly events = new EventEmitter<HubEvents>();
   readonly counters = new HubCounters();
+  private readonly sweepIntervalMs: number;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -86,10 +88,11 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     @Inject(DEDUP) private readonly dedup: DedupStore,
   ) {
     this.broker.setHandler(this);
+    this.sweepIntervalMs = Math.max(10, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(config.heartbeatMs / 4)));
   }
 
   onModuleInit(): void {
-    this.sweeper = setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS);
+    this.sweeper = setInterval(() => this.sweep(Date.now()), this.sweepIntervalMs);
     this.sweeper.unref();
   }
 
@@ -443,7 +446,10 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
         if (prior?.seq !== undefined && prior.room === room) return { id: clientId!, seq: prior.seq };
       }
       const id = clientId ?? this.newId();
-      const m = await this.broker.publish({ id, room, time: Date.now(), sender, content });
+      // [cluster] the key also makes the broker's publish idempotent: a retry after a lost reply
+      // (connection dropped after Redis ran the publish) is not published twice.
+      const dedup = key === null ? undefined : { key, ttlMs: this.config.dedupWindowMs };
+      const m = await this.broker.publish({ id, room, time: Date.now(), sender, content }, dedup);
       if (key !== null) await this.dedup.set(key, { room, seq: m.seq }, this.config.dedupWindowMs);
       return { id, seq: m.seq };
     } catch (err) {
@@ -534,6 +540,12 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     for (const c of this.connections.values()) this.enqueue(c, frame);
   }
 
+  /** [cluster] The room's history was lost in the broker (new epoch): its seqs start over. */
+  onRoomReset(room: string): void {
+    const local = this.rooms.get(room);
+    if (local !== undefined) local.deliveredSeq = 0;
+  }
+
   // ---------------------------------------------------------------- housekeeping
 
   /** Marks a connection alive (any frame or pong). */
@@ -557,13 +569,14 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
         this.close(c, Close.TokenExpired.code, Close.TokenExpired.reason);
         continue;
       }
-      if (now - c.lastSeen > 2 * hb) {
+      // Two periods without a sign of life, plus one sweep of slack for the sweeper's own jitter.
+      if (now - c.lastSeen > 2 * hb + this.sweepIntervalMs) {
         this.logger.debug?.(`no pong from ${c.id} for ${now - c.lastSeen} ms: terminating`);
         c.closeDeadline = now;
         c.ws.terminate();
         continue;
       }
-      if (now - c.lastPing >= hb) {
+      if (now - c.lastPing >= hb - this.sweepIntervalMs / 2) {
         c.lastPing = now;
         c.ws.ping();
       }

@@ -12,7 +12,7 @@ export class MemoryPresence implements PresenceStore {
 
   add(room: string, user: UserRef, connectionId: string): Promise<boolean> {
     let users = this.rooms.get(room);
-    if (users === undefined) this.rooms.set(room, (users = new Map()));
+    if (users === undefined) this.rooms.set(room, (users = new Map<string, Member>()));
     let member = users.get(user.id);
     const first = member === undefined;
     if (member === undefined) users.set(user.id, (member = { user, connections: new Set() }));

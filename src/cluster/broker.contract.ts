@@ -1,0 +1,146 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { RoomMessage } from '../protocol/frames.js';
+import type { Broker, BrokerHandler, RoomEvent } from './broker.js';
+import { eventually, uniqueName } from './contract-kit.js';
+
+/** Creates brokers on a fresh, isolated backend namespace; `dispose` closes them and removes their data. */
+export interface BrokerFactory {
+  create(historySize: number): Promise<Broker>;
+  dispose(): Promise<void>;
+}
+
+/** Records what a broker hands to its handler. */
+export class Recorder implements BrokerHandler {
+  readonly messages: RoomMessage[] = [];
+  readonly events: RoomEvent[] = [];
+  readonly userEvents: { userId: string; frame: object }[] = [];
+  readonly broadcasts: object[] = [];
+  readonly resets: string[] = [];
+  onMessage(m: RoomMessage): void {
+    this.messages.push(m);
+  }
+  onRoomEvent(e: RoomEvent): void {
+    this.events.push(e);
+  }
+  onUserEvent(userId: string, frame: object): void {
+    this.userEvents.push({ userId, frame });
+  }
+  onBroadcast(frame: object): void {
+    this.broadcasts.push(frame);
+  }
+  onRoomReset(room: string): void {
+    this.resets.push(room);
+  }
+  seqs(room: string): number[] {
+    return this.messages.filter((m) => m.room === room).map((m) => m.seq);
+  }
+}
+
+const sender = { id: 'u1', name: 'User 1' };
+const msg = (room: string, content: string, id = uniqueName('m')) => ({
+  id,
+  room,
+  time: Date.now(),
+  sender,
+  content,
+});
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** The Broker guarantees (broker.ts), for any implementation. */
+export function brokerContract(name: string, makeFactory: () => BrokerFactory): void {
+  describe(`Broker contract: ${name}`, () => {
+    let factory: BrokerFactory;
+    let broker: Broker;
+    let rec: Recorder;
+    let room: string;
+
+    beforeEach(async () => {
+      factory = makeFactory();
+      broker = await factory.create(5);
+      rec = new Recorder();
+      broker.setHandler(rec);
+      room = uniqueName('room');
+      await broker.subscribeRoom(room);
+    });
+    afterEach(() => factory.dispose());
+
+    it('assigns seq 1, 2, 3 per room and returns the full message', async () => {
+      const a = await broker.publish(msg(room, 'a'));
+      const b = await broker.publish(msg(room, 'b'));
+      expect([a.seq, b.seq]).toEqual([1, 2]);
+      expect(a).toMatchObject({ room, content: 'a', sender });
+      const other = uniqueName('other');
+      expect((await broker.publish(msg(other, 'x'))).seq).toBe(1);
+      expect((await broker.publish(msg(room, 'c'))).seq).toBe(3);
+    });
+
+    it('hands each message of a subscribed room to the handler once, in seq order, as published', async () => {
+      const published = await Promise.all(range(1, 30).map((i) => broker.publish(msg(room, `m${i}`))));
+      expect(published.map((m) => m.seq).sort((x, y) => x - y)).toEqual(range(1, 30));
+      await eventually(() => rec.seqs(room).length >= 30, 3000, '30 messages');
+      expect(rec.seqs(room)).toEqual(range(1, 30));
+      const bySeq = new Map(published.map((m) => [m.seq, m]));
+      for (const m of rec.messages) expect(m).toEqual(bySeq.get(m.seq));
+    });
+
+    it('history without since replays nothing and reports the position', async () => {
+      const empty = await broker.history(room);
+      expect(empty).toMatchObject({ messages: [], seq: 0, oldestSeq: 1, recovered: true });
+      for (let i = 1; i <= 3; i++) await broker.publish(msg(room, `m${i}`));
+      const h = await broker.history(room);
+      expect(h).toMatchObject({ messages: [], seq: 3, oldestSeq: 1, recovered: true, epoch: empty.epoch });
+    });
+
+    it('history with since replays exactly the messages after it', async () => {
+      for (let i = 1; i <= 4; i++) await broker.publish(msg(room, `m${i}`));
+      const h = await broker.history(room, 1);
+      expect(h.messages.map((m) => m.seq)).toEqual([2, 3, 4]);
+      expect(h.messages.map((m) => m.content)).toEqual(['m2', 'm3', 'm4']);
+      expect(h).toMatchObject({ seq: 4, oldestSeq: 1, recovered: true });
+      expect((await broker.history(room, 4, h.epoch)).messages).toEqual([]);
+      expect((await broker.history(room, 0)).messages).toHaveLength(4);
+    });
+
+    it('keeps the last historySize messages; a gap past them is recovered=false with oldestSeq', async () => {
+      for (let i = 1; i <= 8; i++) await broker.publish(msg(room, `m${i}`));
+      const covered = await broker.history(room, 3);
+      expect(covered.messages.map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
+      expect(covered).toMatchObject({ seq: 8, oldestSeq: 4, recovered: true });
+      const lost = await broker.history(room, 1);
+      expect(lost.messages.map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
+      expect(lost).toMatchObject({ seq: 8, oldestSeq: 4, recovered: false });
+    });
+
+    it('another epoch, or a since past the current seq, returns everything held with recovered=false', async () => {
+      for (let i = 1; i <= 3; i++) await broker.publish(msg(room, `m${i}`));
+      const { epoch } = await broker.history(room);
+      expect(typeof epoch).toBe('string');
+      const other = await broker.history(room, 2, `${epoch}x`);
+      expect(other.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+      expect(other).toMatchObject({ recovered: false, epoch });
+      const ahead = await broker.history(room, 10, epoch);
+      expect(ahead.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+      expect(ahead.recovered).toBe(false);
+    });
+
+    it('delivers room events, user events and broadcasts to the subscribers', async () => {
+      const user = uniqueName('user');
+      await broker.subscribeUser(user);
+      const event: RoomEvent = { type: 'presence', room, user: sender, status: 'joined', origin: 'c1' };
+      await broker.publishRoomEvent(room, event);
+      await broker.publishUserEvent(user, { type: 'direct', content: 'hi' });
+      await broker.publishBroadcast({ type: 'notice', text: 'all' });
+      await eventually(
+        () => rec.events.length === 1 && rec.userEvents.length === 1 && rec.broadcasts.length === 1,
+      );
+      expect(rec.events[0]).toEqual(event);
+      expect(rec.userEvents[0]).toEqual({ userId: user, frame: { type: 'direct', content: 'hi' } });
+      expect(rec.broadcasts[0]).toEqual({ type: 'notice', text: 'all' });
+    });
+
+    it('is healthy while the backend is reachable, and closes', async () => {
+      expect(broker.isHealthy()).toBe(true);
+      await expect(broker.close()).resolves.toBeUndefined();
+    });
+  });
+}

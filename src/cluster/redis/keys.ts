@@ -1,0 +1,61 @@
+/**
+ * The Redis key and channel layout, in one place (docs/scaling.md has the table).
+ *
+ * Every key and channel starts with REDIS_KEY_PREFIX (default `gw:`). A room's keys carry the room
+ * name in braces, `{room}`: room names cannot contain braces, so no room's key can be mistaken for
+ * another's, and in Redis Cluster all of a room's keys hash to one slot (the Lua scripts need that).
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash {seq, epoch}: the last assigned seq and the history generation. */
+  meta(room: string): string {
+    return `${this.prefix}room:{${room}}:meta`;
+  }
+  /** Sorted set: the last HISTORY_SIZE messages (JSON), scored by seq. */
+  log(room: string): string {
+    return `${this.prefix}room:{${room}}:log`;
+  }
+  /** String: the seq a (sender, id) publication got, so that an ambiguous retry is not re-published. */
+  idem(room: string, dedupKey: string): string {
+    return `${this.prefix}room:{${room}}:pub:${dedupKey}`;
+  }
+  /** Sorted set: `userId \n connectionId`, scored by expiry (epoch ms). */
+  presenceConns(room: string): string {
+    return `${this.prefix}room:{${room}}:pconns`;
+  }
+  /** Hash userId -> number of live connections in the room. */
+  presenceUsers(room: string): string {
+    return `${this.prefix}room:{${room}}:pusers`;
+  }
+  /** Hash userId -> display name. */
+  presenceNames(room: string): string {
+    return `${this.prefix}room:{${room}}:pnames`;
+  }
+  /** String: a dedup-window entry (JSON). */
+  dedup(key: string): string {
+    return `${this.prefix}dedup:${key}`;
+  }
+
+  /** Channel of a room: its messages and presence events. */
+  roomChannel(room: string): string {
+    return `${this.prefix}room:{${room}}`;
+  }
+  /** Channel of a user: direct messages and service pushes. */
+  userChannel(userId: string): string {
+    return `${this.prefix}user:${userId}`;
+  }
+  /** Channel every instance subscribes to. */
+  broadcastChannel(): string {
+    return `${this.prefix}broadcast`;
+  }
+}
+
+/**
+ * Payloads on a room channel start with one character saying what follows:
+ * - `m<epoch>|<message JSON>`: a room message (built by the publish script);
+ * - `p<event JSON>`: a presence event (from the hub, or from the presence expiry in Lua).
+ * User and broadcast channels carry the frame's JSON as is.
+ */
+export const ROOM_MESSAGE = 'm';
+export const ROOM_EVENT = 'p';

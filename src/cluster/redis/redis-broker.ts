@@ -1,0 +1,394 @@
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { RoomMessage } from '../../protocol/frames.js';
+import {
+  type Broker,
+  type BrokerHandler,
+  BrokerUnavailableError,
+  type HistorySlice,
+  type PublishDedup,
+  type RoomEvent,
+} from '../broker.js';
+import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
+import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
+import { HISTORY_LUA, PUBLISH_LUA } from './scripts.js';
+
+export interface RedisBrokerOptions extends RedisSettings {
+  historySize: number;
+  /** Room keys (seq, epoch, history) expire after this long without a publish or a join; 0: never. */
+  roomTtlMs: number;
+}
+
+interface ScriptedRedis extends Redis {
+  gwPublish(...args: (string | number)[]): Promise<[number, number, string]>;
+  gwHistory(...args: (string | number)[]): Promise<[number, string, number, string, string[]]>;
+}
+
+/** This instance's view of a subscribed room's stream. */
+interface RoomStream {
+  channel: string;
+  /** Last seq handed to the handler; -1 until known. */
+  seq: number;
+  epoch: string | undefined;
+  /** Non-null while catching up from history: live messages wait here. */
+  buffer: { epoch: string; message: RoomMessage }[] | null;
+  catchingUp: boolean;
+  /** Publishers on this instance waiting for their message to come back through the subscription. */
+  waiters: { seq: number; resolve: () => void }[];
+}
+
+/** How long `publish` waits for its own message to be delivered locally (see `publish`). */
+const OWN_DELIVERY_WAIT_MS = 1000;
+const CATCH_UP_RETRY_MS = 250;
+const SUBSCRIBE_CHUNK = 500;
+
+/**
+ * Broker over Redis (centrifuge's RedisBroker, reduced to what the hub needs).
+ *
+ * - publish: one Lua script does HINCRBY seq, ZADD to the history, trim, PUBLISH: atomic, so every
+ *   instance receives a room's messages in seq order on its subscriber connection.
+ * - Own publications come back through the subscription like everyone else's and are delivered there
+ *   only: delivering them locally as well would either duplicate them or, when done first, let a lower
+ *   seq from another instance arrive after a higher one.
+ * - One subscriber connection per instance, subscribed to the channels of the rooms and users this
+ *   instance has members for, plus the broadcast channel.
+ * - Each room's stream is checked for continuity (seq + 1, same epoch). A gap (the subscriber lost its
+ *   connection, Redis restarted) is filled from history before later messages are delivered; an epoch
+ *   change (Redis lost the room) is reported to the handler with onRoomReset.
+ * - When Redis is unreachable, commands fail at once with BrokerUnavailableError (no offline queue);
+ *   the connections reconnect by themselves and the subscriber re-subscribes and catches up.
+ */
+export class RedisBroker implements Broker {
+  private readonly logger = new Logger('RedisBroker');
+  private readonly keys: RedisKeys;
+  private readonly cmd: ScriptedRedis;
+  private readonly sub: Redis;
+  private handler: BrokerHandler | null = null;
+  /** Subscribed rooms by name, and by channel. */
+  private readonly rooms = new Map<string, RoomStream>();
+  private readonly roomByChannel = new Map<string, string>();
+  /** Subscribed users: channel -> user id. */
+  private readonly users = new Map<string, string>();
+  private readonly broadcast: string;
+  private closed = false;
+
+  constructor(
+    private readonly options: RedisBrokerOptions,
+    private readonly shared: SharedConnection,
+  ) {
+    this.keys = new RedisKeys(options.keyPrefix);
+    this.broadcast = this.keys.broadcastChannel();
+    this.cmd = shared.acquire() as ScriptedRedis;
+    this.cmd.defineCommand('gwPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    this.cmd.defineCommand('gwHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
+    this.sub = openRedis(options, 'gateway-sub', this.logger);
+    this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
+    this.sub.on('ready', () => void this.resubscribe());
+  }
+
+  /** The subscriber connection (tests and startup wait for it). */
+  get subscriber(): Redis {
+    return this.sub;
+  }
+
+  setHandler(handler: BrokerHandler): void {
+    this.handler = handler;
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  /**
+   * Publishes a room message. With `dedup`, a publication retried under the same key within its TTL
+   * answers the original seq and is not published again, even when the first attempt's reply was lost
+   * (connection dropped or command timed out after Redis had run it).
+   * When this instance is subscribed to the room, the promise resolves after the message has been
+   * handed to the handler (so a sender sees its message before its ack, as with the memory broker),
+   * or after OWN_DELIVERY_WAIT_MS at most.
+   */
+  async publish(message: Omit<RoomMessage, 'seq'>, dedup?: PublishDedup): Promise<RoomMessage> {
+    const { id, room, time, sender, content } = message;
+    const head = JSON.stringify({ id, room }).slice(0, -1) + ',"seq":';
+    const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
+    let reply: [number, number, string];
+    try {
+      reply = await this.cmd.gwPublish(
+        this.keys.meta(room),
+        this.keys.log(room),
+        this.keys.idem(room, dedup?.key ?? ''),
+        newEpoch(),
+        head,
+        tail,
+        this.options.historySize,
+        dedup ? Math.max(1, dedup.ttlMs) : 0,
+        this.keys.roomChannel(room),
+        this.options.roomTtlMs,
+      );
+    } catch (err) {
+      throw unavailable(err);
+    }
+    const [published, seq] = reply;
+    const full: RoomMessage = { id, room, seq: Number(seq), time, sender, content };
+    if (published === 1) await this.ownDelivery(room, full.seq);
+    return full;
+  }
+
+  private ownDelivery(room: string, seq: number): Promise<void> {
+    const stream = this.rooms.get(room);
+    if (
+      stream === undefined ||
+      this.sub.status !== 'ready' ||
+      (stream.seq >= seq && stream.buffer === null)
+    ) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, OWN_DELIVERY_WAIT_MS);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      stream.waiters.push({ seq, resolve: done });
+    });
+  }
+
+  publishRoomEvent(room: string, event: RoomEvent): Promise<void> {
+    return this.publishRaw(this.keys.roomChannel(room), ROOM_EVENT + JSON.stringify(event));
+  }
+
+  publishUserEvent(userId: string, frame: object): Promise<void> {
+    return this.publishRaw(this.keys.userChannel(userId), JSON.stringify(frame));
+  }
+
+  publishBroadcast(frame: object): Promise<void> {
+    return this.publishRaw(this.broadcast, JSON.stringify(frame));
+  }
+
+  private async publishRaw(channel: string, payload: string): Promise<void> {
+    try {
+      await this.cmd.publish(channel, payload);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  // ---------------------------------------------------------------- history
+
+  async history(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
+    const slice = await this.readHistory(room, since, epoch);
+    // The hub subscribes before it reads history: from now on the subscription carries everything
+    // after this seq, so a stream whose position was unknown starts here.
+    const stream = this.rooms.get(room);
+    if (stream !== undefined && stream.seq < 0 && stream.buffer === null) {
+      stream.seq = slice.seq;
+      stream.epoch = slice.epoch;
+    }
+    return slice;
+  }
+
+  private async readHistory(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
+    let reply: [number, string, number, string, string[]];
+    try {
+      reply = await this.cmd.gwHistory(
+        this.keys.meta(room),
+        this.keys.log(room),
+        newEpoch(),
+        since === undefined ? '' : String(since),
+        epoch ?? '',
+        this.options.roomTtlMs,
+      );
+    } catch (err) {
+      throw unavailable(err);
+    }
+    const [seqRaw, currentEpoch, oldestRaw, mode, raw] = reply;
+    const seq = Number(seqRaw);
+    const oldestSeq = Number(oldestRaw);
+    const messages = raw.map((json) => JSON.parse(json) as RoomMessage);
+    const recovered = mode === 'none' || (mode === 'after' && since! + 1 >= oldestSeq);
+    return { messages, seq, epoch: currentEpoch, oldestSeq, recovered };
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  async subscribeRoom(room: string): Promise<void> {
+    let stream = this.rooms.get(room);
+    if (stream === undefined) {
+      const channel = this.keys.roomChannel(room);
+      stream = { channel, seq: -1, epoch: undefined, buffer: null, catchingUp: false, waiters: [] };
+      this.rooms.set(room, stream);
+      this.roomByChannel.set(channel, room);
+    }
+    await this.subscribeChannel(stream.channel);
+  }
+
+  async unsubscribeRoom(room: string): Promise<void> {
+    const stream = this.rooms.get(room);
+    if (stream === undefined) return;
+    this.rooms.delete(room);
+    this.roomByChannel.delete(stream.channel);
+    for (const w of stream.waiters) w.resolve();
+    await this.unsubscribeChannel(stream.channel);
+  }
+
+  async subscribeUser(userId: string): Promise<void> {
+    const channel = this.keys.userChannel(userId);
+    this.users.set(channel, userId);
+    await this.subscribeChannel(channel);
+  }
+
+  async unsubscribeUser(userId: string): Promise<void> {
+    const channel = this.keys.userChannel(userId);
+    if (!this.users.delete(channel)) return;
+    await this.unsubscribeChannel(channel);
+  }
+
+  private async subscribeChannel(channel: string): Promise<void> {
+    // Not connected: the channel is remembered and subscribed by resubscribe() on 'ready'; the caller
+    // learns that nothing is flowing now.
+    if (this.sub.status !== 'ready') throw new BrokerUnavailableError('redis subscriber is not connected');
+    try {
+      await this.sub.subscribe(channel);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  private async unsubscribeChannel(channel: string): Promise<void> {
+    if (this.sub.status !== 'ready') return; // a new connection starts with no subscriptions
+    try {
+      await this.sub.unsubscribe(channel);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /**
+   * After (re)connecting: subscribe every wanted channel, then catch up every room whose position is
+   * known, since messages published while the subscriber was away never reach it.
+   */
+  private async resubscribe(): Promise<void> {
+    const known = [...this.rooms.entries()].filter(([, s]) => s.seq >= 0);
+    // Live messages wait until the history read that follows the subscription has been delivered.
+    for (const [, s] of known) s.buffer ??= [];
+    const channels = [this.broadcast, ...this.roomByChannel.keys(), ...this.users.keys()];
+    try {
+      for (let i = 0; i < channels.length; i += SUBSCRIBE_CHUNK) {
+        await this.sub.subscribe(...channels.slice(i, i + SUBSCRIBE_CHUNK));
+      }
+    } catch (err) {
+      // The connection dropped again: the next 'ready' starts over. Until then messages stay buffered.
+      this.logger.warn(`re-subscribe failed: ${(err as Error).message}`);
+      return;
+    }
+    for (const [room, s] of known) void this.catchUp(room, s);
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  private receive(channel: string, payload: string): void {
+    if (this.handler === null || this.closed) return;
+    try {
+      const room = this.roomByChannel.get(channel);
+      if (room !== undefined) {
+        if (payload.startsWith(ROOM_MESSAGE)) {
+          const bar = payload.indexOf('|');
+          const epoch = payload.slice(1, bar);
+          this.accept(room, epoch, JSON.parse(payload.slice(bar + 1)) as RoomMessage, false);
+        } else if (payload.startsWith(ROOM_EVENT)) {
+          this.handler.onRoomEvent(JSON.parse(payload.slice(1)) as RoomEvent);
+        }
+        return;
+      }
+      const userId = this.users.get(channel);
+      if (userId !== undefined) this.handler.onUserEvent(userId, JSON.parse(payload) as object);
+      else if (channel === this.broadcast) this.handler.onBroadcast(JSON.parse(payload) as object);
+    } catch (err) {
+      this.logger.error(`bad payload on ${channel}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Hands a room message to the handler in order, exactly once, or starts a catch-up on a gap. */
+  private accept(room: string, epoch: string, m: RoomMessage, allowGap: boolean): void {
+    const s = this.rooms.get(room);
+    if (s === undefined) return;
+    if (s.buffer !== null) {
+      s.buffer.push({ epoch, message: m });
+      return;
+    }
+    if (s.epoch !== undefined && s.epoch !== epoch) {
+      // Redis lost the room (flushed, restarted without persistence, keys expired): seqs start over.
+      this.logger.warn(`room ${room}: epoch changed (history lost in Redis), seq restarts`);
+      s.seq = 0;
+      this.handler?.onRoomReset?.(room);
+      this.wake(s, Number.MAX_SAFE_INTEGER);
+    }
+    s.epoch = epoch;
+    if (s.seq >= 0) {
+      if (m.seq <= s.seq) return;
+      if (m.seq > s.seq + 1 && !allowGap) {
+        s.buffer = [{ epoch, message: m }];
+        void this.catchUp(room, s);
+        return;
+      }
+    }
+    s.seq = m.seq;
+    this.handler?.onMessage(m);
+    this.wake(s, m.seq);
+  }
+
+  private wake(s: RoomStream, seq: number): void {
+    if (s.waiters.length === 0) return;
+    s.waiters = s.waiters.filter((w) => {
+      if (w.seq > seq) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** Delivers what the subscription missed from history, then what was buffered meanwhile. */
+  private async catchUp(room: string, s: RoomStream): Promise<void> {
+    if (s.catchingUp) return;
+    s.catchingUp = true;
+    s.buffer ??= [];
+    let slice: HistorySlice | undefined;
+    while (slice === undefined) {
+      if (this.closed || this.rooms.get(room) !== s) return;
+      try {
+        slice = await this.readHistory(room, s.seq, s.epoch);
+      } catch {
+        await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS).unref());
+      }
+    }
+    if (this.rooms.get(room) !== s) return;
+    const buffered = s.buffer;
+    s.buffer = null;
+    s.catchingUp = false;
+    if (!slice.recovered) {
+      this.logger.warn(
+        `room ${room}: history does not cover the gap after seq ${s.seq}; delivering what it holds`,
+      );
+    }
+    for (const m of slice.messages) this.accept(room, slice.epoch, m, true);
+    for (const b of buffered ?? []) this.accept(room, b.epoch, b.message, true);
+  }
+
+  // ---------------------------------------------------------------- health and shutdown
+
+  isHealthy(): boolean {
+    return !this.closed && this.cmd.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.rooms.values()) for (const w of s.waiters) w.resolve();
+    this.rooms.clear();
+    this.roomByChannel.clear();
+    this.users.clear();
+    await Promise.allSettled([quit(this.sub), this.shared.release()]);
+  }
+}
+
+function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
+}

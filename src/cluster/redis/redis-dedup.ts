@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import type { DedupEntry, DedupStore } from '../dedup.js';
+import { type SharedConnection, unavailable } from './connection.js';
+import { RedisKeys } from './keys.js';
+
+/** The dedup window in Redis: one string per key, SET NX PX (the first answer wins, Redis expires it). */
+export class RedisDedup implements DedupStore {
+  private readonly keys: RedisKeys;
+  private readonly redis: Redis;
+  private closed = false;
+
+  constructor(
+    keyPrefix: string,
+    private readonly shared: SharedConnection,
+  ) {
+    this.keys = new RedisKeys(keyPrefix);
+    this.redis = shared.acquire();
+  }
+
+  async get(key: string): Promise<DedupEntry | undefined> {
+    let raw: string | null;
+    try {
+      raw = await this.redis.get(this.keys.dedup(key));
+    } catch (err) {
+      throw unavailable(err);
+    }
+    return raw === null ? undefined : (JSON.parse(raw) as DedupEntry);
+  }
+
+  async set(key: string, entry: DedupEntry, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) return;
+    try {
+      await this.redis.set(this.keys.dedup(key), JSON.stringify(entry), 'PX', ttlMs, 'NX');
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.shared.release();
+  }
+}

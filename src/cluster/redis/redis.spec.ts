@@ -1,0 +1,246 @@
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { brokerContract, Recorder } from '../broker.contract.js';
+import { BrokerUnavailableError } from '../broker.js';
+import { eventually, uniqueName } from '../contract-kit.js';
+import { dedupContract } from '../dedup.contract.js';
+import { presenceContract } from '../presence.contract.js';
+import { RedisKeys } from './keys.js';
+import { RedisBroker } from './redis-broker.js';
+import { RedisDedup } from './redis-dedup.js';
+import { RedisPresence } from './redis-presence.js';
+import { RedisNamespace } from './redis-test-kit.js';
+import { openRedis, quit, SharedConnection } from './connection.js';
+
+Logger.overrideLogger(false);
+
+/** A broker as one gateway instance would have it: its own command and subscriber connections. */
+async function brokerIn(ns: RedisNamespace, historySize = 5): Promise<RedisBroker> {
+  const broker = new RedisBroker({ ...ns.settings(), historySize, roomTtlMs: 60000 }, await ns.connection());
+  ns.track(() => broker.close());
+  await eventually(() => broker.isHealthy(), 3000, 'broker connected');
+  return broker;
+}
+
+async function presenceIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisPresence> {
+  const p = new RedisPresence(
+    { keyPrefix: ns.prefix, ttlMs, presenceMaxMembers: 1000 },
+    await ns.connection(),
+  );
+  ns.track(() => p.close());
+  return p;
+}
+
+brokerContract('redis', () => {
+  const ns = new RedisNamespace();
+  return { create: (historySize) => brokerIn(ns, historySize), dispose: () => ns.dispose() };
+});
+
+presenceContract('redis', () => {
+  const ns = new RedisNamespace();
+  return { create: () => presenceIn(ns), dispose: () => ns.dispose() };
+});
+
+dedupContract('redis', () => {
+  const ns = new RedisNamespace();
+  return {
+    create: async () => {
+      const d = new RedisDedup(ns.prefix, await ns.connection());
+      ns.track(() => d.close());
+      return d;
+    },
+    dispose: () => ns.dispose(),
+  };
+});
+
+const sender = { id: 'u1', name: 'User 1' };
+const msg = (room: string, content: string, id = uniqueName('m')) => ({
+  id,
+  room,
+  time: Date.now(),
+  sender,
+  content,
+});
+
+describe('RedisBroker across instances', () => {
+  let ns: RedisNamespace;
+  beforeEach(() => {
+    ns = new RedisNamespace();
+  });
+  afterEach(() => ns.dispose());
+
+  it('every instance sees every publication once, in the same seq order', async () => {
+    const [a, b, c] = [await brokerIn(ns, 100), await brokerIn(ns, 100), await brokerIn(ns, 100)];
+    const recs = [new Recorder(), new Recorder(), new Recorder()];
+    [a, b, c].forEach((x, i) => x.setHandler(recs[i]));
+    const room = uniqueName('room');
+    await Promise.all([a.subscribeRoom(room), b.subscribeRoom(room), c.subscribeRoom(room)]);
+    await Promise.all(Array.from({ length: 60 }, (_, i) => [a, b, c][i % 3].publish(msg(room, `m${i}`))));
+    const all = Array.from({ length: 60 }, (_, i) => i + 1);
+    for (const r of recs) {
+      await eventually(() => r.seqs(room).length >= 60, 3000, '60 messages');
+      expect(r.seqs(room)).toEqual(all);
+    }
+    expect(recs[0].messages).toEqual(recs[1].messages);
+  });
+
+  it('an instance not subscribed to a room receives nothing of it', async () => {
+    const [a, b] = [await brokerIn(ns), await brokerIn(ns)];
+    const rb = new Recorder();
+    b.setHandler(rb);
+    a.setHandler(new Recorder());
+    const room = uniqueName('room');
+    await b.subscribeRoom(uniqueName('elsewhere'));
+    await a.publish(msg(room, 'x'));
+    await a.publishUserEvent('nobody-here', { type: 'direct' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(rb.messages).toEqual([]);
+    expect(rb.userEvents).toEqual([]);
+  });
+
+  it('resolves publish after its own message was handed to the local handler', async () => {
+    const a = await brokerIn(ns);
+    const rec = new Recorder();
+    a.setHandler(rec);
+    const room = uniqueName('room');
+    await a.subscribeRoom(room);
+    const m = await a.publish(msg(room, 'mine'));
+    expect(rec.messages).toEqual([m]);
+  });
+
+  it('a publication retried with the same dedup key is published once and answers the original seq', async () => {
+    const [a, b] = [await brokerIn(ns), await brokerIn(ns)];
+    const rec = new Recorder();
+    a.setHandler(rec);
+    b.setHandler(new Recorder());
+    const room = uniqueName('room');
+    await a.subscribeRoom(room);
+    const first = await a.publish(msg(room, 'x', 'id-1'), { key: 'u1/id-1', ttlMs: 10000 });
+    const retry = await b.publish(msg(room, 'x', 'id-1'), { key: 'u1/id-1', ttlMs: 10000 });
+    const other = await b.publish(msg(room, 'y', 'id-2'), { key: 'u1/id-2', ttlMs: 10000 });
+    expect([first.seq, retry.seq, other.seq]).toEqual([1, 1, 2]);
+    await eventually(() => rec.messages.length >= 2);
+    expect(rec.seqs(room)).toEqual([1, 2]);
+    expect((await a.history(room, 0)).messages).toHaveLength(2);
+  });
+
+  it('fills from history what the subscriber missed while disconnected, in order, without duplicates', async () => {
+    const [a, b] = [await brokerIn(ns, 100), await brokerIn(ns, 100)];
+    const rec = new Recorder();
+    a.setHandler(rec);
+    b.setHandler(new Recorder());
+    const room = uniqueName('room');
+    await a.subscribeRoom(room);
+    await a.history(room);
+    for (let i = 1; i <= 3; i++) await b.publish(msg(room, `before${i}`));
+    await eventually(() => rec.messages.length === 3);
+    a.subscriber.disconnect(true); // drops the subscriber connection; it reconnects by itself
+    await eventually(() => a.subscriber.status !== 'ready', 1000, 'subscriber down');
+    for (let i = 1; i <= 5; i++) await b.publish(msg(room, `during${i}`));
+    await eventually(() => a.isHealthy(), 5000, 'subscriber back');
+    for (let i = 1; i <= 3; i++) await b.publish(msg(room, `after${i}`));
+    await eventually(() => rec.messages.length >= 11, 5000, '11 messages');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rec.seqs(room)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+  });
+
+  it('reports an epoch change when Redis lost the room, and delivers the new seqs', async () => {
+    const [a, b] = [await brokerIn(ns), await brokerIn(ns)];
+    const rec = new Recorder();
+    a.setHandler(rec);
+    b.setHandler(new Recorder());
+    const room = uniqueName('room');
+    await a.subscribeRoom(room);
+    const before = await a.history(room);
+    await b.publish(msg(room, 'one'));
+    await b.publish(msg(room, 'two'));
+    await eventually(() => rec.messages.length === 2);
+    const keys = new RedisKeys(ns.prefix);
+    const admin = new Redis(ns.url, { protocol: 2 });
+    await admin.del(keys.meta(room), keys.log(room));
+    await quit(admin);
+    const again = await b.publish(msg(room, 'fresh'));
+    expect(again.seq).toBe(1);
+    await eventually(() => rec.messages.length === 3);
+    expect(rec.resets).toEqual([room]);
+    expect(rec.seqs(room)).toEqual([1, 2, 1]);
+    const h = await a.history(room, 2, before.epoch);
+    expect(h.epoch).not.toBe(before.epoch);
+    expect(h).toMatchObject({ recovered: false, seq: 1 });
+  });
+});
+
+describe('RedisBroker without Redis', () => {
+  it('rejects at once with BrokerUnavailableError, is unhealthy, and never queues', async () => {
+    const ns = new RedisNamespace('redis://127.0.0.1:1');
+    const shared = new SharedConnection(openRedis(ns.settings(300), 'test-cmd', new Logger('test')));
+    const broker = new RedisBroker({ ...ns.settings(300), historySize: 10, roomTtlMs: 0 }, shared);
+    try {
+      expect(broker.isHealthy()).toBe(false);
+      const started = Date.now();
+      await expect(broker.publish(msg('r', 'x'))).rejects.toBeInstanceOf(BrokerUnavailableError);
+      await expect(broker.history('r', 0)).rejects.toBeInstanceOf(BrokerUnavailableError);
+      await expect(broker.subscribeRoom('r')).rejects.toBeInstanceOf(BrokerUnavailableError);
+      await expect(broker.publishUserEvent('u', {})).rejects.toBeInstanceOf(BrokerUnavailableError);
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      await broker.close();
+    }
+  });
+});
+
+describe('RedisPresence across instances', () => {
+  let ns: RedisNamespace;
+  beforeEach(() => {
+    ns = new RedisNamespace();
+  });
+  afterEach(() => ns.dispose());
+
+  it('is per user across instances', async () => {
+    const [a, b] = [await presenceIn(ns), await presenceIn(ns)];
+    const room = uniqueName('room');
+    expect(await a.add(room, { id: 'alice', name: 'Alice' }, 'a-1')).toBe(true);
+    expect(await b.add(room, { id: 'alice', name: 'Alice' }, 'b-1')).toBe(false);
+    expect(await b.count(room)).toBe(1);
+    expect(await a.remove(room, 'alice', 'a-1')).toBe(false);
+    expect(await b.remove(room, 'alice', 'b-1')).toBe(true);
+    expect(await a.count(room)).toBe(0);
+  });
+
+  it("expires a crashed instance's entries within the TTL and announces who left", async () => {
+    const ttl = 600;
+    const [a, b] = [await presenceIn(ns, ttl), await presenceIn(ns, ttl)];
+    const room = uniqueName('room');
+    const watcher = await brokerIn(ns);
+    const rec = new Recorder();
+    watcher.setHandler(rec);
+    await watcher.subscribeRoom(room);
+    await a.add(room, { id: 'alice', name: 'Alice' }, 'a-1');
+    await a.add(room, { id: 'carol', name: 'Carol' }, 'a-2');
+    await b.add(room, { id: 'bob', name: 'Bob' }, 'b-1');
+    await b.add(room, { id: 'carol', name: 'Carol' }, 'b-2');
+    await a.close(); // crash: no remove, no more refreshes
+    await new Promise((r) => setTimeout(r, ttl * 1.5));
+    expect(await b.count(room)).toBe(2); // bob stays (refreshed), carol stays (b-2), alice is gone
+    await eventually(() => rec.events.length >= 1);
+    expect(rec.events).toEqual([
+      { type: 'presence', room, user: { id: 'alice', name: 'Alice' }, status: 'left' },
+    ]);
+    expect((await b.members(room, 10)).map((u) => u.id).sort()).toEqual(['bob', 'carol']);
+  });
+
+  it("restores this instance's entries after Redis lost them", async () => {
+    const ttl = 600;
+    const a = await presenceIn(ns, ttl);
+    const room = uniqueName('room');
+    await a.add(room, { id: 'alice', name: 'Alice' }, 'a-1');
+    const keys = new RedisKeys(ns.prefix);
+    const admin = new Redis(ns.url, { protocol: 2 });
+    await admin.del(keys.presenceConns(room), keys.presenceUsers(room), keys.presenceNames(room));
+    await quit(admin);
+    expect(await a.count(room)).toBe(0);
+    await a.refresh();
+    expect(await a.members(room, 10)).toEqual([{ id: 'alice', name: 'Alice' }]);
+    expect(await a.remove(room, 'alice', 'a-1')).toBe(true);
+  });
+});

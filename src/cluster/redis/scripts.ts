@@ -1,0 +1,151 @@
+/**
+ * The Lua scripts. Each one runs atomically in Redis: that is what makes "assign seq, append to
+ * history, fan out" one step for every instance, and presence first/last answers exact under races.
+ */
+
+/**
+ * Publish a room message.
+ * KEYS: meta, log, idem. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail (after the
+ * seq), history size, idempotency TTL ms (0: no idempotency key), channel, room key TTL ms (0: none).
+ * Returns {published (1/0), seq, epoch}.
+ */
+export const PUBLISH_LUA = `
+local idemTtl = tonumber(ARGV[5])
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if idemTtl > 0 and epoch then
+  local prior = redis.call('GET', KEYS[3])
+  if prior then return {0, tonumber(prior), epoch} end
+end
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local msg = ARGV[2] .. seq .. ARGV[3]
+local size = tonumber(ARGV[4])
+if size > 0 then
+  redis.call('ZADD', KEYS[2], seq, msg)
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -size - 1)
+end
+redis.call('PUBLISH', ARGV[6], 'm' .. epoch .. '|' .. msg)
+if idemTtl > 0 then redis.call('SET', KEYS[3], seq, 'PX', idemTtl) end
+local roomTtl = tonumber(ARGV[7])
+if roomTtl > 0 then
+  redis.call('PEXPIRE', KEYS[1], roomTtl)
+  redis.call('PEXPIRE', KEYS[2], roomTtl)
+end
+return {1, seq, epoch}
+`;
+
+/**
+ * Read a room's history.
+ * KEYS: meta, log. ARGV: epoch candidate, since ('' for none), client epoch ('' for none), room key TTL ms.
+ * Returns {seq, epoch, oldestSeq, mode, messages}: mode 'none' (no since), 'after' (messages with
+ * seq > since) or 'all' (another epoch, or since past the current seq: everything held).
+ */
+export const HISTORY_LUA = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local seq = 0
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+else
+  seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+end
+local roomTtl = tonumber(ARGV[4])
+if roomTtl > 0 then
+  redis.call('PEXPIRE', KEYS[1], roomTtl)
+  redis.call('PEXPIRE', KEYS[2], roomTtl)
+end
+local oldest = seq + 1
+local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if #first > 0 then oldest = tonumber(first[2]) end
+if ARGV[2] == '' then return {seq, epoch, oldest, 'none', {}} end
+local since = tonumber(ARGV[2])
+if (ARGV[3] ~= '' and ARGV[3] ~= epoch) or since > seq then
+  return {seq, epoch, oldest, 'all', redis.call('ZRANGE', KEYS[2], 0, -1)}
+end
+return {seq, epoch, oldest, 'after', redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, '+inf')}
+`;
+
+/**
+ * Shared head of the presence scripts. KEYS: conns (zset "user\\nconnection" scored by expiry),
+ * users (hash user -> connection count), names (hash user -> name). ARGV[1] room, ARGV[2] channel,
+ * ARGV[3] PRESENCE_MAX_MEMBERS, ARGV[4] TTL ms.
+ * purge() drops expired connections (their instance stopped refreshing them: it crashed) and
+ * announces users who thereby left, as the hub would have.
+ */
+const PRESENCE_HEAD = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local room, channel, maxMembers, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local function userOf(member)
+  local i = member:match('^.*()\\n')
+  return member:sub(1, i - 1)
+end
+local function purge()
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+  if #expired == 0 then return end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  for _, m in ipairs(expired) do
+    local uid = userOf(m)
+    if redis.call('HINCRBY', KEYS[2], uid, -1) <= 0 then
+      local name = redis.call('HGET', KEYS[3], uid) or uid
+      redis.call('HDEL', KEYS[2], uid)
+      redis.call('HDEL', KEYS[3], uid)
+      if redis.call('HLEN', KEYS[2]) < maxMembers then
+        redis.call('PUBLISH', channel, 'p' .. cjson.encode({type = 'presence', room = room,
+          user = {id = uid, name = name}, status = 'left'}))
+      end
+    end
+  end
+end
+local function keep()
+  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl * 2) end
+end
+local function addConn(uid, name, conn)
+  local first = 0
+  if redis.call('ZADD', KEYS[1], now + ttl, uid .. '\\n' .. conn) == 1 then
+    if redis.call('HINCRBY', KEYS[2], uid, 1) == 1 then first = 1 end
+  end
+  redis.call('HSET', KEYS[3], uid, name)
+  return first
+end
+purge()
+`;
+
+/** ARGV[5..7]: user id, name, connection id. Returns 1 when it is the user's first connection. */
+export const PRESENCE_ADD_LUA = `${PRESENCE_HEAD}
+local first = addConn(ARGV[5], ARGV[6], ARGV[7])
+keep()
+return first
+`;
+
+/** ARGV[5..]: (user id, name, connection id) triples this instance holds: re-written with a new expiry. */
+export const PRESENCE_REFRESH_LUA = `${PRESENCE_HEAD}
+for i = 5, #ARGV, 3 do addConn(ARGV[i], ARGV[i + 1], ARGV[i + 2]) end
+if redis.call('ZCARD', KEYS[1]) > 0 then keep() end
+return 1
+`;
+
+/** ARGV[5..6]: user id, connection id. Returns 1 when it was the user's last connection. */
+export const PRESENCE_REMOVE_LUA = `${PRESENCE_HEAD}
+if redis.call('ZREM', KEYS[1], ARGV[5] .. '\\n' .. ARGV[6]) == 0 then return 0 end
+if redis.call('HINCRBY', KEYS[2], ARGV[5], -1) > 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[5])
+redis.call('HDEL', KEYS[3], ARGV[5])
+return 1
+`;
+
+/** Returns the number of distinct users. */
+export const PRESENCE_COUNT_LUA = `${PRESENCE_HEAD}
+return redis.call('HLEN', KEYS[2])
+`;
+
+/** ARGV[5]: limit. Returns a flat [id, name, ...] list of at most `limit` users. */
+export const PRESENCE_MEMBERS_LUA = `${PRESENCE_HEAD}
+local limit = tonumber(ARGV[5])
+if limit <= 0 then return {} end
+if redis.call('HLEN', KEYS[3]) <= limit then return redis.call('HGETALL', KEYS[3]) end
+return redis.call('HRANDFIELD', KEYS[3], limit, 'WITHVALUES')
+`;
