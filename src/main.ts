@@ -1,3 +1,4 @@
+import type { Server } from 'node:net';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createApp, startMicroservices } from './bootstrap.js';
 import { DrainService } from './health/drain.service.js';
@@ -21,7 +22,7 @@ app.get(DrainService).handleSignals(app);
 app.enableShutdownHooks(['SIGHUP', 'SIGQUIT', 'SIGUSR2']);
 await startMicroservices(app);
 await app.listen(config.port, config.host);
-const address = app.getHttpServer().address();
+const address = (app.getHttpServer() as Server).address();
 const port = typeof address === 'object' && address ? address.port : config.port;
 const scheme = config.tls ? 'https' : 'http';
 logger.pino.info(

@@ -54,7 +54,7 @@ export class JwtVerifier {
       if (!Array.isArray(claims.rooms) || !claims.rooms.every((r) => typeof r === 'string')) {
         throw new InvalidTokenError('rooms claim must be a list of strings');
       }
-      rooms = claims.rooms as string[];
+      rooms = claims.rooms;
     }
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
     return { id: sub, name, rooms, exp: typeof claims.exp === 'number' ? claims.exp : null, scopes };

@@ -12,12 +12,12 @@ export class TypedEmitter<Events extends object> {
       set = new Set();
       this.listeners.set(type, set);
     }
-    set.add(listener as Listener<never>);
+    set.add(listener);
     return () => this.off(type, listener);
   }
 
   off<K extends keyof Events>(type: K, listener: Listener<Events[K]>): void {
-    this.listeners.get(type)?.delete(listener as Listener<never>);
+    this.listeners.get(type)?.delete(listener);
   }
 
   /** Adds a listener that runs once; returns a function that removes it. */

@@ -541,7 +541,8 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     };
     sock.onerror = (event) => {
       // Node's ws reports a refused handshake as "Unexpected server response: 401"; browsers say nothing.
-      const message = String((event as { message?: unknown } | null)?.message ?? '');
+      const raw = (event as { message?: unknown } | null)?.message;
+      const message = typeof raw === 'string' ? raw : '';
       const status = /Unexpected server response: (\d{3})/.exec(message);
       if (status) handshake.httpStatus = Number(status[1]);
       else if (message) handshake.networkError = message;
@@ -1007,21 +1008,19 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     }
     const margin = Math.min(this.refreshMarginMs, lifetime / 2);
     const getToken = this.getToken;
-    this.timers.refresh = setTimeout(
-      async () => {
-        this.timers.refresh = undefined;
-        let fresh: string | null | undefined;
-        try {
-          fresh = await getToken('refresh');
-        } catch {
-          fresh = undefined;
-        }
-        if (fresh && fresh !== this.token && this.isLive()) {
-          // A refused refresh leaves the old token in force; its expiry closes 1008 and we ask again.
-          this.authenticate(fresh).catch(() => undefined);
-        }
-      },
-      Math.min(MAX_TIMER_MS, Math.max(0, lifetime - margin)),
-    );
+    const refresh = async (): Promise<void> => {
+      this.timers.refresh = undefined;
+      let fresh: string | null | undefined;
+      try {
+        fresh = await getToken('refresh');
+      } catch {
+        fresh = undefined;
+      }
+      if (fresh && fresh !== this.token && this.isLive()) {
+        // A refused refresh leaves the old token in force; its expiry closes 1008 and we ask again.
+        this.authenticate(fresh).catch(() => undefined);
+      }
+    };
+    this.timers.refresh = setTimeout(() => void refresh(), Math.min(MAX_TIMER_MS, Math.max(0, lifetime - margin)));
   }
 }

@@ -1,16 +1,16 @@
 import { type INestApplication, Logger } from '@nestjs/common';
 import { AbstractWsAdapter } from '@nestjs/websockets';
 import { type MessageMappingProperties } from '@nestjs/websockets';
-import { IncomingMessage, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type Server as HttpServer, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { isObservable } from 'rxjs';
-import { WebSocket, WebSocketServer } from 'ws';
-import { HandshakeAuthenticator, HandshakeRefusal } from '../auth/handshake-authenticator.js';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { type HandshakeAuthenticator, HandshakeRefusal } from '../auth/handshake-authenticator.js';
 import { type GatewayConfig } from '../config/config.js';
-import { Connection } from '../hub/connection.js';
+import { type Connection } from '../hub/connection.js';
 import { HubCounters } from '../hub/hub-counters.js';
-import { HubService } from '../hub/hub.service.js';
+import { type HubService } from '../hub/hub.service.js';
 import { ErrorCode, Refusal } from '../protocol/codes.js';
 
 const CONNECTION = Symbol('connection');
@@ -59,7 +59,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
         : false,
     });
     const path = options?.path ?? '/ws';
-    this.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    (this.httpServer as HttpServer).on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(wss, path, req, socket as Socket, head),
     );
     return wss;

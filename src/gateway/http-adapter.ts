@@ -24,7 +24,7 @@ export class GatewayHttpAdapter extends ExpressAdapter {
       requestTimeout: Math.max(this.limits.headerTimeoutMs, 30000),
       connectionsCheckingInterval: Math.min(1000, this.limits.headerTimeoutMs),
     };
-    const app = this.getInstance();
+    const app = this.getInstance<http.RequestListener>();
     this.httpServer = this.limits.tls
       ? https.createServer({ ...options, ...this.limits.tls }, app)
       : http.createServer(options, app);

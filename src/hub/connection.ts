@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
-import { SendQueue } from './send-queue.js';
-import { TokenBucket } from './token-bucket.js';
+import { type SendQueue } from './send-queue.js';
+import { type TokenBucket } from './token-bucket.js';
 
 /**
  * One WebSocket connection as the hub sees it (gorilla's Client). Kept small: an idle connection

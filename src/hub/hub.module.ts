@@ -24,7 +24,7 @@ export interface HubModuleOptions {
 
 export interface HubModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   inject?: (InjectionToken | OptionalFactoryDependency)[];
-  useFactory: (...args: any[]) => HubModuleOptions | Promise<HubModuleOptions>;
+  useFactory: (...args: never[]) => HubModuleOptions | Promise<HubModuleOptions>;
   /** Register HubService globally (any module injects it without importing HubModule). */
   isGlobal?: boolean;
 }

@@ -53,7 +53,7 @@ describe('SendQueue', () => {
     server.write = ((chunk: Buffer, ...rest: never[]) => {
       writes.push(chunk.length);
       return write(chunk, ...rest);
-    }) as typeof server.write;
+    });
     const q = new SendQueue(noWs, server, { messages: 256, bytes: 1 << 20 }, false);
     for (let i = 0; i < 50; i++) expect(q.push(textFrame(`m${i}`))).toBe(true);
     expect(q.length).toBe(50);

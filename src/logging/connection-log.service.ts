@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HubService, type HubEvents } from '../hub/hub.service.js';
 
@@ -33,8 +34,9 @@ export class ConnectionLogService implements OnModuleInit, OnModuleDestroy {
   }
 
   private on<K extends keyof HubEvents>(event: K, fn: (...args: HubEvents[K]) => void): void {
-    const listener = fn as (...args: any[]) => void;
-    (this.hub.events as any).on(event, listener);
-    this.off.push(() => (this.hub.events as any).off(event, listener));
+    const events = this.hub.events as unknown as EventEmitter;
+    const listener = fn as (...args: unknown[]) => void;
+    events.on(event, listener);
+    this.off.push(() => events.off(event, listener));
   }
 }

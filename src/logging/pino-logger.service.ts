@@ -26,7 +26,7 @@ export class PinoLoggerService implements LoggerService {
         hooks: {
           logMethod(args, method) {
             for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = scrub(args[i] as string);
-            return method.apply(this, args as Parameters<typeof method>);
+            return method.apply(this, args);
           },
         },
       },

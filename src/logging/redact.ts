@@ -37,7 +37,7 @@ export function scrubObject(obj: Record<string, unknown>): Record<string, unknow
     } else if (k === 'req' && v !== null && typeof v === 'object' && typeof (v as { url?: unknown }).url === 'string') {
       const url = (v as { url: string }).url;
       const s = scrub(url);
-      if (s !== url) (out ??= { ...obj })[k] = { ...(v as object), url: s };
+      if (s !== url) (out ??= { ...obj })[k] = { ...(v), url: s };
     }
   }
   return out ?? obj;

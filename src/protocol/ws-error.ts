@@ -1,4 +1,4 @@
-import { ErrorCode } from './codes.js';
+import { type ErrorCode } from './codes.js';
 
 export interface FieldProblem {
   field: string;

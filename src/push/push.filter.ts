@@ -21,7 +21,7 @@ export class PushExceptionFilter implements ExceptionFilter {
       status = exception.getStatus();
       const r = exception.getResponse();
       body =
-        typeof r === 'object' && r !== null && 'error' in r && typeof (r as { error: unknown }).error === 'string'
+        typeof r === 'object' && r !== null && 'error' in r && typeof (r).error === 'string'
           ? r
           : { error: errorName(status), message: exception.message };
       if (exception instanceof PushHttpError) for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);

@@ -15,15 +15,15 @@ export class TcpGate {
   ) {}
 
   static async start(targetPort: number): Promise<TcpGate> {
-    let gate: TcpGate | undefined;
-    const server = createServer((downstream) => gate?.accept(downstream, targetPort));
+    const holder: { gate?: TcpGate } = {};
+    const server = createServer((downstream) => holder.gate?.accept(downstream, targetPort));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const address = server.address();
-    gate = new TcpGate(server, typeof address === 'object' && address ? address.port : 0);
-    return gate;
+    holder.gate = new TcpGate(server, typeof address === 'object' && address ? address.port : 0);
+    return holder.gate;
   }
 
   get url(): string {

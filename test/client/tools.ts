@@ -172,7 +172,7 @@ export function instrumentedWebSocket(deadPort: number) {
       this.ws.onerror = (e) => this.onerror?.(e);
       this.ws.onclose = (e) => this.onclose?.({ code: e.code, reason: e.reason });
       this.ws.onmessage = (e) => {
-        const frame = JSON.parse(String(e.data)) as Record<string, unknown>;
+        const frame = JSON.parse(typeof e.data === 'string' ? e.data : '') as Record<string, unknown>;
         const verdict = control.inbound(frame);
         if (verdict === 'cut') this.ws.terminate();
         if (verdict === 'drop' || verdict === 'cut') return;
@@ -206,7 +206,7 @@ export class RawClient {
 
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      this.frames.push(JSON.parse((data as Buffer).toString()) as Record<string, unknown>);
       this.conditions.poke();
     });
     this.closed = new Promise((resolve) => ws.once('close', () => resolve()));

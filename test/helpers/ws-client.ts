@@ -23,7 +23,7 @@ export class TestClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
-      this.frames.push(isBinary ? { type: '<binary>' } : JSON.parse(data.toString()));
+      this.frames.push(isBinary ? { type: '<binary>' } : JSON.parse((data as Buffer).toString()));
       this.wake();
     });
     ws.on('close', (code, reason) => {
@@ -50,7 +50,7 @@ export class TestClient {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
-        res.on('data', (c: Buffer) => (body += c));
+        res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => {
           let parsed: unknown = body;
           try {

@@ -176,8 +176,8 @@ export async function startChild(env: Record<string, string>): Promise<ChildGate
         if (m && line.includes('listening')) resolve(Number(m[1]));
       }
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', (c: Buffer) => output.push(c.toString()));
     void exited.then((code) => reject(new Error(`gateway exited (${code}) before listening:\n${output.join('\n')}`)));
     const timer = setTimeout(() => reject(new Error(`gateway did not listen within 15 s:\n${output.join('\n')}`)), 15000);
   });

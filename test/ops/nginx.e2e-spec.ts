@@ -82,10 +82,12 @@ async function settle(attempts: Promise<TestClient>[]): Promise<{ ok: TestClient
   return { ok, refused };
 }
 
-const describeNginx = NGINX ? describe : describe.skip;
-if (!NGINX) console.warn('nginx not installed: run scripts/install-nginx.sh (the nginx e2e tests are skipped)');
+describe('behind nginx (deploy/nginx.conf) with two instances', () => {
+  // npm test installs nginx (scripts/test-prereqs.sh); a missing one fails loudly, never skips.
+  beforeAll(() => {
+    if (!NGINX) throw new Error('nginx is not installed: run scripts/install-nginx.sh');
+  });
 
-describeNginx('behind nginx (deploy/nginx.conf) with two instances', () => {
   for (const trustProxy of [true, false]) {
     describe(`TRUST_PROXY=${trustProxy}`, () => {
       let gws: ChildGateway[] = [];

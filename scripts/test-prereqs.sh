@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# What `npm test` needs beyond node_modules, installed or started when missing (idempotent):
+# Debian chromium for the browser tests, nginx for the API-gateway test, Redis on 127.0.0.1:6379.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+sh "$here/install-chromium.sh"
+bash "$here/install-nginx.sh" >/dev/null
+bash "$here/ensure-redis.sh"
