@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createApp, startMicroservices } from './bootstrap.js';
 import { DrainService } from './health/drain.service.js';
 import { PinoLoggerService } from './logging/pino-logger.service.js';
+
+// A .env file in the working directory is read if present; variables already in the environment win.
+if (existsSync('.env')) process.loadEnvFile('.env');
 
 let config;
 try {

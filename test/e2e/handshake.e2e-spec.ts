@@ -88,6 +88,27 @@ describe('handshake', () => {
     b.close();
   });
 
+  it('answers 400 with a JSON body to a malformed upgrade request', async () => {
+    const token = t.token('raw');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(t.port, '127.0.0.1', () =>
+        s.write(
+          'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            `Sec-WebSocket-Key: not-a-key\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+        ),
+      );
+      let data = '';
+      s.on('data', (d) => (data += d.toString()));
+      s.on('close', () => resolve(data));
+      s.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: 'bad_request',
+      message: 'missing or invalid Sec-WebSocket-Key',
+    });
+  });
+
   it('answers 404 on another path', async () => {
     const r = await refusal(TestClient.connect(`ws://127.0.0.1:${t.port}/other`, { token: t.token('p') }));
     expect(r.status).toBe(404);

@@ -199,6 +199,17 @@ describe('rooms and messages', () => {
     for (const c of [s1, s2, r1, r2, other]) c.close();
   });
 
+  it('a service disconnectUser closes every connection of that user 4000 with the reason', async () => {
+    const a1 = await connect('kick');
+    const a2 = await connect('kick');
+    const other = await connect('stay');
+    expect(t.hub.disconnectUser('kick', 'account suspended')).toBe(2);
+    for (const c of [a1, a2]) expect(await c.closed()).toEqual({ code: 4000, reason: 'account suspended' });
+    other.send({ type: 'ping' });
+    await other.next('pong');
+    other.close();
+  });
+
   it('answers ping with pong', async () => {
     const c = await connect('pinger');
     c.send({ type: 'ping', id: 'p1' });
