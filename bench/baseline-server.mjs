@@ -9,7 +9,8 @@
 //   gateway's frame shapes (docs/protocol.md), so one load generator drives both servers.
 // - Each outgoing message is JSON-encoded once and framed once (header built here), and that same
 //   Buffer is queued to every recipient. Per event-loop turn, each client with queued frames gets
-//   exactly one socket write carrying all of them (Buffer.concat, flushed from setImmediate).
+//   exactly one socket write carrying all of them (Buffer.concat, flushed from setImmediate;
+//   a batch identical to the previous client's is written again rather than concatenated again).
 // - A bounded queue: a client whose socket has more than SEND_QUEUE_BYTES unsent is closed 1013.
 // - Heartbeat: one sweeping timer pings every HEARTBEAT_MS, terminates after two silent periods.
 // What it leaves out: history, dedup, presence, rate limiting, validation beyond the basics.
@@ -90,6 +91,11 @@ function flush() {
   flushScheduled = false;
   const list = dirty;
   dirty = [];
+  // Members of a room usually hold the same frames in the same order: the next client with an
+  // identical queue writes the same concatenated Buffer (one concat per room and turn, not per
+  // member). The gateway's writer does the same; the baseline keeps every trick the gateway uses.
+  let prevOut = null;
+  let prevBatch = null;
   for (let i = 0; i < list.length; i++) {
     const c = list[i];
     const out = c.out;
@@ -97,8 +103,23 @@ function flush() {
     c.out = [];
     c.outBytes = 0;
     if (c.closed || out.length === 0) continue;
-    c.sock.write(out.length === 1 ? out[0] : Buffer.concat(out, bytes));
+    if (out.length === 1) {
+      c.sock.write(out[0]);
+    } else if (prevOut !== null && sameFrames(prevOut, out)) {
+      c.sock.write(prevBatch);
+    } else {
+      prevOut = out;
+      prevBatch = Buffer.concat(out, bytes);
+      c.sock.write(prevBatch);
+    }
   }
+}
+
+/** @param {Buffer[]} a @param {Buffer[]} b */
+function sameFrames(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** @param {Client} c */

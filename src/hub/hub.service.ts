@@ -15,7 +15,7 @@ import { Connection } from './connection.js';
 import { HubCounters } from './hub-counters.js';
 import { encodeFrame, textFrame } from './frame.js';
 import { type JoinState, LocalRoom } from './local-room.js';
-import { SendQueue } from './send-queue.js';
+import { BatchCache, SendQueue } from './send-queue.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface PublishOptions {
@@ -231,10 +231,11 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     this.flushScheduled = false;
     const dirty = this.dirty;
     this.dirty = [];
+    const cache = new BatchCache();
     for (let i = 0; i < dirty.length; i++) {
       const c = dirty[i];
       c.queue.scheduled = false;
-      if (!c.queue.flush()) this.evict(c);
+      if (!c.queue.flush(cache)) this.evict(c);
     }
   };
 

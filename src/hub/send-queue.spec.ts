@@ -2,7 +2,7 @@ import net from 'node:net';
 import * as wsModule from 'ws';
 import type { WebSocket } from 'ws';
 import { textFrame } from './frame.js';
-import { SendQueue } from './send-queue.js';
+import { BatchCache, SendQueue } from './send-queue.js';
 
 /** ws's frame parser (exported at runtime, not in @types/ws). */
 const Receiver = (wsModule as unknown as { Receiver: new (o: { isServer: boolean }) => NodeJS.WritableStream & NodeJS.EventEmitter }).Receiver;
@@ -117,6 +117,33 @@ describe('SendQueue', () => {
     }, 10000);
     expect(got.map((m) => Number(m.split(':')[0]))).toEqual(Array.from({ length: total }, (_, i) => i));
     await close();
+  });
+
+  it('shares one concatenated batch between connections holding the same frames', async () => {
+    const pairs = await Promise.all([socketPair(), socketPair(), socketPair()]);
+    const written: Buffer[] = [];
+    const queues = pairs.map(({ server }) => {
+      const write = server.write.bind(server);
+      server.write = ((chunk: Buffer, ...rest: never[]) => {
+        written.push(chunk);
+        return write(chunk, ...rest);
+      });
+      return new SendQueue(noWs, server, { messages: 256, bytes: 1 << 20 }, false);
+    });
+    const room = [textFrame('r1'), textFrame('r2')];
+    const ack = textFrame('ack');
+    for (const f of room) for (const q of queues) q.push(f);
+    queues[1].push(ack); // the publisher: the room's frames plus its ack
+    const cache = new BatchCache();
+    for (const q of queues) q.flush(cache);
+    expect(written).toHaveLength(3);
+    expect(written[2]).toBe(written[0]); // the same Buffer, not a copy
+    expect(written[1]).not.toBe(written[0]);
+    const got = pairs.map(({ client }) => reader(client));
+    await until(() => got.every((g, i) => g.length === (i === 1 ? 3 : 2)));
+    expect(got[0]).toEqual(['r1', 'r2']);
+    expect(got[1]).toEqual(['r1', 'r2', 'ack']);
+    await Promise.all(pairs.map((p) => p.close()));
   });
 
   it('drop() empties the queue and refuses further frames', async () => {

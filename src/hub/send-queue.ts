@@ -2,6 +2,33 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { framePayload } from './frame.js';
 
+/**
+ * The batches most recently written during one flush pass of the hub. Members of a room usually
+ * hold the very same frames in the same order (the turn's publications to that room), so a
+ * connection whose queue equals a recent one writes the same concatenated Buffer instead of copying
+ * the frames again: one concatenation per room and turn instead of one per member. A few slots, so
+ * that a publisher's queue (the same frames plus its acks) does not evict its room's batch.
+ */
+export class BatchCache {
+  private readonly frames: (Buffer[] | null)[] = [null, null, null, null];
+  private readonly batches: (Buffer | null)[] = [null, null, null, null];
+  private next = 0;
+
+  get(frames: Buffer[]): Buffer | null {
+    for (let i = 0; i < 4; i++) {
+      const f = this.frames[i];
+      if (f !== null && sameFrames(f, frames)) return this.batches[i];
+    }
+    return null;
+  }
+
+  put(frames: Buffer[], batch: Buffer): void {
+    this.frames[this.next] = frames;
+    this.batches[this.next] = batch;
+    this.next = (this.next + 1) & 3;
+  }
+}
+
 export interface QueueLimits {
   readonly messages: number;
   readonly bytes: number;
@@ -60,7 +87,7 @@ export class SendQueue {
   }
 
   /** Hands what is queued to the socket. Returns false when the queue overflowed (deflate path). */
-  flush(): boolean {
+  flush(cache?: BatchCache): boolean {
     const frames = this.frames;
     if (frames === null || this.closed || this.waitingDrain) return true;
     const socket = this.socket;
@@ -75,7 +102,19 @@ export class SendQueue {
       for (let i = 0; i < frames.length; i++) this.ws.send(framePayload(frames[i]));
       return this.ws.bufferedAmount <= this.limits.bytes;
     }
-    const ok = socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames, bytes));
+    let data: Buffer;
+    if (frames.length === 1) {
+      data = frames[0];
+    } else {
+      const shared = cache === undefined ? null : cache.get(frames);
+      if (shared !== null) {
+        data = shared;
+      } else {
+        data = Buffer.concat(frames, bytes);
+        cache?.put(frames, data);
+      }
+    }
+    const ok = socket.write(data);
     if (!ok) {
       this.waitingDrain = true;
       socket.once('drain', this.onDrain);
@@ -94,4 +133,10 @@ export class SendQueue {
     this.frames = null;
     this.bytes = 0;
   }
+}
+
+function sameFrames(a: Buffer[], b: Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
