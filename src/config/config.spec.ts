@@ -1,0 +1,87 @@
+import { ConfigError, loadConfig } from './config.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('runs with no settings at all in development: dev tokens on, a generated secret', () => {
+    const c = loadConfig({});
+    expect(c.production).toBe(false);
+    expect(c.devTokens).toBe(true);
+    expect(c.jwt.secretGenerated).toBe(true);
+    expect(c.jwt.verifyKey.length).toBeGreaterThanOrEqual(32);
+    expect(loadConfig({}).jwt.verifyKey).not.toBe(c.jwt.verifyKey);
+    expect(c).toMatchObject({
+      port: 8080,
+      maxConnections: 100000,
+      maxConnectionsPerIp: 1000,
+      maxConnectionsPerUser: 20,
+      maxMessageBytes: 8192,
+      maxContentLength: 1000,
+      ratePerSec: 10,
+      sendQueueMessages: 256,
+      sendQueueBytes: 1048576,
+      heartbeatMs: 30000,
+      historySize: 100,
+      dedupWindowMs: 120000,
+      presenceMaxMembers: 1000,
+      headerTimeoutMs: 10000,
+      allowedOrigins: null,
+      trustProxy: false,
+    });
+  });
+
+  it('refuses production without key material, and keeps dev tokens off there by default', () => {
+    expect(problems({ NODE_ENV: 'production' })).toEqual([
+      'NODE_ENV=production needs JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256)',
+    ]);
+    expect(problems({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toEqual([
+      'JWT_SECRET: at least 32 characters in production',
+    ]);
+    const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
+    expect(c.devTokens).toBe(false);
+    expect(c.jwt.secretGenerated).toBe(false);
+    expect(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), AUTH_DEV_TOKENS: 'true' }).devTokens,
+    ).toBe(true);
+  });
+
+  it('names every bad value at once', () => {
+    const p = problems({
+      PORT: 'eighty',
+      RATE_LIMIT_PER_SEC: '0',
+      TRUST_PROXY: 'maybe',
+      LOG_LEVEL: 'loud',
+      REDIS_URL: 'localhost:6379',
+    });
+    expect(p).toHaveLength(5);
+    expect(p.join('\n')).toMatch(/PORT="eighty": expected a whole number/);
+    expect(p.join('\n')).toMatch(/RATE_LIMIT_PER_SEC=0/);
+    expect(p.join('\n')).toMatch(/TRUST_PROXY="maybe": expected true or false/);
+    expect(p.join('\n')).toMatch(/LOG_LEVEL="loud": expected one of/);
+    expect(p.join('\n')).toMatch(/REDIS_URL/);
+  });
+
+  it('checks key material: one of secret or public key, a real PEM, no dev tokens with a public key', () => {
+    expect(problems({ JWT_SECRET: 's', JWT_PUBLIC_KEY: 'k' }).join('\n')).toMatch(/set one, not both/);
+    expect(
+      problems({ JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----' }).join('\n'),
+    ).toMatch(/JWT_PUBLIC_KEY: not a PEM public key/);
+    expect(problems({ JWT_SECRET: 'x'.repeat(40), JWT_ALGORITHM: 'none' })).toEqual([
+      'JWT_ALGORITHM="none": expected one of HS256',
+    ]);
+  });
+
+  it('parses lists and zero-means-unlimited limits', () => {
+    const c = loadConfig({ ALLOWED_ORIGINS: 'https://a.example/, https://b.example', MAX_CONNECTIONS: '0' });
+    expect(c.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(c.maxConnections).toBe(0);
+  });
+});
