@@ -132,8 +132,8 @@ export interface PongFrame {
 
 export interface AuthedFrame {
   type: 'authed';
-  /** Expiry of the new token, as the server reports it (JWT `exp`, seconds). */
-  exp: number;
+  /** Expiry of the new token (JWT `exp`, epoch seconds); null when the token has none. */
+  exp: number | null;
 }
 
 export type ErrorCode =

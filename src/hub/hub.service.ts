@@ -271,7 +271,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   }
 
   /** Sends an `error` frame and closes 1008 after too many of them in the window. */
-  sendError(c: Connection, code: string, message: string, ref?: unknown, details?: FieldProblem[]): void {
+  sendError(c: Connection, code: ErrorCode, message: string, ref?: unknown, details?: FieldProblem[]): void {
     if (!c.open) return;
     const frame: ErrorFrame = { type: 'error', code, message };
     if (typeof ref === 'string' && ref.length > 0 && ref.length <= 64) frame.ref = ref;

@@ -1,8 +1,8 @@
 import { type ArgumentMetadata, Inject, Injectable, type PipeTransform } from '@nestjs/common';
-import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync } from 'class-validator';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { ErrorCode } from './codes.js';
-import { type FieldProblem, WsError } from './ws-error.js';
+import { fieldProblems, WsError } from './ws-error.js';
 
 /**
  * Validates a client frame against its DTO. Every failure is a WsError (so an `error` frame), never
@@ -26,7 +26,7 @@ export class EnvelopePipe implements PipeTransform {
     const dto = this.instantiate(metatype as new () => object, value as Record<string, unknown>);
     const errors = validateSync(dto, { forbidUnknownValues: false });
     if (errors.length > 0) {
-      const details = flatten(errors);
+      const details = fieldProblems(errors);
       throw new WsError(
         ErrorCode.BadEnvelope,
         `invalid fields: ${details.map((d) => d.field).join(', ')}`,
@@ -61,12 +61,3 @@ function fieldsOf(metatype: new () => object): string[] {
   return fields;
 }
 
-function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
-  const out: FieldProblem[] = [];
-  for (const e of errors) {
-    const field = prefix + e.property;
-    for (const problem of Object.values(e.constraints ?? {})) out.push({ field, problem });
-    if (e.children?.length) out.push(...flatten(e.children, field + '.'));
-  }
-  return out;
-}

@@ -1,73 +1,20 @@
-/** Server -> client frame shapes (docs/protocol.md). Client frames are the DTOs in envelope.dto.ts. */
-export interface UserRef {
-  id: string;
-  name: string;
-}
+/**
+ * Server -> client frame shapes (docs/protocol.md). They are defined once, in the typed client
+ * (src/client/frames.ts, which has to build for the browser without the server), and the server
+ * uses the same declarations. Client frames are validated through the DTOs in envelope.dto.ts.
+ */
+import type { MessageFrame } from '../client/frames.js';
 
-export interface RoomMessage {
-  id: string;
-  room: string;
-  seq: number;
-  time: number;
-  sender: UserRef;
-  content: string;
-}
+export type {
+  DirectFrame,
+  ErrorFrame,
+  JoinedFrame,
+  MessageFrame,
+  PresenceFrame,
+  ServerFrame,
+  UserRef,
+  WelcomeFrame,
+} from '../client/frames.js';
 
-export interface MessageFrame extends RoomMessage {
-  type: 'message';
-}
-
-export interface DirectFrame {
-  type: 'direct';
-  id: string;
-  time: number;
-  sender: UserRef;
-  to: string;
-  content: string;
-}
-
-export interface WelcomeFrame {
-  type: 'welcome';
-  session: string;
-  user: UserRef;
-  time: number;
-  heartbeatMs: number;
-  limits: { maxMessageBytes: number; maxContentLength: number; ratePerSec: number; queueMessages: number };
-}
-
-export interface JoinedFrame {
-  type: 'joined';
-  room: string;
-  seq: number;
-  epoch: string;
-  recovered: boolean;
-  oldestSeq: number;
-  members?: UserRef[];
-}
-
-export interface PresenceFrame {
-  type: 'presence';
-  room: string;
-  user: UserRef;
-  status: 'joined' | 'left';
-}
-
-export interface ErrorFrame {
-  type: 'error';
-  code: string;
-  message: string;
-  ref?: string;
-  details?: { field: string; problem: string }[];
-}
-
-export type ServerFrame =
-  | WelcomeFrame
-  | MessageFrame
-  | DirectFrame
-  | JoinedFrame
-  | PresenceFrame
-  | ErrorFrame
-  | { type: 'left'; room: string }
-  | { type: 'ack'; id: string; room?: string; seq?: number }
-  | { type: 'pong'; time: number; id?: string }
-  | { type: 'authed'; exp: number | null };
+/** A room message as stored in history and carried by the broker: the `message` frame without `type`. */
+export type RoomMessage = Omit<MessageFrame, 'type'>;

@@ -1,4 +1,5 @@
-import { type ErrorCode } from './codes.js';
+import type { ValidationError } from 'class-validator';
+import type { ErrorCode } from './codes.js';
 
 export interface FieldProblem {
   field: string;
@@ -15,4 +16,15 @@ export class WsError extends Error {
     super(message);
     this.name = 'WsError';
   }
+}
+
+/** class-validator errors as `[{field, problem}]`: the wire's bad_envelope details and the push API's 400. */
+export function fieldProblems(errors: ValidationError[], prefix = ''): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  for (const e of errors) {
+    const field = prefix + e.property;
+    for (const problem of Object.values(e.constraints ?? {})) out.push({ field, problem });
+    if (e.children?.length) out.push(...fieldProblems(e.children, field + '.'));
+  }
+  return out;
 }

@@ -1,5 +1,4 @@
 import { HttpException } from '@nestjs/common';
-import type { ValidationError } from 'class-validator';
 import type { FieldProblem } from '../protocol/ws-error.js';
 
 /** The push API's error answers: `{error, message, details?}` like the handshake refusals. */
@@ -25,13 +24,4 @@ export class PushHttpError extends HttpException {
   }
 }
 
-/** class-validator errors as `[{field, problem}]` (the same shape as the wire's bad_envelope). */
-export function fieldProblems(errors: ValidationError[], prefix = ''): FieldProblem[] {
-  const out: FieldProblem[] = [];
-  for (const e of errors) {
-    const field = prefix + e.property;
-    for (const problem of Object.values(e.constraints ?? {})) out.push({ field, problem });
-    if (e.children?.length) out.push(...fieldProblems(e.children, field + '.'));
-  }
-  return out;
-}
+export { fieldProblems } from '../protocol/ws-error.js';
