@@ -4,8 +4,6 @@ import type { HubCounters } from '../hub/hub-counters.js';
 import { HubService } from '../hub/hub.service.js';
 import { DrainService } from './drain.service.js';
 
-/** Optional bus counters a cluster implementation may add to HubCounters. */
-type BusCounters = Partial<Record<'busPublished' | 'busReceived', number>>;
 
 /**
  * Prometheus metrics (prom-client, one registry per application). The hot path only bumps the plain
@@ -94,9 +92,8 @@ export class MetricsService implements OnModuleDestroy {
       'Replays answered `recovered: false` (history no longer covered the gap).',
       () => counters.notRecovered,
     );
-    const bus = counters as HubCounters & BusCounters;
-    fromNumber('gateway_bus_published_total', 'Messages this instance published to the bus.', () => bus.busPublished ?? 0);
-    fromNumber('gateway_bus_received_total', 'Messages this instance received from the bus.', () => bus.busReceived ?? 0);
+    fromNumber('gateway_bus_published_total', 'Messages this instance published to the bus.', () => counters.busPublished);
+    fromNumber('gateway_bus_received_total', 'Messages this instance received from the bus.', () => counters.busReceived);
 
     const queueDepth = new Histogram({
       name: 'gateway_send_queue_depth',

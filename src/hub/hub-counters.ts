@@ -11,6 +11,10 @@ export class HubCounters {
   bytesOut = 0;
   readonly errors = new Map<string, number>();
   evictions = 0;
+  /** Publications handed to the broker (room messages, presence, user frames, broadcasts). */
+  busPublished = 0;
+  /** Publications the broker delivered to this instance. */
+  busReceived = 0;
   historyReplays = 0;
   replayedMessages = 0;
   notRecovered = 0;

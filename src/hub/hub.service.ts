@@ -346,6 +346,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
         members = await this.presence.members(room, this.config.presenceMaxMembers).catch(() => undefined);
         if (first) {
           const event: RoomEvent = { type: 'presence', room, user, status: 'joined', origin: c.id };
+          this.counters.busPublished++;
           this.broker.publishRoomEvent(room, event).catch((err) => this.logBrokerFailure('presence', err));
         }
       }
@@ -391,6 +392,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
       .then(async (last) => {
         if (!last) return;
         if ((await this.presence.count(room)) >= this.config.presenceMaxMembers) return;
+        this.counters.busPublished++;
         await this.broker.publishRoomEvent(room, { type: 'presence', room, user, status: 'left', origin: c.id });
       })
       .catch((err) => this.logBrokerFailure('presence', err));
@@ -450,6 +452,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
       // [cluster] the key also makes the broker's publish idempotent: a retry after a lost reply
       // (connection dropped after Redis ran the publish) is not published twice.
       const dedup = key === null ? undefined : { key, ttlMs: this.config.dedupWindowMs };
+      this.counters.busPublished++;
       const m = await this.broker.publish({ id, room, time: Date.now(), sender, content }, dedup);
       if (key !== null) await this.dedup.set(key, { room, seq: m.seq }, this.config.dedupWindowMs);
       return { id, seq: m.seq };
@@ -468,8 +471,12 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
         return;
       }
       const frame: DirectFrame = { type: 'direct', id: clientId ?? this.newId(), time: Date.now(), sender, to, content };
+      this.counters.busPublished++;
       await this.broker.publishUserEvent(to, frame);
-      if (to !== sender.id) await this.broker.publishUserEvent(sender.id, frame);
+      if (to !== sender.id) {
+        this.counters.busPublished++;
+        await this.broker.publishUserEvent(sender.id, frame);
+      }
       if (key !== null) await this.dedup.set(key, {}, this.config.dedupWindowMs);
       this.send(c, { type: 'ack', id: frame.id });
     } catch (err) {
@@ -479,11 +486,13 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   /** Sends a frame to every connection of a user, on every instance. */
   async sendToUser(userId: string, payload: object): Promise<void> {
+    this.counters.busPublished++;
     await this.broker.publishUserEvent(userId, payload);
   }
 
   /** Sends a frame to every connection on every instance. */
   async broadcast(payload: object): Promise<void> {
+    this.counters.busPublished++;
     await this.broker.publishBroadcast(payload);
   }
 
@@ -498,6 +507,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   // ---------------------------------------------------------------- broker handler (inbound fan-out)
 
   onMessage(m: RoomMessage): void {
+    this.counters.busReceived++;
     const local = this.rooms.get(m.room);
     if (local === undefined) return;
     if (m.seq <= local.deliveredSeq) return; // already delivered here (a replayed publication)
@@ -521,6 +531,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   }
 
   onRoomEvent(event: RoomEvent): void {
+    this.counters.busReceived++;
     const local = this.rooms.get(event.room);
     if (local === undefined) return;
     const { origin, ...wire } = event;
@@ -530,6 +541,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   }
 
   onUserEvent(userId: string, payload: object): void {
+    this.counters.busReceived++;
     const set = this.byUser.get(userId);
     if (set === undefined) return;
     const frame = encodeFrame(payload);
@@ -537,6 +549,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   }
 
   onBroadcast(payload: object): void {
+    this.counters.busReceived++;
     const frame = encodeFrame(payload);
     for (const c of this.connections.values()) this.enqueue(c, frame);
   }

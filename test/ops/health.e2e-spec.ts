@@ -80,7 +80,9 @@ describe('health, readiness, metrics', () => {
     expect(sample(m, 'gateway_send_queue_depth_count')).toBeGreaterThanOrEqual(2);
     expect(m).toContain('# TYPE gateway_fanout_latency_seconds histogram');
     expect(sample(m, 'gateway_fanout_latency_seconds_count')).toBeGreaterThanOrEqual(1);
-    expect(m).toContain('gateway_bus_published_total');
+    // the message and the presence event went through the bus and came back
+    expect(sample(m, 'gateway_bus_published_total')).toBeGreaterThanOrEqual(2);
+    expect(sample(m, 'gateway_bus_received_total')).toBeGreaterThanOrEqual(2);
     expect(m).toContain('process_cpu_seconds_total');
     // Counters only go up; the queue-depth histogram accumulates samples scrape after scrape.
     const again = (await get(`${t.httpUrl}/metrics`)).body as string;
