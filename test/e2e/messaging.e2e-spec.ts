@@ -171,6 +171,31 @@ describe('rooms and messages', () => {
     a.close();
   });
 
+  it('stops announcing presence and omits the members snapshot past PRESENCE_MAX_MEMBERS', async () => {
+    const big = await startApp({ PRESENCE_MAX_MEMBERS: '2' });
+    try {
+      const c1 = await TestClient.connect(big.wsUrl, { token: big.token('u1') });
+      expect((await join(c1, 'big')).members).toEqual([{ id: 'u1', name: 'u1' }]);
+      const c2 = await TestClient.connect(big.wsUrl, { token: big.token('u2') });
+      expect((await join(c2, 'big')).members).toHaveLength(2);
+      expect((await c1.next('presence')).user.id).toBe('u2');
+      const c3 = await TestClient.connect(big.wsUrl, { token: big.token('u3') });
+      const j3 = await join(c3, 'big');
+      expect(j3.members).toBeUndefined(); // 3 members > 2
+      c3.close();
+      await c3.closed();
+      // neither the third join nor its leave was announced
+      c2.send({ type: 'ping' });
+      await c2.next('pong');
+      expect(c1.all('presence')).toHaveLength(1);
+      expect(c2.all('presence')).toHaveLength(0);
+      c1.close();
+      c2.close();
+    } finally {
+      await big.close();
+    }
+  });
+
   it('forbids rooms outside the token rooms claim, allows prefix patterns', async () => {
     const c = await connect('scoped', { rooms: ['team:*', 'lobby'] });
     await join(c, 'team:red');
