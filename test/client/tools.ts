@@ -4,26 +4,11 @@
 
 import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
+import { SERVER_FRAME_TYPES } from '../../src/client/frames.js';
 import type { GatewayClient, GatewayClientEvents } from '../../src/client/gateway-client.js';
 
 type EventName = keyof GatewayClientEvents;
-const EVENT_NAMES: EventName[] = [
-  'welcome',
-  'message',
-  'direct',
-  'joined',
-  'left',
-  'presence',
-  'ack',
-  'pong',
-  'authed',
-  'error',
-  'status',
-  'gap',
-  'close',
-  'reconnect',
-  'frame',
-];
+const EVENT_NAMES: EventName[] = [...SERVER_FRAME_TYPES, 'status', 'gap', 'close', 'reconnect', 'frame'];
 
 interface Waiter {
   description: string;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/bootstrap.js';
 import { type GatewayConfig, loadConfig } from '../../src/config/config.js';
 import { HubService } from '../../src/hub/hub.service.js';
+import type { PinoLoggerService } from '../../src/logging/pino-logger.service.js';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-production-0123456789';
 
@@ -20,8 +21,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** A logger for the app (default: the app's own, at LOG_LEVEL). */
+  logger?: PinoLoggerService;
+  /** Also start the Nest microservices (the Redis transport, with REDIS_URL). */
+  microservices?: boolean;
+}
+
 /** Starts the real application on an ephemeral port with the given environment on top of test defaults. */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -31,7 +39,8 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     AUTH_DEV_TOKENS: 'true',
     ...env,
   });
-  const app = await createApp(config);
+  const app = await createApp(config, { logger: options.logger });
+  if (options.microservices) await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   return {

@@ -7,11 +7,10 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
-import { createApp } from '../../src/bootstrap.js';
-import { type GatewayConfig, loadConfig } from '../../src/config/config.js';
-import { HubService } from '../../src/hub/hub.service.js';
+import type { GatewayConfig } from '../../src/config/config.js';
+import type { HubService } from '../../src/hub/hub.service.js';
 import { PinoLoggerService } from '../../src/logging/pino-logger.service.js';
-import { TEST_SECRET } from '../helpers/app.js';
+import { startApp, TEST_SECRET } from '../helpers/app.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -47,35 +46,16 @@ export interface OpsApp {
   close(): Promise<void>;
 }
 
-/** Like test/helpers/app.ts startApp, with the logs captured (and optionally the microservices started). */
+/** test/helpers/app.ts startApp with the logs captured (and optionally the microservices started). */
 export async function startOpsApp(
   env: Record<string, string> = {},
   options: { microservices?: boolean; logLevel?: 'debug' | 'info' } = {},
 ): Promise<OpsApp> {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: options.logLevel ?? 'info',
-    JWT_SECRET: TEST_SECRET,
-    AUTH_DEV_TOKENS: 'true',
-    ...env,
-  });
+  const level = options.logLevel ?? 'info';
   const logs = new LogCapture();
-  const app = await createApp(config, { logger: new PinoLoggerService(config.logLevel, process.env.OPS_LOGS_STDOUT ? undefined : logs) });
-  if (options.microservices) await app.startAllMicroservices();
-  await app.listen(0, '127.0.0.1');
-  const port = (app.getHttpServer().address() as AddressInfo).port;
-  return {
-    app,
-    config,
-    hub: app.get(HubService),
-    port,
-    httpUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
-    logs,
-    close: () => app.close(),
-  };
+  const logger = new PinoLoggerService(level, process.env.OPS_LOGS_STDOUT ? undefined : logs);
+  const t = await startApp({ LOG_LEVEL: level, ...env }, { logger, microservices: options.microservices });
+  return { ...t, logs };
 }
 
 export async function post(
