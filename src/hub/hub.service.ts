@@ -197,10 +197,6 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     this.events.emit('disconnected', { connectionId: c.id, user: userRef(c.principal), code, reason });
   }
 
-  get(connectionId: string): Connection | undefined {
-    return this.connections.get(connectionId);
-  }
-
   // ---------------------------------------------------------------- outbound path
 
   /** Encodes a frame for one connection and queues it. */
@@ -561,11 +557,6 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   }
 
   // ---------------------------------------------------------------- housekeeping
-
-  /** Marks a connection alive (any frame or pong). */
-  touch(c: Connection, now: number): void {
-    c.lastSeen = now;
-  }
 
   /**
    * The one timer: close deadlines, token expiry, heartbeat pings and dead-peer termination, for
