@@ -231,7 +231,10 @@ function onMessage(c, data, isBinary) {
       return send(c, { type: 'left', room: name });
     }
     case 'ping':
-      return send(c, ref === undefined ? { type: 'pong', time: Date.now() } : { type: 'pong', time: Date.now(), id: ref });
+      return send(
+        c,
+        ref === undefined ? { type: 'pong', time: Date.now() } : { type: 'pong', time: Date.now(), id: ref },
+      );
     default:
       return sendError(c, 'unknown_type', `unknown type ${msg.type}`, ref);
   }
@@ -274,8 +277,12 @@ server.on('upgrade', (req, socket, head) => {
   } catch {
     return refuse(socket, 401, 'unauthorized');
   }
-  if (typeof claims !== 'object' || typeof claims.sub !== 'string') return refuse(socket, 401, 'unauthorized');
-  const user = { id: claims.sub, name: typeof claims.name === 'string' ? claims.name.slice(0, 64) : claims.sub };
+  if (typeof claims !== 'object' || typeof claims.sub !== 'string')
+    return refuse(socket, 401, 'unauthorized');
+  const user = {
+    id: claims.sub,
+    name: typeof claims.name === 'string' ? claims.name.slice(0, 64) : claims.sub,
+  };
   wss.handleUpgrade(req, socket, head, (ws) => {
     /** @type {Client} */
     const c = {
@@ -302,7 +309,12 @@ server.on('upgrade', (req, socket, head) => {
       user,
       time: Date.now(),
       heartbeatMs: HEARTBEAT_MS,
-      limits: { maxMessageBytes: MAX_MESSAGE_BYTES, maxContentLength: MAX_CONTENT, ratePerSec: 0, queueMessages: 0 },
+      limits: {
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+        maxContentLength: MAX_CONTENT,
+        ratePerSec: 0,
+        queueMessages: 0,
+      },
     });
   });
 });

@@ -9,7 +9,15 @@
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Histogram, coreTimes, procCpuSeconds, procRssBytes, round, signHs256, sleep } from './lib/common.mjs';
+import {
+  Histogram,
+  coreTimes,
+  procCpuSeconds,
+  procRssBytes,
+  round,
+  signHs256,
+  sleep,
+} from './lib/common.mjs';
 
 /** @type {any} */
 const cfg = JSON.parse(process.argv[2] ?? '{}');
@@ -103,7 +111,6 @@ const bump = (obj, key) => {
   obj[key] = (obj[key] ?? 0) + 1;
 };
 
-
 // ---- connections ---------------------------------------------------------------------------
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 const HANDSHAKE = 1;
@@ -138,7 +145,12 @@ class Conn {
       // `onread` reads into one shared buffer and calls us directly: no Buffer per read and no
       // stream machinery, which is most of a reader's cost with 1000 sockets. Every read is
       // parsed before the callback returns; what must outlive it (a partial frame) is copied.
-      const sock = net.connect({ host: HOST, port: PORT, localAddress, onread: { buffer: READ_BUFFER, callback: (n, buf) => this.onData(buf.subarray(0, n)) } });
+      const sock = net.connect({
+        host: HOST,
+        port: PORT,
+        localAddress,
+        onread: { buffer: READ_BUFFER, callback: (n, buf) => this.onData(buf.subarray(0, n)) },
+      });
       this.sock = sock;
       this.state = HANDSHAKE;
       sock.setNoDelay(true);
@@ -506,7 +518,10 @@ async function runStep(step, pubs, pubRate, ms, members) {
   await new Promise((resolve) => {
     const tick = () => {
       const el = performance.now() - t0;
-      const target = Math.min(Math.floor((pubRate * Math.min(el, ms)) / 1000), Math.floor((pubRate * ms) / 1000));
+      const target = Math.min(
+        Math.floor((pubRate * Math.min(el, ms)) / 1000),
+        Math.floor((pubRate * ms) / 1000),
+      );
       const due = target - sent;
       if (due > 0) {
         const ts = nowUs();

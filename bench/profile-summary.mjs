@@ -69,11 +69,14 @@ export function summarize(file, top = 30) {
 /** Renders a summary as plain text. */
 export function render(sum) {
   const lines = [`total sampled: ${sum.totalMs} ms`, '', 'self time by function:'];
-  for (const r of sum.rows) lines.push(`${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(8)} ms  ${r.name}  ${r.where}`);
+  for (const r of sum.rows)
+    lines.push(`${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(8)} ms  ${r.name}  ${r.where}`);
   lines.push('', 'self time by file:');
-  for (const r of sum.files) lines.push(`${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(8)} ms  ${r.where}`);
+  for (const r of sum.files)
+    lines.push(`${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(8)} ms  ${r.where}`);
   lines.push('', 'self time by package:');
-  for (const r of sum.packages) lines.push(`${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(8)} ms  ${r.pkg}`);
+  for (const r of sum.packages)
+    lines.push(`${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(8)} ms  ${r.pkg}`);
   return lines.join('\n');
 }
 

@@ -12,7 +12,16 @@
 // bench/results/latest.{json,md,svg}; server logs and profiles to bench/results/tmp/.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,13 +43,19 @@ const opt = (name, def) => {
   return a ? a.slice(name.length + 3) : def;
 };
 if (flag('help') || flag('h')) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 14).join('\n'));
+  console.log(
+    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(0, 14)
+      .join('\n'),
+  );
   process.exit(0);
 }
 const QUICK = flag('quick');
 const ALL = ['fanout100', 'fanout1000', 'idle', 'rooms', 'soak'];
 const ONLY = opt('only', ALL.join(',')).split(',').filter(Boolean);
-for (const s of ONLY) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
+for (const s of ONLY)
+  if (!ALL.includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
 const SERVERS = opt('servers', 'gateway,baseline').split(',').filter(Boolean);
 const PROFILE = flag('profile');
 const t0 = Date.now();
@@ -81,7 +96,9 @@ function spawnPinned(cpu, cmd, args, opts) {
 }
 
 const FD_LIMIT = Number(
-  execFileSync('bash', ['-c', 'ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ulimit -n']).toString().trim(),
+  execFileSync('bash', ['-c', 'ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ulimit -n'])
+    .toString()
+    .trim(),
 );
 
 // ---- build -------------------------------------------------------------------------------
@@ -164,13 +181,19 @@ async function startServer(kind, { heartbeatMs = 30_000, profileOut } = {}) {
         }
       : { ...process.env, PORT: String(port), JWT_SECRET: secret, HEARTBEAT_MS: String(heartbeatMs) };
   if (profileOut) env.BENCH_PROFILE_OUT = profileOut;
-  const script = kind === 'gateway' ? join(ROOT, 'dist', 'main.js') : join(ROOT, 'bench', 'baseline-server.mjs');
-  const child = spawnPinned(0, process.execPath, [...nodeArgs, script], { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+  const script =
+    kind === 'gateway' ? join(ROOT, 'dist', 'main.js') : join(ROOT, 'bench', 'baseline-server.mjs');
+  const child = spawnPinned(0, process.execPath, [...nodeArgs, script], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', fd, fd],
+  });
   closeSync(fd);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    if (await canConnect(port)) return { kind, child, pid: /** @type {number} */ (child.pid), port, secret, logFile };
+    if (await canConnect(port))
+      return { kind, child, pid: /** @type {number} */ (child.pid), port, secret, logFile };
     await sleep(100);
   }
   await stopServer({ child });
@@ -219,10 +242,15 @@ function runGenerator(srv, name, cfg) {
   // run never compete for ports.
   addrBase = addrBase + 4 > 250 ? 2 : addrBase + 4;
   return new Promise((resolve) => {
-    const child = spawnPinned(1, process.execPath, ['--max-semi-space-size=32', join(ROOT, 'bench', 'loadgen.mjs'), JSON.stringify(full)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const child = spawnPinned(
+      1,
+      process.execPath,
+      ['--max-semi-space-size=32', join(ROOT, 'bench', 'loadgen.mjs'), JSON.stringify(full)],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     child.on('exit', (code) => {
       try {
         const r = JSON.parse(readFileSync(out, 'utf8'));
@@ -247,15 +275,37 @@ const stepping = QUICK
 const SCENARIOS = {
   fanout100: {
     title: 'fan-out, 100 subscribers in one room',
-    cfg: { scenario: 'fanout', clients: 100, publishers: 10, startDeliveriesPerSec: QUICK ? 100_000 : 200_000, ...stepping, maxMs: 240_000 },
+    cfg: {
+      scenario: 'fanout',
+      clients: 100,
+      publishers: 10,
+      startDeliveriesPerSec: QUICK ? 100_000 : 200_000,
+      ...stepping,
+      maxMs: 240_000,
+    },
   },
   fanout1000: {
     title: 'fan-out, 1000 subscribers in one room',
-    cfg: { scenario: 'fanout', clients: 1000, publishers: 10, startDeliveriesPerSec: QUICK ? 100_000 : 200_000, ...stepping, maxMs: 240_000 },
+    cfg: {
+      scenario: 'fanout',
+      clients: 1000,
+      publishers: 10,
+      startDeliveriesPerSec: QUICK ? 100_000 : 200_000,
+      ...stepping,
+      maxMs: 240_000,
+    },
   },
   idle: {
     title: 'idle authenticated connections',
-    cfg: { scenario: 'idle', clients: QUICK ? 1000 : 10_000, window: 100, warmup: 200, settleMs: QUICK ? 1000 : 2000, holdMs: 1000, maxMs: 120_000 },
+    cfg: {
+      scenario: 'idle',
+      clients: QUICK ? 1000 : 10_000,
+      window: 100,
+      warmup: 200,
+      settleMs: QUICK ? 1000 : 2000,
+      holdMs: 1000,
+      maxMs: 120_000,
+    },
   },
   rooms: {
     title: 'many rooms: 10000 clients in 1000 rooms of 10',
@@ -318,7 +368,8 @@ async function runScenario(key, gatewayOk) {
     }
     const bg = await backgroundLoad();
     say(`${key} on ${kind}: ${sc.title} (background load: core0 ${bg.core0Pct}%, core1 ${bg.core1Pct}%)`);
-    if (Math.max(bg.core0Pct, bg.core1Pct) > 20) say('WARNING: something else is busy on these cores; figures will be low and noisy');
+    if (Math.max(bg.core0Pct, bg.core1Pct) > 20)
+      say('WARNING: something else is busy on these cores; figures will be low and noisy');
     let srv;
     try {
       srv = await startServer(kind, { heartbeatMs: sc.heartbeatMs ?? 30_000 });
@@ -333,7 +384,10 @@ async function runScenario(key, gatewayOk) {
       if (srv) await stopServer(srv);
     }
     const r = out[kind];
-    if (r.best) say(`${key} on ${kind}: sustained ${Math.round(r.best.deliveredPerSec)} deliveries/s, p99 ${r.best.p99Ms} ms`);
+    if (r.best)
+      say(
+        `${key} on ${kind}: sustained ${Math.round(r.best.deliveredPerSec)} deliveries/s, p99 ${r.best.p99Ms} ms`,
+      );
     else if (r.steps) say(`${key} on ${kind}: no step passed`);
   }
   return out;
@@ -345,9 +399,13 @@ function notesFor(results) {
     for (const [kind, r] of Object.entries(sc)) {
       const sat = (r.steps ?? []).filter((s) => s.pass && s.genSaturated);
       if (r.best?.genSaturated) {
-        notes.push(`${key}/${kind}: the load generator was saturated (>90% of its core) at the reported step: that figure may be the generator's limit.`);
+        notes.push(
+          `${key}/${kind}: the load generator was saturated (>90% of its core) at the reported step: that figure may be the generator's limit.`,
+        );
       } else if (sat.length) {
-        notes.push(`${key}/${kind}: the load generator passed 90% of its core on ${sat.length} lower step(s) (many reads of few frames each), not at the reported rate.`);
+        notes.push(
+          `${key}/${kind}: the load generator passed 90% of its core on ${sat.length} lower step(s) (many reads of few frames each), not at the reported rate.`,
+        );
       }
       if (r.genSaturated) notes.push(`${key}/${kind}: the load generator was saturated while connecting.`);
       if (r.error) notes.push(`${key}/${kind}: ${r.error}`);
@@ -361,7 +419,10 @@ function notesFor(results) {
       }
     }
   }
-  if (busy.length) notes.push(`Other processes were busy on the cores before: ${busy.join(', ')}; those figures are low and noisy.`);
+  if (busy.length)
+    notes.push(
+      `Other processes were busy on the cores before: ${busy.join(', ')}; those figures are low and noisy.`,
+    );
   if (results.scenarios.soak?.gateway && SOAK_CLIENTS < SOAK_TARGET) {
     notes.push(
       `soak ran ${SOAK_CLIENTS} connections, not ${SOAK_TARGET}: this machine's hard RLIMIT_NOFILE is ${FD_LIMIT} ` +
@@ -369,7 +430,7 @@ function notesFor(results) {
     );
   }
   notes.push(
-    'Latency is sampled 1 in 8 deliveries (max also checks the first frame of every read). This VM\'s vCPUs are ' +
+    "Latency is sampled 1 in 8 deliveries (max also checks the first frame of every read). This VM's vCPUs are " +
       'preempted by the host for up to ~90 ms when both are busy, so a step failing on p99 alone is run once more.',
   );
   return notes;
@@ -405,9 +466,15 @@ async function profileGateway() {
   }
   if (!existsSync(file)) throw new Error(`no profile written (server log ${srv?.logFile})`);
   const s = r?.steps?.[0];
-  if (s) say(`under profile: delivered ${s.deliveredPerSec}/s, p99 ${s.p99Ms} ms, loss ${s.loss}, server CPU ${s.serverCpuPct}%`);
+  if (s)
+    say(
+      `under profile: delivered ${s.deliveredPerSec}/s, p99 ${s.p99Ms} ms, loss ${s.loss}, server CPU ${s.serverCpuPct}%`,
+    );
   const text = render(summarize(file, 40));
-  writeFileSync(join(RESULTS, 'profile-latest.txt'), `${file.slice(ROOT.length + 1)}\n${JSON.stringify(s ?? {})}\n\n${text}\n`);
+  writeFileSync(
+    join(RESULTS, 'profile-latest.txt'),
+    `${file.slice(ROOT.length + 1)}\n${JSON.stringify(s ?? {})}\n\n${text}\n`,
+  );
   console.log(text);
   say(`profile: ${file.slice(ROOT.length + 1)}; summary in bench/results/profile-latest.txt`);
 }
@@ -415,9 +482,18 @@ async function profileGateway() {
 // ---- main ----------------------------------------------------------------------------------
 async function main() {
   if (PROFILE) return profileGateway();
-  say(`scenarios: ${ONLY.join(', ')}; servers: ${SERVERS.join(', ')}${QUICK ? '; quick' : ''}; fd limit ${FD_LIMIT}`);
+  say(
+    `scenarios: ${ONLY.join(', ')}; servers: ${SERVERS.join(', ')}${QUICK ? '; quick' : ''}; fd limit ${FD_LIMIT}`,
+  );
   const gatewayOk = SERVERS.includes('gateway') ? ensureBuilt() : false;
-  const results = { date: new Date().toISOString(), quick: QUICK, machine: machine(), argv, scenarios: {}, notes: [] };
+  const results = {
+    date: new Date().toISOString(),
+    quick: QUICK,
+    machine: machine(),
+    argv,
+    scenarios: {},
+    notes: [],
+  };
   for (const key of ONLY) {
     results.scenarios[key] = await runScenario(key, gatewayOk);
     // Written after every scenario, so a run cut short still leaves what it measured.

@@ -15,7 +15,11 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         // One hub per process, global: the gateway, push, health and any module of yours inject it.
-        HubModule.forRootAsync({ isGlobal: true, inject: [GATEWAY_CONFIG], useFactory: (c: GatewayConfig) => ({ config: c }) }),
+        HubModule.forRootAsync({
+          isGlobal: true,
+          inject: [GATEWAY_CONFIG],
+          useFactory: (c: GatewayConfig) => ({ config: c }),
+        }),
         GatewayModule,
         HealthModule,
         PushModule,

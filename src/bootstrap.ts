@@ -48,11 +48,16 @@ export async function createApp(
   if (config.trustProxy) app.set('trust proxy', true);
   // The push API's own body reader (413 over PUBLISH_MAX_BODY_BYTES), in front of Nest's parser.
   const metrics = app.get(MetricsService);
-  app.use('/api/publish', publishBodyReader(config.publishMaxBodyBytes, (status) => metrics.pushRequest(status)));
+  app.use(
+    '/api/publish',
+    publishBodyReader(config.publishMaxBodyBytes, (status) => metrics.pushRequest(status)),
+  );
   for (const dir of [join(PROJECT_ROOT, 'public'), join(PROJECT_ROOT, 'dist', 'public')]) {
     if (existsSync(dir)) app.useStaticAssets(dir, { index: 'index.html' });
   }
-  app.useWebSocketAdapter(new GatewayAdapter(app, config, app.get(HubService), app.get(HandshakeAuthenticator)));
+  app.useWebSocketAdapter(
+    new GatewayAdapter(app, config, app.get(HubService), app.get(HandshakeAuthenticator)),
+  );
   if (config.redisUrl) {
     app.connectMicroservice<MicroserviceOptions>(
       { transport: Transport.REDIS, options: redisTransportOptions(config.redisUrl) },

@@ -16,7 +16,9 @@ process.on('SIGUSR2', () => {
   if (!running) {
     running = true;
     session.post('Profiler.enable', () =>
-      session.post('Profiler.setSamplingInterval', { interval: intervalUs }, () => session.post('Profiler.start')),
+      session.post('Profiler.setSamplingInterval', { interval: intervalUs }, () =>
+        session.post('Profiler.start'),
+      ),
     );
     return;
   }

@@ -35,16 +35,40 @@ export function tableRows(results) {
       better: 'higher',
       target,
     });
-    rows.push({ scenario: title, metric: 'p50 / p99 / max ms at that rate', gateway: lat(g), baseline: lat(b) });
-    rows.push({ scenario: title, metric: 'p99 ms at that rate', gateway: g?.p99Ms, baseline: b?.p99Ms, digits: 1, better: 'lower' });
+    rows.push({
+      scenario: title,
+      metric: 'p50 / p99 / max ms at that rate',
+      gateway: lat(g),
+      baseline: lat(b),
+    });
+    rows.push({
+      scenario: title,
+      metric: 'p99 ms at that rate',
+      gateway: g?.p99Ms,
+      baseline: b?.p99Ms,
+      digits: 1,
+      better: 'lower',
+    });
     rows.push({
       scenario: title,
       metric: 'loss at that rate',
       gateway: g ? g.loss : undefined,
       baseline: b ? b.loss : undefined,
     });
-    rows.push({ scenario: title, metric: 'server CPU % (process / its core) at that rate', gateway: cpu(g), baseline: cpu(b) });
-    rows.push({ scenario: title, metric: 'server RSS MB', gateway: g?.serverRssMB, baseline: b?.serverRssMB, digits: 0, better: 'lower' });
+    rows.push({
+      scenario: title,
+      metric: 'server CPU % (process / its core) at that rate',
+      gateway: cpu(g),
+      baseline: cpu(b),
+    });
+    rows.push({
+      scenario: title,
+      metric: 'server RSS MB',
+      gateway: g?.serverRssMB,
+      baseline: b?.serverRssMB,
+      digits: 0,
+      better: 'lower',
+    });
     rows.push({
       scenario: title,
       metric: 'generator core busy % (max over passing steps)',
@@ -60,24 +84,70 @@ export function tableRows(results) {
     const g = idle.gateway;
     const b = idle.baseline;
     const title = `idle C=${g?.clients ?? b?.clients}`;
-    rows.push({ scenario: title, metric: 'RSS per connection KB', gateway: g?.rssPerConnKB, baseline: b?.rssPerConnKB, digits: 1, better: 'lower', target: 1.3 });
-    rows.push({ scenario: title, metric: 'handshakes/s', gateway: g?.handshakesPerSec, baseline: b?.handshakesPerSec, better: 'higher', target: 0.7 });
-    const hs = (r) => (r ? `${Math.round(r.handshakeServerCpuPct)} / ${Math.round(r.handshakeServerCorePct)}` : undefined);
-    const hg = (r) => (r ? `${Math.round(r.handshakeGenCpuPct)} / ${Math.round(r.handshakeGenCorePct)}` : undefined);
-    rows.push({ scenario: title, metric: 'server CPU % (process / core) while connecting', gateway: hs(g), baseline: hs(b) });
-    rows.push({ scenario: title, metric: 'generator CPU % (process / core) while connecting', gateway: hg(g), baseline: hg(b) });
-    rows.push({ scenario: title, metric: 'connected / failures', gateway: g ? `${g.connected} / ${g.connectFailures}` : undefined, baseline: b ? `${b.connected} / ${b.connectFailures}` : undefined });
+    rows.push({
+      scenario: title,
+      metric: 'RSS per connection KB',
+      gateway: g?.rssPerConnKB,
+      baseline: b?.rssPerConnKB,
+      digits: 1,
+      better: 'lower',
+      target: 1.3,
+    });
+    rows.push({
+      scenario: title,
+      metric: 'handshakes/s',
+      gateway: g?.handshakesPerSec,
+      baseline: b?.handshakesPerSec,
+      better: 'higher',
+      target: 0.7,
+    });
+    const hs = (r) =>
+      r ? `${Math.round(r.handshakeServerCpuPct)} / ${Math.round(r.handshakeServerCorePct)}` : undefined;
+    const hg = (r) =>
+      r ? `${Math.round(r.handshakeGenCpuPct)} / ${Math.round(r.handshakeGenCorePct)}` : undefined;
+    rows.push({
+      scenario: title,
+      metric: 'server CPU % (process / core) while connecting',
+      gateway: hs(g),
+      baseline: hs(b),
+    });
+    rows.push({
+      scenario: title,
+      metric: 'generator CPU % (process / core) while connecting',
+      gateway: hg(g),
+      baseline: hg(b),
+    });
+    rows.push({
+      scenario: title,
+      metric: 'connected / failures',
+      gateway: g ? `${g.connected} / ${g.connectFailures}` : undefined,
+      baseline: b ? `${b.connected} / ${b.connectFailures}` : undefined,
+    });
   }
   pub('rooms', 'many rooms', undefined);
   const soak = sc.soak?.gateway;
   if (soak && !soak.error) {
     const title = `soak C=${soak.clients}`;
-    rows.push({ scenario: title, metric: 'connected / target', gateway: `${soak.connected} / ${soak.target}` });
-    rows.push({ scenario: title, metric: `open after ${soak.holdSeconds} s (HEARTBEAT_MS ${soak.heartbeatMs})`, gateway: `${soak.openAtEnd}` });
+    rows.push({
+      scenario: title,
+      metric: 'connected / target',
+      gateway: `${soak.connected} / ${soak.target}`,
+    });
+    rows.push({
+      scenario: title,
+      metric: `open after ${soak.holdSeconds} s (HEARTBEAT_MS ${soak.heartbeatMs})`,
+      gateway: `${soak.openAtEnd}`,
+    });
     rows.push({ scenario: title, metric: 'heartbeat pings per connection', gateway: soak.pingsPerConn });
     rows.push({ scenario: title, metric: 'answered a ping at the end', gateway: `${soak.pongsAtEnd}` });
-    const closes = Object.entries(soak.closes).map(([k, v]) => `${v}x ${k}`).join(', ') || '0';
-    const errs = Object.entries({ ...soak.socketErrors, ...soak.errorFrames }).map(([k, v]) => `${v}x ${k}`).join(', ') || '0';
+    const closes =
+      Object.entries(soak.closes)
+        .map(([k, v]) => `${v}x ${k}`)
+        .join(', ') || '0';
+    const errs =
+      Object.entries({ ...soak.socketErrors, ...soak.errorFrames })
+        .map(([k, v]) => `${v}x ${k}`)
+        .join(', ') || '0';
     rows.push({ scenario: title, metric: 'closes / errors', gateway: `${closes} / ${errs}` });
     rows.push({ scenario: title, metric: 'server RSS MB', gateway: soak.serverRssMB, digits: 0 });
   } else if (soak?.error) {
@@ -96,11 +166,17 @@ const genMax = (r) => {
 
 /** gateway / baseline, and whether the target holds. */
 export function ratio(row) {
-  if (typeof row.gateway !== 'number' || typeof row.baseline !== 'number' || !row.baseline) return { text: '' };
+  if (typeof row.gateway !== 'number' || typeof row.baseline !== 'number' || !row.baseline)
+    return { text: '' };
   const r = row.gateway / row.baseline;
   let ok;
   if (row.target !== undefined) ok = row.better === 'lower' ? r <= row.target : r >= row.target;
-  const mark = ok === undefined ? '' : ok ? ` (target ${row.better === 'lower' ? '<=' : '>='} ${row.target}: ok)` : ` (target ${row.better === 'lower' ? '<=' : '>='} ${row.target}: MISSED)`;
+  const mark =
+    ok === undefined
+      ? ''
+      : ok
+        ? ` (target ${row.better === 'lower' ? '<=' : '>='} ${row.target}: ok)`
+        : ` (target ${row.better === 'lower' ? '<=' : '>='} ${row.target}: MISSED)`;
   return { text: `${r.toFixed(2)}${mark}`, ok };
 }
 
@@ -109,7 +185,13 @@ const cell = (v, d = 0) => (v === undefined ? '' : typeof v === 'number' ? fmtNu
 /** Fixed-width console table. */
 export function consoleTable(results) {
   const rows = tableRows(results);
-  const data = rows.map((r) => [r.scenario, r.metric, cell(r.gateway, r.digits), cell(r.baseline, r.digits), ratio(r).text]);
+  const data = rows.map((r) => [
+    r.scenario,
+    r.metric,
+    cell(r.gateway, r.digits),
+    cell(r.baseline, r.digits),
+    ratio(r).text,
+  ]);
   const head = ['scenario', 'metric', 'gateway', 'baseline', 'gateway/baseline'];
   const w = head.map((h, i) => Math.max(h.length, ...data.map((d) => d[i].length)));
   const line = (cols) => cols.map((c, i) => c.padEnd(w[i])).join(' | ');
@@ -121,13 +203,17 @@ export function markdown(results) {
   const rows = tableRows(results);
   const m = results.machine;
   const out = [];
-  out.push(`Measured ${results.date} on ${m.cpu} (${m.cores} vCPUs, ${m.memGiB} GiB), Linux ${m.kernel}, Node ${m.node}; ` +
-    `server pinned to CPU 0, load generator to CPU 1${results.quick ? '; **quick smoke run, not representative**' : ''}.`);
+  out.push(
+    `Measured ${results.date} on ${m.cpu} (${m.cores} vCPUs, ${m.memGiB} GiB), Linux ${m.kernel}, Node ${m.node}; ` +
+      `server pinned to CPU 0, load generator to CPU 1${results.quick ? '; **quick smoke run, not representative**' : ''}.`,
+  );
   out.push('');
   out.push('| scenario | metric | gateway | baseline | gateway/baseline |');
   out.push('|---|---|---:|---:|---|');
   for (const r of rows) {
-    out.push(`| ${r.scenario} | ${r.metric} | ${cell(r.gateway, r.digits)} | ${cell(r.baseline, r.digits)} | ${ratio(r).text} |`);
+    out.push(
+      `| ${r.scenario} | ${r.metric} | ${cell(r.gateway, r.digits)} | ${cell(r.baseline, r.digits)} | ${ratio(r).text} |`,
+    );
   }
   if (results.notes?.length) {
     out.push('');
@@ -158,7 +244,8 @@ function panel(x0, y0, w, h, title, series, yKey, opts) {
   const pts = series.flatMap((s) => s.points);
   const xs = pts.map((p) => p.x).filter((v) => v > 0);
   const ys = pts.map((p) => p[yKey]).filter((v) => v > 0);
-  if (!xs.length || !ys.length) return `<text x="${x0 + 10}" y="${y0 + 20}" font-size="12">${esc(title)}: no data</text>`;
+  if (!xs.length || !ys.length)
+    return `<text x="${x0 + 10}" y="${y0 + 20}" font-size="12">${esc(title)}: no data</text>`;
   const xlo = 10 ** Math.floor(Math.log10(Math.min(...xs)));
   const xhi = 10 ** Math.ceil(Math.log10(Math.max(...xs)));
   let ylo = 10 ** Math.floor(Math.log10(Math.min(...ys, opts.yMin ?? Infinity)));
@@ -169,36 +256,56 @@ function panel(x0, y0, w, h, title, series, yKey, opts) {
   const pw = w - L - 12;
   const ph = h - B - 26;
   const X = (v) => x0 + L + ((Math.log10(v) - Math.log10(xlo)) / (Math.log10(xhi) - Math.log10(xlo))) * pw;
-  const Y = (v) => y0 + 26 + ph - ((Math.log10(v) - Math.log10(ylo)) / (Math.log10(yhi) - Math.log10(ylo))) * ph;
+  const Y = (v) =>
+    y0 + 26 + ph - ((Math.log10(v) - Math.log10(ylo)) / (Math.log10(yhi) - Math.log10(ylo))) * ph;
   const o = [];
   o.push(`<text x="${x0 + L}" y="${y0 + 16}" font-size="13" font-weight="bold">${esc(title)}</text>`);
   o.push(`<rect x="${x0 + L}" y="${y0 + 26}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   for (const t of logTicks(xlo, xhi)) {
     o.push(`<line x1="${X(t)}" y1="${y0 + 26}" x2="${X(t)}" y2="${y0 + 26 + ph}" stroke="#eee"/>`);
-    o.push(`<text x="${X(t)}" y="${y0 + 26 + ph + 14}" font-size="10" text-anchor="middle">${fmtNum(t)}</text>`);
+    o.push(
+      `<text x="${X(t)}" y="${y0 + 26 + ph + 14}" font-size="10" text-anchor="middle">${fmtNum(t)}</text>`,
+    );
   }
   for (const t of logTicks(ylo, yhi)) {
     o.push(`<line x1="${x0 + L}" y1="${Y(t)}" x2="${x0 + L + pw}" y2="${Y(t)}" stroke="#eee"/>`);
-    o.push(`<text x="${x0 + L - 4}" y="${Y(t) + 3}" font-size="10" text-anchor="end">${fmtNum(t, t < 1 ? 1 : 0)}</text>`);
+    o.push(
+      `<text x="${x0 + L - 4}" y="${Y(t) + 3}" font-size="10" text-anchor="end">${fmtNum(t, t < 1 ? 1 : 0)}</text>`,
+    );
   }
-  o.push(`<text x="${x0 + L + pw / 2}" y="${y0 + h - 4}" font-size="11" text-anchor="middle">offered deliveries/s</text>`);
-  o.push(`<text x="${x0 + 12}" y="${y0 + 26 + ph / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 ${x0 + 12} ${y0 + 26 + ph / 2})">${esc(opts.yLabel)}</text>`);
+  o.push(
+    `<text x="${x0 + L + pw / 2}" y="${y0 + h - 4}" font-size="11" text-anchor="middle">offered deliveries/s</text>`,
+  );
+  o.push(
+    `<text x="${x0 + 12}" y="${y0 + 26 + ph / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 ${x0 + 12} ${y0 + 26 + ph / 2})">${esc(opts.yLabel)}</text>`,
+  );
   if (opts.diagonal) {
     const a = Math.max(xlo, ylo);
     const b = Math.min(xhi, yhi);
-    if (b > a) o.push(`<line x1="${X(a)}" y1="${Y(a)}" x2="${X(b)}" y2="${Y(b)}" stroke="#bbb" stroke-dasharray="4 3"/>`);
+    if (b > a)
+      o.push(
+        `<line x1="${X(a)}" y1="${Y(a)}" x2="${X(b)}" y2="${Y(b)}" stroke="#bbb" stroke-dasharray="4 3"/>`,
+      );
   }
   if (opts.hline && opts.hline >= ylo && opts.hline <= yhi) {
-    o.push(`<line x1="${x0 + L}" y1="${Y(opts.hline)}" x2="${x0 + L + pw}" y2="${Y(opts.hline)}" stroke="#888" stroke-dasharray="6 3"/>`);
-    o.push(`<text x="${x0 + L + pw - 4}" y="${Y(opts.hline) - 4}" font-size="10" text-anchor="end" fill="#666">${opts.hline} ms</text>`);
+    o.push(
+      `<line x1="${x0 + L}" y1="${Y(opts.hline)}" x2="${x0 + L + pw}" y2="${Y(opts.hline)}" stroke="#888" stroke-dasharray="6 3"/>`,
+    );
+    o.push(
+      `<text x="${x0 + L + pw - 4}" y="${Y(opts.hline) - 4}" font-size="10" text-anchor="end" fill="#666">${opts.hline} ms</text>`,
+    );
   }
   for (const s of series) {
     const p = s.points.filter((q) => q.x > 0 && q[yKey] > 0).sort((a, b) => a.x - b.x);
     if (!p.length) continue;
-    o.push(`<polyline fill="none" stroke="${COLORS[s.server]}" stroke-width="2" points="${p.map((q) => `${X(q.x).toFixed(1)},${Y(q[yKey]).toFixed(1)}`).join(' ')}"/>`);
+    o.push(
+      `<polyline fill="none" stroke="${COLORS[s.server]}" stroke-width="2" points="${p.map((q) => `${X(q.x).toFixed(1)},${Y(q[yKey]).toFixed(1)}`).join(' ')}"/>`,
+    );
     for (const q of p) {
       const fill = q.pass ? COLORS[s.server] : '#fff';
-      o.push(`<circle cx="${X(q.x).toFixed(1)}" cy="${Y(q[yKey]).toFixed(1)}" r="3.5" fill="${fill}" stroke="${COLORS[s.server]}" stroke-width="1.5"/>`);
+      o.push(
+        `<circle cx="${X(q.x).toFixed(1)}" cy="${Y(q[yKey]).toFixed(1)}" r="3.5" fill="${fill}" stroke="${COLORS[s.server]}" stroke-width="1.5"/>`,
+      );
     }
   }
   return o.join('\n');
@@ -216,7 +323,9 @@ export function svgChart(results) {
   const width = Math.max(1, keys.length) * W + 20;
   const height = 2 * H + 70;
   const o = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
+  );
   o.push(`<rect width="100%" height="100%" fill="#fff"/>`);
   keys.forEach(([k, title], i) => {
     const series = ['gateway', 'baseline']
@@ -230,13 +339,31 @@ export function svgChart(results) {
           pass: s.pass,
         })),
       }));
-    o.push(panel(10 + i * W, 10, W, H, `${title}: delivered/s`, series, 'delivered', { yLabel: 'delivered/s', diagonal: true }));
-    o.push(panel(10 + i * W, 10 + H, W, H, `${title}: p99 latency`, series, 'p99', { yLabel: 'p99 ms', hline: 100, yMin: 1, yMax: 100 }));
+    o.push(
+      panel(10 + i * W, 10, W, H, `${title}: delivered/s`, series, 'delivered', {
+        yLabel: 'delivered/s',
+        diagonal: true,
+      }),
+    );
+    o.push(
+      panel(10 + i * W, 10 + H, W, H, `${title}: p99 latency`, series, 'p99', {
+        yLabel: 'p99 ms',
+        hline: 100,
+        yMin: 1,
+        yMax: 100,
+      }),
+    );
   });
   const ly = 2 * H + 40;
-  o.push(`<rect x="20" y="${ly - 10}" width="14" height="4" fill="${COLORS.gateway}"/><text x="40" y="${ly - 4}" font-size="12">gateway</text>`);
-  o.push(`<rect x="120" y="${ly - 10}" width="14" height="4" fill="${COLORS.baseline}"/><text x="140" y="${ly - 4}" font-size="12">baseline (bare ws)</text>`);
-  o.push(`<text x="300" y="${ly - 4}" font-size="11" fill="#555">filled dot: step passed (no loss, p99 &lt;= 100 ms); hollow: failed. ${esc(results.machine.cpu)}, ${esc(results.date)}${results.quick ? ' (quick run)' : ''}</text>`);
+  o.push(
+    `<rect x="20" y="${ly - 10}" width="14" height="4" fill="${COLORS.gateway}"/><text x="40" y="${ly - 4}" font-size="12">gateway</text>`,
+  );
+  o.push(
+    `<rect x="120" y="${ly - 10}" width="14" height="4" fill="${COLORS.baseline}"/><text x="140" y="${ly - 4}" font-size="12">baseline (bare ws)</text>`,
+  );
+  o.push(
+    `<text x="300" y="${ly - 4}" font-size="11" fill="#555">filled dot: step passed (no loss, p99 &lt;= 100 ms); hollow: failed. ${esc(results.machine.cpu)}, ${esc(results.date)}${results.quick ? ' (quick run)' : ''}</text>`,
+  );
   o.push('</svg>');
   return o.join('\n') + '\n';
 }

@@ -1,4 +1,13 @@
-import { Body, Controller, HttpCode, Inject, NotFoundException, Post, UsePipes, ValidationPipe } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Post,
+  UsePipes,
+  ValidationPipe,
+} from '@nestjs/common';
 import { IsString, Length, Matches } from 'class-validator';
 import { createHash } from 'node:crypto';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';

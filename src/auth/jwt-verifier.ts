@@ -26,7 +26,9 @@ export class JwtVerifier {
     this.jwt = new JwtService({});
     const { jwt } = config;
     this.verifyKey =
-      jwt.algorithm === 'HS256' ? createSecretKey(Buffer.from(jwt.verifyKey)) : createPublicKey(jwt.verifyKey);
+      jwt.algorithm === 'HS256'
+        ? createSecretKey(Buffer.from(jwt.verifyKey))
+        : createPublicKey(jwt.verifyKey);
   }
 
   verify(token: string): Principal {
@@ -48,7 +50,9 @@ export class JwtVerifier {
       throw new InvalidTokenError('token has no valid sub claim');
     }
     const name =
-      typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 64) : sub.slice(0, 64);
+      typeof claims.name === 'string' && claims.name.trim()
+        ? claims.name.trim().slice(0, 64)
+        : sub.slice(0, 64);
     let rooms: string[] | null = null;
     if (claims.rooms !== undefined) {
       if (!Array.isArray(claims.rooms) || !claims.rooms.every((r) => typeof r === 'string')) {

@@ -1021,6 +1021,9 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
         this.authenticate(fresh).catch(() => undefined);
       }
     };
-    this.timers.refresh = setTimeout(() => void refresh(), Math.min(MAX_TIMER_MS, Math.max(0, lifetime - margin)));
+    this.timers.refresh = setTimeout(
+      () => void refresh(),
+      Math.min(MAX_TIMER_MS, Math.max(0, lifetime - margin)),
+    );
   }
 }

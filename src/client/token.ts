@@ -9,7 +9,7 @@ export function tokenExpiryMs(token: string): number | undefined {
     const json = decodeBase64Url(parts[1]);
     const claims: unknown = JSON.parse(json);
     if (claims && typeof claims === 'object' && 'exp' in claims) {
-      const exp = (claims).exp;
+      const exp = claims.exp;
       if (typeof exp === 'number' && Number.isFinite(exp)) return exp * 1000;
     }
   } catch {

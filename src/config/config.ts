@@ -137,7 +137,10 @@ function tlsFiles(r: Reader): { certFile: string; keyFile: string } | undefined 
     r.problems.push('TLS_CERT_FILE and TLS_KEY_FILE: set both (PEM files) or neither');
     return undefined;
   }
-  for (const [name, file] of [['TLS_CERT_FILE', certFile], ['TLS_KEY_FILE', keyFile]] as const) {
+  for (const [name, file] of [
+    ['TLS_CERT_FILE', certFile],
+    ['TLS_KEY_FILE', keyFile],
+  ] as const) {
     if (!existsSync(file)) r.problems.push(`${name}=${file}: no such file`);
   }
   return { certFile, keyFile };
@@ -163,7 +166,9 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     try {
       createPublicKey(publicKey);
     } catch {
-      r.problems.push('JWT_PUBLIC_KEY: not a PEM public key (-----BEGIN PUBLIC KEY-----); \\n escapes are accepted');
+      r.problems.push(
+        'JWT_PUBLIC_KEY: not a PEM public key (-----BEGIN PUBLIC KEY-----); \\n escapes are accepted',
+      );
     }
   }
   const algorithm = publicKey

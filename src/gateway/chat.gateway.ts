@@ -47,12 +47,18 @@ export class ChatGateway {
 
   @SubscribeMessage('ping')
   ping(@MessageBody() dto: PingDto): object {
-    return dto.id === undefined ? { type: 'pong', time: Date.now() } : { type: 'pong', time: Date.now(), id: dto.id };
+    return dto.id === undefined
+      ? { type: 'pong', time: Date.now() }
+      : { type: 'pong', time: Date.now(), id: dto.id };
   }
 
   /** Token refresh: only a valid token for the same `sub` replaces the current one. */
   @SubscribeMessage('auth')
-  auth(@WsConnection() c: Connection, @WsPrincipal() current: Principal, @MessageBody() dto: AuthDto): object {
+  auth(
+    @WsConnection() c: Connection,
+    @WsPrincipal() current: Principal,
+    @MessageBody() dto: AuthDto,
+  ): object {
     let next: Principal;
     try {
       next = this.jwt.verify(dto.token);

@@ -55,7 +55,12 @@ export class GatewayAdapter extends AbstractWsAdapter {
       clientTracking: false,
       maxPayload: this.config.maxMessageBytes,
       perMessageDeflate: this.config.perMessageDeflate
-        ? { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true, concurrencyLimit: 10 }
+        ? {
+            threshold: 1024,
+            serverNoContextTakeover: true,
+            clientNoContextTakeover: true,
+            concurrencyLimit: 10,
+          }
         : false,
     });
     const path = options?.path ?? '/ws';
@@ -65,7 +70,13 @@ export class GatewayAdapter extends AbstractWsAdapter {
     return wss;
   }
 
-  private upgrade(wss: WebSocketServer, path: string, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  private upgrade(
+    wss: WebSocketServer,
+    path: string,
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+  ): void {
     socket.on('error', noop);
     const refuse = (refusal: { status: number; error: string }, message: string): void => {
       HubCounters.bump(this.hub.counters.refusals, refusal.error);
@@ -126,7 +137,10 @@ export class GatewayAdapter extends AbstractWsAdapter {
     const rooms = url.searchParams.get('rooms');
     if (!rooms) return;
     const handler = this.handlers.get(c.ws)?.get('join');
-    for (const room of rooms.split(',').map((r) => r.trim()).filter(Boolean)) {
+    for (const room of rooms
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean)) {
       this.dispatchParsed(c, handler, { type: 'join', room }, 'join', undefined);
     }
   }
@@ -161,12 +175,17 @@ export class GatewayAdapter extends AbstractWsAdapter {
     if (!c.bucket.take(now)) {
       return hub.sendError(c, ErrorCode.RateLimited, `over ${this.config.ratePerSec} frames per second`, ref);
     }
-    if (isBinary) return hub.sendError(c, ErrorCode.Unsupported, 'binary frames are not supported; send JSON text');
+    if (isBinary)
+      return hub.sendError(c, ErrorCode.Unsupported, 'binary frames are not supported; send JSON text');
     if (badJson) return hub.sendError(c, ErrorCode.BadJson, 'the frame is not valid JSON');
     if (!isObject) {
-      return hub.sendError(c, ErrorCode.BadEnvelope, 'a frame must be a JSON object with a string "type"', ref, [
-        { field: 'type', problem: 'required' },
-      ]);
+      return hub.sendError(
+        c,
+        ErrorCode.BadEnvelope,
+        'a frame must be a JSON object with a string "type"',
+        ref,
+        [{ field: 'type', problem: 'required' }],
+      );
     }
     const type = (msg as { type?: unknown }).type;
     if (typeof type !== 'string') {
@@ -178,7 +197,13 @@ export class GatewayAdapter extends AbstractWsAdapter {
     this.dispatchParsed(c, handlers.get(type), msg, type, ref);
   }
 
-  private dispatchParsed(c: Connection, handler: Handler | undefined, msg: unknown, type: string, ref: unknown): void {
+  private dispatchParsed(
+    c: Connection,
+    handler: Handler | undefined,
+    msg: unknown,
+    type: string,
+    ref: unknown,
+  ): void {
     if (handler === undefined) {
       return this.hub.sendError(c, ErrorCode.UnknownType, `unknown frame type "${type.slice(0, 32)}"`, ref);
     }

@@ -54,7 +54,10 @@ export class DrainService implements OnApplicationShutdown {
    * Installs SIGTERM/SIGINT handlers: drain, `app.close()`, exit 0; exit 1 if the grace runs out.
    * A second signal while draining exits at once.
    */
-  handleSignals(app: { close(): Promise<void> }, exit: (code: number) => void = (code) => process.exit(code)): void {
+  handleSignals(
+    app: { close(): Promise<void> },
+    exit: (code: number) => void = (code) => process.exit(code),
+  ): void {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const handler = (): void => {
         if (this.running !== null) {
@@ -64,7 +67,9 @@ export class DrainService implements OnApplicationShutdown {
         }
         this.logger.log({ msg: 'draining', signal, connections: this.hub.stats().connections });
         const hard = setTimeout(() => {
-          this.logger.error(`drain did not finish within SHUTDOWN_GRACE_MS=${this.config.shutdownGraceMs}: exiting`);
+          this.logger.error(
+            `drain did not finish within SHUTDOWN_GRACE_MS=${this.config.shutdownGraceMs}: exiting`,
+          );
           exit(1);
         }, this.config.shutdownGraceMs);
         hard.unref();

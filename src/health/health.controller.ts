@@ -24,7 +24,9 @@ export class HealthController {
   @HealthCheck()
   @Header('Cache-Control', 'no-store')
   liveness() {
-    return this.health.check([() => this.indicators.check('process').up({ uptimeSec: Math.round(process.uptime()) })]);
+    return this.health.check([
+      () => this.indicators.check('process').up({ uptimeSec: Math.round(process.uptime()) }),
+    ]);
   }
 
   @Get('readyz')

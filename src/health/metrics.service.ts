@@ -4,7 +4,6 @@ import type { HubCounters } from '../hub/hub-counters.js';
 import { HubService } from '../hub/hub.service.js';
 import { DrainService } from './drain.service.js';
 
-
 /**
  * Prometheus metrics (prom-client, one registry per application). The hot path only bumps the plain
  * HubCounters; every value here is read from them in `collect()` when Prometheus scrapes, except the
@@ -60,12 +59,18 @@ export class MetricsService implements OnModuleDestroy {
       });
     };
 
-    gauge('gateway_connections', 'Open WebSocket connections on this instance.', () => hub.stats().connections);
+    gauge(
+      'gateway_connections',
+      'Open WebSocket connections on this instance.',
+      () => hub.stats().connections,
+    );
     gauge('gateway_users', 'Distinct users connected to this instance.', () => hub.stats().users);
     gauge('gateway_rooms', 'Rooms with at least one member on this instance.', () => hub.stats().rooms);
     gauge('gateway_send_queue_frames', 'Frames waiting in all send queues.', () => hub.stats().queuedFrames);
     gauge('gateway_send_queue_bytes', 'Bytes waiting in all send queues.', () => hub.stats().queuedBytes);
-    gauge('gateway_draining', '1 while this instance drains (SIGTERM), else 0.', () => (drain.isDraining ? 1 : 0));
+    gauge('gateway_draining', '1 while this instance drains (SIGTERM), else 0.', () =>
+      drain.isDraining ? 1 : 0,
+    );
     gauge('gateway_ready', '1 when /readyz answers 200, else 0.', () =>
       !drain.isDraining && hub.isHealthy() ? 1 : 0,
     );
@@ -81,7 +86,11 @@ export class MetricsService implements OnModuleDestroy {
       'Connections closed 1013 because their send queue overflowed.',
       () => counters.evictions,
     );
-    fromNumber('gateway_history_replays_total', 'Joins with `since` answered from history.', () => counters.historyReplays);
+    fromNumber(
+      'gateway_history_replays_total',
+      'Joins with `since` answered from history.',
+      () => counters.historyReplays,
+    );
     fromNumber(
       'gateway_history_replayed_messages_total',
       'Messages replayed from history.',
@@ -92,8 +101,16 @@ export class MetricsService implements OnModuleDestroy {
       'Replays answered `recovered: false` (history no longer covered the gap).',
       () => counters.notRecovered,
     );
-    fromNumber('gateway_bus_published_total', 'Messages this instance published to the bus.', () => counters.busPublished);
-    fromNumber('gateway_bus_received_total', 'Messages this instance received from the bus.', () => counters.busReceived);
+    fromNumber(
+      'gateway_bus_published_total',
+      'Messages this instance published to the bus.',
+      () => counters.busPublished,
+    );
+    fromNumber(
+      'gateway_bus_received_total',
+      'Messages this instance received from the bus.',
+      () => counters.busReceived,
+    );
 
     const queueDepth = new Histogram({
       name: 'gateway_send_queue_depth',

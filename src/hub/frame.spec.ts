@@ -2,7 +2,11 @@ import * as wsModule from 'ws';
 import { encodeFrame, framePayload, textFrame } from './frame.js';
 
 /** ws's frame parser (exported at runtime, not in @types/ws). */
-const Receiver = (wsModule as unknown as { Receiver: new (o: { isServer: boolean }) => NodeJS.WritableStream & NodeJS.EventEmitter }).Receiver;
+const Receiver = (
+  wsModule as unknown as {
+    Receiver: new (o: { isServer: boolean }) => NodeJS.WritableStream & NodeJS.EventEmitter;
+  }
+).Receiver;
 
 /** Decodes frames with ws's own Receiver (the client side of the wire). */
 function decode(buf: Buffer): string[] {

@@ -4,7 +4,13 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { mayJoin, type Principal } from '../auth/principal.js';
-import { BROKER, type Broker, type BrokerHandler, BrokerUnavailableError, type RoomEvent } from '../cluster/broker.js';
+import {
+  BROKER,
+  type Broker,
+  type BrokerHandler,
+  BrokerUnavailableError,
+  type RoomEvent,
+} from '../cluster/broker.js';
 import { DEDUP, type DedupStore, dedupKey } from '../cluster/dedup.js';
 import { PRESENCE, type PresenceStore } from '../cluster/presence.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
@@ -190,7 +196,9 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
       set.delete(c);
       if (set.size === 0) {
         this.byUser.delete(c.principal.id);
-        this.broker.unsubscribeUser(c.principal.id).catch((err) => this.logBrokerFailure('unsubscribeUser', err));
+        this.broker
+          .unsubscribeUser(c.principal.id)
+          .catch((err) => this.logBrokerFailure('unsubscribeUser', err));
       }
     }
     this.release(c.ip, c.principal.id);
@@ -296,7 +304,10 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     }
     const rejoin = c.joined(room);
     if (!rejoin && (c.rooms?.size ?? 0) >= this.config.maxRoomsPerConnection) {
-      throw new WsError(ErrorCode.Forbidden, `at most ${this.config.maxRoomsPerConnection} rooms per connection`);
+      throw new WsError(
+        ErrorCode.Forbidden,
+        `at most ${this.config.maxRoomsPerConnection} rooms per connection`,
+      );
     }
     let local = this.rooms.get(room);
     const firstLocal = local === undefined;
@@ -389,7 +400,13 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
         if (!last) return;
         if ((await this.presence.count(room)) >= this.config.presenceMaxMembers) return;
         this.counters.busPublished++;
-        await this.broker.publishRoomEvent(room, { type: 'presence', room, user, status: 'left', origin: c.id });
+        await this.broker.publishRoomEvent(room, {
+          type: 'presence',
+          room,
+          user,
+          status: 'left',
+          origin: c.id,
+        });
       })
       .catch((err) => this.logBrokerFailure('presence', err));
     this.events.emit('left', { connectionId: c.id, user, room });
@@ -427,7 +444,9 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     const key = dedupKey(sender.id, 'message', options.id);
     const running = this.inflight.get(key);
     if (running !== undefined) return running;
-    const p = this.publishOnce(room, content, sender, options.id, key).finally(() => this.inflight.delete(key));
+    const p = this.publishOnce(room, content, sender, options.id, key).finally(() =>
+      this.inflight.delete(key),
+    );
     this.inflight.set(key, p);
     return p;
   }
@@ -466,7 +485,14 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
         this.send(c, { type: 'ack', id: clientId });
         return;
       }
-      const frame: DirectFrame = { type: 'direct', id: clientId ?? this.newId(), time: Date.now(), sender, to, content };
+      const frame: DirectFrame = {
+        type: 'direct',
+        id: clientId ?? this.newId(),
+        time: Date.now(),
+        sender,
+        to,
+        content,
+      };
       this.counters.busPublished++;
       await this.broker.publishUserEvent(to, frame);
       if (to !== sender.id) {

@@ -5,7 +5,11 @@ import { textFrame } from './frame.js';
 import { BatchCache, SendQueue } from './send-queue.js';
 
 /** ws's frame parser (exported at runtime, not in @types/ws). */
-const Receiver = (wsModule as unknown as { Receiver: new (o: { isServer: boolean }) => NodeJS.WritableStream & NodeJS.EventEmitter }).Receiver;
+const Receiver = (
+  wsModule as unknown as {
+    Receiver: new (o: { isServer: boolean }) => NodeJS.WritableStream & NodeJS.EventEmitter;
+  }
+).Receiver;
 
 /** A real TCP connection on loopback: the server side is written to, the client side reads frames. */
 async function socketPair(): Promise<{ server: net.Socket; client: net.Socket; close: () => Promise<void> }> {
@@ -50,10 +54,10 @@ describe('SendQueue', () => {
     const got = reader(client);
     const writes: number[] = [];
     const write = server.write.bind(server);
-    server.write = ((chunk: Buffer, ...rest: never[]) => {
+    server.write = (chunk: Buffer, ...rest: never[]) => {
       writes.push(chunk.length);
       return write(chunk, ...rest);
-    });
+    };
     const q = new SendQueue(noWs, server, { messages: 256, bytes: 1 << 20 }, false);
     for (let i = 0; i < 50; i++) expect(q.push(textFrame(`m${i}`))).toBe(true);
     expect(q.length).toBe(50);
@@ -124,10 +128,10 @@ describe('SendQueue', () => {
     const written: Buffer[] = [];
     const queues = pairs.map(({ server }) => {
       const write = server.write.bind(server);
-      server.write = ((chunk: Buffer, ...rest: never[]) => {
+      server.write = (chunk: Buffer, ...rest: never[]) => {
         written.push(chunk);
         return write(chunk, ...rest);
-      });
+      };
       return new SendQueue(noWs, server, { messages: 256, bytes: 1 << 20 }, false);
     });
     const room = [textFrame('r1'), textFrame('r2')];

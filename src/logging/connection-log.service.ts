@@ -18,14 +18,27 @@ export class ConnectionLogService implements OnModuleInit, OnModuleDestroy {
       this.logger.log({ msg: 'connected', connectionId: e.connectionId, userId: e.user.id, ip: e.ip }),
     );
     this.on('disconnected', (e) =>
-      this.logger.log({ msg: 'disconnected', connectionId: e.connectionId, userId: e.user.id, code: e.code, reason: e.reason }),
+      this.logger.log({
+        msg: 'disconnected',
+        connectionId: e.connectionId,
+        userId: e.user.id,
+        code: e.code,
+        reason: e.reason,
+      }),
     );
     this.on('joined', (e) =>
       this.logger.debug({ msg: 'joined', connectionId: e.connectionId, userId: e.user.id, room: e.room }),
     );
-    this.on('left', (e) => this.logger.debug({ msg: 'left', connectionId: e.connectionId, userId: e.user.id, room: e.room }));
+    this.on('left', (e) =>
+      this.logger.debug({ msg: 'left', connectionId: e.connectionId, userId: e.user.id, room: e.room }),
+    );
     this.on('evicted', (e) =>
-      this.logger.warn({ msg: 'slow consumer evicted', connectionId: e.connectionId, userId: e.user.id, queued: e.queued }),
+      this.logger.warn({
+        msg: 'slow consumer evicted',
+        connectionId: e.connectionId,
+        userId: e.user.id,
+        queued: e.queued,
+      }),
     );
   }
 

@@ -25,7 +25,8 @@ export class PinoLoggerService implements LoggerService {
         },
         hooks: {
           logMethod(args, method) {
-            for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = scrub(args[i] as string);
+            for (let i = 0; i < args.length; i++)
+              if (typeof args[i] === 'string') args[i] = scrub(args[i] as string);
             return method.apply(this, args);
           },
         },
@@ -48,7 +49,8 @@ export class PinoLoggerService implements LoggerService {
     const stack = extra.find((e): e is string => typeof e === 'string' && e.includes('\n'));
     const err = message instanceof Error ? message : undefined;
     const fields: Record<string, unknown> = { context };
-    if (err) fields.err = { type: err.name, message: scrub(err.message), stack: err.stack && scrub(err.stack) };
+    if (err)
+      fields.err = { type: err.name, message: scrub(err.message), stack: err.stack && scrub(err.stack) };
     else if (stack) fields.stack = scrub(stack);
     this.pino.error(fields, text(err ? err.message : message));
   }
@@ -65,7 +67,11 @@ export class PinoLoggerService implements LoggerService {
     this.write('fatal', message, rest);
   }
 
-  private write(level: 'info' | 'warn' | 'debug' | 'trace' | 'fatal', message: unknown, rest: unknown[]): void {
+  private write(
+    level: 'info' | 'warn' | 'debug' | 'trace' | 'fatal',
+    message: unknown,
+    rest: unknown[],
+  ): void {
     if (!this.pino.isLevelEnabled(level)) return;
     const { context } = splitContext(rest);
     if (message !== null && typeof message === 'object' && !(message instanceof Error)) {

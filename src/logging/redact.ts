@@ -34,10 +34,15 @@ export function scrubObject(obj: Record<string, unknown>): Record<string, unknow
     if (typeof v === 'string') {
       const s = scrub(v);
       if (s !== v) (out ??= { ...obj })[k] = s;
-    } else if (k === 'req' && v !== null && typeof v === 'object' && typeof (v as { url?: unknown }).url === 'string') {
+    } else if (
+      k === 'req' &&
+      v !== null &&
+      typeof v === 'object' &&
+      typeof (v as { url?: unknown }).url === 'string'
+    ) {
       const url = (v as { url: string }).url;
       const s = scrub(url);
-      if (s !== url) (out ??= { ...obj })[k] = { ...(v), url: s };
+      if (s !== url) (out ??= { ...obj })[k] = { ...v, url: s };
     }
   }
   return out ?? obj;

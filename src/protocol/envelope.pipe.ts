@@ -60,4 +60,3 @@ function fieldsOf(metatype: new () => object): string[] {
   }
   return fields;
 }
-

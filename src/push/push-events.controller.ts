@@ -35,8 +35,14 @@ export class PushEventsController {
       typeof payload === 'object' && payload !== null
         ? await validate(event, { whitelist: true, forbidUnknownValues: true })
         : [];
-    if (typeof payload !== 'object' || payload === null || errors.length > 0 || (event.room !== undefined && event.to !== undefined)) {
-      const details = errors.length > 0 ? fieldProblems(errors) : [{ field: 'room', problem: 'give either room or to' }];
+    if (
+      typeof payload !== 'object' ||
+      payload === null ||
+      errors.length > 0 ||
+      (event.room !== undefined && event.to !== undefined)
+    ) {
+      const details =
+        errors.length > 0 ? fieldProblems(errors) : [{ field: 'room', problem: 'give either room or to' }];
       this.logger.warn({ msg: 'invalid hub.publish event dropped', details });
       this.metrics.pushEvent('invalid');
       return;
@@ -52,10 +58,17 @@ export class PushEventsController {
         { id: senderId, name: senderId },
       );
       this.metrics.pushEvent(result.duplicate ? 'duplicate' : 'published');
-      this.logger.debug({ msg: 'hub.publish event', id: result.id, seq: result.seq, room: event.room, to: event.to });
+      this.logger.debug({
+        msg: 'hub.publish event',
+        id: result.id,
+        seq: result.seq,
+        room: event.room,
+        to: event.to,
+      });
     } catch (err) {
       this.metrics.pushEvent('failed');
-      const message = err instanceof PushHttpError ? JSON.stringify(err.getResponse()) : (err as Error)?.message;
+      const message =
+        err instanceof PushHttpError ? JSON.stringify(err.getResponse()) : (err as Error)?.message;
       this.logger.warn({ msg: 'hub.publish event failed', id: event.id, error: message });
     }
   }

@@ -37,7 +37,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,64}$/;
   new ValidationPipe({
     whitelist: true,
     forbidUnknownValues: true,
-    exceptionFactory: (errors) => new PushHttpError(PushError.BadRequest, 'invalid publish request', fieldProblems(errors)),
+    exceptionFactory: (errors) =>
+      new PushHttpError(PushError.BadRequest, 'invalid publish request', fieldProblems(errors)),
   }),
 )
 export class PushController {

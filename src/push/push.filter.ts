@@ -1,4 +1,11 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Inject,
+  Logger,
+} from '@nestjs/common';
 import type { HttpResponse as Response } from './http-types.js';
 import { MetricsService } from '../health/metrics.service.js';
 import { PushHttpError } from './push-errors.js';
@@ -21,10 +28,11 @@ export class PushExceptionFilter implements ExceptionFilter {
       status = exception.getStatus();
       const r = exception.getResponse();
       body =
-        typeof r === 'object' && r !== null && 'error' in r && typeof (r).error === 'string'
+        typeof r === 'object' && r !== null && 'error' in r && typeof r.error === 'string'
           ? r
           : { error: errorName(status), message: exception.message };
-      if (exception instanceof PushHttpError) for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
+      if (exception instanceof PushHttpError)
+        for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
     } else {
       this.logger.error(`publish failed: ${(exception as Error)?.message}`, (exception as Error)?.stack);
     }

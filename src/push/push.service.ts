@@ -49,9 +49,14 @@ export class PushService {
       ]);
     }
     if (this.drain.isDraining) {
-      throw new PushHttpError(PushError.Draining, 'this instance is shutting down; retry on another', undefined, {
-        'Retry-After': '1',
-      });
+      throw new PushHttpError(
+        PushError.Draining,
+        'this instance is shutting down; retry on another',
+        undefined,
+        {
+          'Retry-After': '1',
+        },
+      );
     }
     if (!this.hub.isHealthy()) throw unavailable();
     try {
@@ -76,7 +81,13 @@ export class PushService {
     return p;
   }
 
-  private async sendDirect(to: string, content: string, sender: UserRef, id: string, key: string | null): Promise<PushResult> {
+  private async sendDirect(
+    to: string,
+    content: string,
+    sender: UserRef,
+    id: string,
+    key: string | null,
+  ): Promise<PushResult> {
     if (key !== null && (await this.dedup.get(key)) !== undefined) return { id, duplicate: true };
     const frame: DirectFrame = { type: 'direct', id, time: Date.now(), sender, to, content };
     await this.hub.sendToUser(to, frame);
@@ -86,11 +97,18 @@ export class PushService {
 }
 
 function isUnavailable(err: unknown): boolean {
-  return err instanceof BrokerUnavailableError || (err instanceof WsError && err.code === ErrorCode.Unavailable);
+  return (
+    err instanceof BrokerUnavailableError || (err instanceof WsError && err.code === ErrorCode.Unavailable)
+  );
 }
 
 function unavailable(): PushHttpError {
-  return new PushHttpError(PushError.Unavailable, 'the message bus is unavailable; retry with the same Idempotency-Key', undefined, {
-    'Retry-After': '1',
-  });
+  return new PushHttpError(
+    PushError.Unavailable,
+    'the message bus is unavailable; retry with the same Idempotency-Key',
+    undefined,
+    {
+      'Retry-After': '1',
+    },
+  );
 }

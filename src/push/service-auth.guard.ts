@@ -1,4 +1,10 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import type { HttpRequest as Request } from './http-types.js';
 import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
@@ -37,9 +43,14 @@ export class ServiceAuthGuard implements CanActivate, OnModuleDestroy {
     const header = req.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match === null) {
-      throw new PushHttpError(PushError.Unauthorized, 'send Authorization: Bearer <service token>', undefined, {
-        'WWW-Authenticate': 'Bearer',
-      });
+      throw new PushHttpError(
+        PushError.Unauthorized,
+        'send Authorization: Bearer <service token>',
+        undefined,
+        {
+          'WWW-Authenticate': 'Bearer',
+        },
+      );
     }
     let principal: Principal;
     try {

@@ -42,7 +42,9 @@ describe('handshake', () => {
   });
 
   it('?rooms= refusals are error frames and the connection stays', async () => {
-    const c = await TestClient.connect(`${t.wsUrl}?rooms=ok,secret`, { token: t.token('rq', { rooms: ['ok'] }) });
+    const c = await TestClient.connect(`${t.wsUrl}?rooms=ok,secret`, {
+      token: t.token('rq', { rooms: ['ok'] }),
+    });
     await c.next('joined', 3000, (f) => f.room === 'ok');
     expect((await c.next('error')).code).toBe('forbidden');
     c.send({ type: 'ping' });
@@ -68,7 +70,9 @@ describe('handshake', () => {
 
   it('refuses a disallowed Origin with 403 and allows a listed one or none', async () => {
     const token = t.token('o1');
-    const r = await refusal(TestClient.connect(t.wsUrl, { token, headers: { origin: 'https://evil.example' } }));
+    const r = await refusal(
+      TestClient.connect(t.wsUrl, { token, headers: { origin: 'https://evil.example' } }),
+    );
     expect(r.status).toBe(403);
     expect(r.body.error).toBe('forbidden_origin');
     (await TestClient.connect(t.wsUrl, { token, headers: { origin: 'https://chat.example' } })).close();
@@ -162,8 +166,14 @@ describe('handshake limits', () => {
     for (const trust of [true, false]) {
       const t = await startApp({ MAX_CONNECTIONS_PER_IP: '1', TRUST_PROXY: String(trust) });
       try {
-        const a = await TestClient.connect(t.wsUrl, { token: t.token('a'), headers: { 'x-forwarded-for': '10.0.0.1' } });
-        const second = TestClient.connect(t.wsUrl, { token: t.token('b'), headers: { 'x-forwarded-for': '10.0.0.2' } });
+        const a = await TestClient.connect(t.wsUrl, {
+          token: t.token('a'),
+          headers: { 'x-forwarded-for': '10.0.0.1' },
+        });
+        const second = TestClient.connect(t.wsUrl, {
+          token: t.token('b'),
+          headers: { 'x-forwarded-for': '10.0.0.2' },
+        });
         if (trust) (await second).close();
         else expect((await refusal(second)).status).toBe(429);
         a.close();
@@ -176,15 +186,37 @@ describe('handshake limits', () => {
   it('verifies RS256 with JWT_PUBLIC_KEY and refuses an HS256 token signed with the public key', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const t = await startApp({ JWT_SECRET: '', JWT_PUBLIC_KEY: pem, AUTH_DEV_TOKENS: 'false', JWT_ISSUER: 'issuer-1', JWT_AUDIENCE: 'gw' });
+    const t = await startApp({
+      JWT_SECRET: '',
+      JWT_PUBLIC_KEY: pem,
+      AUTH_DEV_TOKENS: 'false',
+      JWT_ISSUER: 'issuer-1',
+      JWT_AUDIENCE: 'gw',
+    });
     try {
-      const good = jwt.sign({ sub: 'rs' }, privateKey, { algorithm: 'RS256', issuer: 'issuer-1', audience: 'gw' });
+      const good = jwt.sign({ sub: 'rs' }, privateKey, {
+        algorithm: 'RS256',
+        issuer: 'issuer-1',
+        audience: 'gw',
+      });
       (await TestClient.connect(t.wsUrl, { token: good })).close();
-      const confused = jwt.sign({ sub: 'rs' }, pem, { algorithm: 'HS256', issuer: 'issuer-1', audience: 'gw' } as jwt.SignOptions);
+      const confused = jwt.sign({ sub: 'rs' }, pem, {
+        algorithm: 'HS256',
+        issuer: 'issuer-1',
+        audience: 'gw',
+      } as jwt.SignOptions);
       expect((await refusal(TestClient.connect(t.wsUrl, { token: confused }))).status).toBe(401);
-      const wrongIss = jwt.sign({ sub: 'rs' }, privateKey, { algorithm: 'RS256', issuer: 'other', audience: 'gw' });
+      const wrongIss = jwt.sign({ sub: 'rs' }, privateKey, {
+        algorithm: 'RS256',
+        issuer: 'other',
+        audience: 'gw',
+      });
       expect((await refusal(TestClient.connect(t.wsUrl, { token: wrongIss }))).status).toBe(401);
-      const wrongAud = jwt.sign({ sub: 'rs' }, privateKey, { algorithm: 'RS256', issuer: 'issuer-1', audience: 'x' });
+      const wrongAud = jwt.sign({ sub: 'rs' }, privateKey, {
+        algorithm: 'RS256',
+        issuer: 'issuer-1',
+        audience: 'x',
+      });
       expect((await refusal(TestClient.connect(t.wsUrl, { token: wrongAud }))).status).toBe(401);
       const res = await fetch(`${t.httpUrl}/auth/dev-token`, {
         method: 'POST',

@@ -27,7 +27,13 @@ describe('rooms and messages', () => {
     expect(ack).toEqual({ type: 'ack', id: 'c-1', room: 'm1', seq: 1 });
     for (const c of [a, b]) {
       const m = await c.next('message');
-      expect(m).toMatchObject({ id: 'c-1', room: 'm1', seq: 1, sender: { id: 'ann', name: 'Ann' }, content: 'hello' });
+      expect(m).toMatchObject({
+        id: 'c-1',
+        room: 'm1',
+        seq: 1,
+        sender: { id: 'ann', name: 'Ann' },
+        content: 'hello',
+      });
       expect(Math.abs(m.time - Date.now())).toBeLessThan(5000);
     }
     a.send({ type: 'message', room: 'm1', content: 'no id' });
@@ -158,8 +164,18 @@ describe('rooms and messages', () => {
     await join(a, 'pres');
     const b1 = await connect('pb', { name: 'PB' });
     const joinedB = await join(b1, 'pres');
-    expect(joinedB.members).toEqual(expect.arrayContaining([{ id: 'pa', name: 'PA' }, { id: 'pb', name: 'PB' }]));
-    expect(await a.next('presence')).toEqual({ type: 'presence', room: 'pres', user: { id: 'pb', name: 'PB' }, status: 'joined' });
+    expect(joinedB.members).toEqual(
+      expect.arrayContaining([
+        { id: 'pa', name: 'PA' },
+        { id: 'pb', name: 'PB' },
+      ]),
+    );
+    expect(await a.next('presence')).toEqual({
+      type: 'presence',
+      room: 'pres',
+      user: { id: 'pb', name: 'PB' },
+      status: 'joined',
+    });
     expect(b1.all('presence')).toHaveLength(0);
     // a second tab of the same user is not a new member
     const b2 = await connect('pb', { name: 'PB' });
@@ -214,7 +230,12 @@ describe('rooms and messages', () => {
     s1.send({ type: 'direct', to: 'dr', content: 'psst', id: 'd-1' });
     expect(await s1.next('ack')).toEqual({ type: 'ack', id: 'd-1' });
     for (const c of [s1, s2, r1, r2]) {
-      expect(await c.next('direct')).toMatchObject({ id: 'd-1', to: 'dr', content: 'psst', sender: { id: 'ds' } });
+      expect(await c.next('direct')).toMatchObject({
+        id: 'd-1',
+        to: 'dr',
+        content: 'psst',
+        sender: { id: 'ds' },
+      });
     }
     s1.send({ type: 'direct', to: 'dr', content: 'psst', id: 'd-1' });
     await s1.waitFor('ack', 2);
@@ -258,9 +279,19 @@ describe('errors keep the connection usable', () => {
     ['no type', '{"room":"x"}', 'bad_envelope', ['type']],
     ['unknown type', '{"type":"teleport","id":"u1"}', 'unknown_type', undefined],
     ['missing content', '{"type":"message","room":"r","id":"e1"}', 'bad_envelope', ['content']],
-    ['bad room and id', '{"type":"message","room":"no spaces!","content":"x","id":""}', 'bad_envelope', ['room', 'id']],
+    [
+      'bad room and id',
+      '{"type":"message","room":"no spaces!","content":"x","id":""}',
+      'bad_envelope',
+      ['room', 'id'],
+    ],
     ['since not an integer', '{"type":"join","room":"r","since":"5"}', 'bad_envelope', ['since']],
-    ['content over the limit', '{"type":"message","room":"r","content":"12345678901","id":"e2"}', 'too_long', undefined],
+    [
+      'content over the limit',
+      '{"type":"message","room":"r","content":"12345678901","id":"e2"}',
+      'too_long',
+      undefined,
+    ],
   ])('%s -> %s', async (_name, raw, code, fields) => {
     const c = await TestClient.connect(t.wsUrl, { token: t.token('err') });
     await join(c, 'r');
@@ -276,7 +307,10 @@ describe('errors keep the connection usable', () => {
       }
     })();
     if (typeof parsed.id === 'string' && parsed.id) expect(err.ref).toBe(parsed.id);
-    if (fields) expect([...new Set(err.details.map((d: { field: string }) => d.field))].sort()).toEqual([...fields].sort());
+    if (fields)
+      expect([...new Set(err.details.map((d: { field: string }) => d.field))].sort()).toEqual(
+        [...fields].sort(),
+      );
     c.send({ type: 'message', room: 'r', content: 'still ok', id: 'after' });
     expect((await c.next('ack')).id).toBe('after');
     c.close();
@@ -359,11 +393,17 @@ describe('limits and closes', () => {
   });
 
   it('applies the size limit to the inflated message with permessage-deflate', async () => {
-    const t = await startApp({ MAX_MESSAGE_BYTES: '1024', PER_MESSAGE_DEFLATE: 'true', RATE_LIMIT_PER_SEC: '100' });
+    const t = await startApp({
+      MAX_MESSAGE_BYTES: '1024',
+      PER_MESSAGE_DEFLATE: 'true',
+      RATE_LIMIT_PER_SEC: '100',
+    });
     try {
       // The client runs in its own process: inside Jest's module sandbox ws's zlib streams stall.
       const probe = fileURLToPath(new URL('../helpers/deflate-probe.mjs', import.meta.url));
-      const { stdout } = await execFileAsync(process.execPath, [probe, t.wsUrl, t.token('zip')], { timeout: 10000 });
+      const { stdout } = await execFileAsync(process.execPath, [probe, t.wsUrl, t.token('zip')], {
+        timeout: 10000,
+      });
       expect(JSON.parse(stdout)).toEqual({ extensions: 'permessage-deflate', echoed: true, closeCode: 1009 });
     } finally {
       await t.close();
@@ -374,7 +414,7 @@ describe('limits and closes', () => {
   // reader to back up into the server's queue. The fast member paces itself (a batch, then waits for
   // it) so that it is never the one backed up.
   async function flood(fast: TestClient, room: string, total: number, content: string): Promise<void> {
-    for (let sent = 0; sent < total; ) {
+    for (let sent = 0; sent < total;) {
       const batch = Math.min(40, total - sent);
       for (let k = 0; k < batch; k++, sent++) fast.send({ type: 'message', room, content, id: `f${sent}` });
       await fast.waitFor('message', sent, 20000);
@@ -418,7 +458,8 @@ describe('limits and closes', () => {
       (stuck.ws as unknown as { _socket: Socket })._socket.pause();
       await flood(fast, 'flood2', 3000, 'q'.repeat(7000));
       const deadline = Date.now() + 5000;
-      while (t.hub.stats().connections > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (t.hub.stats().connections > 1 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       expect(t.hub.stats().connections).toBe(1);
       stuck.terminate();
       fast.close();

@@ -29,7 +29,10 @@ export interface StartOptions {
 }
 
 /** Starts the real application on an ephemeral port with the given environment on top of test defaults. */
-export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
+export async function startApp(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',

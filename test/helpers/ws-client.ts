@@ -36,12 +36,18 @@ export class TestClient {
   /** Connects and resolves after `welcome`; rejects with HandshakeRefused on an HTTP refusal. */
   static async connect(
     url: string,
-    options: { token?: string; query?: boolean; headers?: Record<string, string>; wsOptions?: WebSocket.ClientOptions } = {},
+    options: {
+      token?: string;
+      query?: boolean;
+      headers?: Record<string, string>;
+      wsOptions?: WebSocket.ClientOptions;
+    } = {},
   ): Promise<TestClient> {
     const headers: Record<string, string> = { ...options.headers };
     let target = url;
     if (options.token !== undefined) {
-      if (options.query) target += (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(options.token);
+      if (options.query)
+        target += (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(options.token);
       else headers.authorization = `Bearer ${options.token}`;
     }
     const ws = new WebSocket(target, { headers, ...options.wsOptions });
@@ -96,7 +102,8 @@ export class TestClient {
   async waitFor(type: string, count: number, timeoutMs = 5000): Promise<Frame[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.all(type).length < count) {
-      if (this.closeEvent) throw new Error(`closed (${this.closeEvent.code}) with ${this.all(type).length}/${count} ${type}`);
+      if (this.closeEvent)
+        throw new Error(`closed (${this.closeEvent.code}) with ${this.all(type).length}/${count} ${type}`);
       await this.wait(deadline, `${count} x ${type} (have ${this.all(type).length})`);
     }
     return this.all(type);
@@ -118,7 +125,8 @@ export class TestClient {
       } catch {
         break;
       }
-      if (this.all(type).length > before) throw new Error(`unexpected ${type}: ${JSON.stringify(this.all(type).at(-1))}`);
+      if (this.all(type).length > before)
+        throw new Error(`unexpected ${type}: ${JSON.stringify(this.all(type).at(-1))}`);
     }
   }
 

@@ -24,7 +24,9 @@ describe('graceful drain on SIGTERM (child process)', () => {
     });
     const url = `ws://127.0.0.1:${gw.port}/ws`;
     const N = 16;
-    const clients = await Promise.all(Array.from({ length: N }, (_, i) => TestClient.connect(url, { token: userToken(`load-${i}`) })));
+    const clients = await Promise.all(
+      Array.from({ length: N }, (_, i) => TestClient.connect(url, { token: userToken(`load-${i}`) })),
+    );
     for (const c of clients) await joinRoom(c, 'busy');
 
     // Load: every client sends a message every 10 ms until its socket closes.
@@ -85,7 +87,11 @@ describe('graceful drain on SIGTERM (child process)', () => {
     const url = `ws://127.0.0.1:${gw.port}/ws`;
     const holder = await TestClient.connect(url, { token: userToken('holder') });
     gw.proc.kill('SIGTERM');
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${gw!.port}/readyz`)).status === 503, 2000, 'readyz 503');
+    await waitUntil(
+      async () => (await fetch(`http://127.0.0.1:${gw!.port}/readyz`)).status === 503,
+      2000,
+      'readyz 503',
+    );
     const late = await TestClient.connect(url, { token: userToken('late') }).catch((e) => e);
     expect(late.status).toBe(503);
     expect(await holder.closed(5000)).toEqual({ code: 1001, reason: 'going away' });

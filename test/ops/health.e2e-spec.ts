@@ -96,16 +96,28 @@ describe('health, readiness, metrics', () => {
     const c = await TestClient.connect(`${t.wsUrl}?token=${token}`, {});
     const session = c.frames[0].session as string;
     c.close();
-    await waitUntil(() => t.logs.lines.some((l) => l.includes('"disconnected"') && l.includes(session)), 3000, 'disconnect log');
+    await waitUntil(
+      () => t.logs.lines.some((l) => l.includes('"disconnected"') && l.includes(session)),
+      3000,
+      'disconnect log',
+    );
     const connected = t.logs.entries.find((e) => e.msg === 'connected' && e.connectionId === session);
-    expect(connected).toMatchObject({ level: 'info', context: 'Connection', userId: 'logged-user', connectionId: session });
+    expect(connected).toMatchObject({
+      level: 'info',
+      context: 'Connection',
+      userId: 'logged-user',
+      connectionId: session,
+    });
     expect(t.logs.lines.join('\n')).not.toContain(token);
 
     // Direct use of the logger with secrets in text or fields.
     const capture = new LogCapture();
     const logger = new PinoLoggerService('debug', capture);
     logger.log(`upgrade GET /ws?rooms=a&token=${token}`, 'Test');
-    logger.warn({ msg: 'request', headers: { authorization: `Bearer ${token}` }, url: `/ws?token=${token}` }, 'Test');
+    logger.warn(
+      { msg: 'request', headers: { authorization: `Bearer ${token}` }, url: `/ws?token=${token}` },
+      'Test',
+    );
     logger.error(`failed with Authorization: Bearer ${token}`, 'Error: x\n    at y', 'Test');
     logger.debug('debug line', 'Test');
     const out = capture.lines.join('\n');

@@ -15,8 +15,16 @@ import { startApp, TEST_SECRET } from '../helpers/app.js';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A service token for the push API (scope "publish"). */
-export function serviceToken(sub = 'billing', claims: Record<string, unknown> = {}, options: jwt.SignOptions = {}): string {
-  return jwt.sign({ sub, scope: 'publish', ...claims }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 3600, ...options });
+export function serviceToken(
+  sub = 'billing',
+  claims: Record<string, unknown> = {},
+  options: jwt.SignOptions = {},
+): string {
+  return jwt.sign({ sub, scope: 'publish', ...claims }, TEST_SECRET, {
+    algorithm: 'HS256',
+    expiresIn: 3600,
+    ...options,
+  });
 }
 
 export function userToken(sub: string, claims: Record<string, unknown> = {}): string {
@@ -78,7 +86,11 @@ export async function post(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
@@ -158,8 +170,13 @@ export async function startChild(env: Record<string, string>): Promise<ChildGate
     };
     proc.stdout.on('data', onData);
     proc.stderr.on('data', (c: Buffer) => output.push(c.toString()));
-    void exited.then((code) => reject(new Error(`gateway exited (${code}) before listening:\n${output.join('\n')}`)));
-    const timer = setTimeout(() => reject(new Error(`gateway did not listen within 15 s:\n${output.join('\n')}`)), 15000);
+    void exited.then((code) =>
+      reject(new Error(`gateway exited (${code}) before listening:\n${output.join('\n')}`)),
+    );
+    const timer = setTimeout(
+      () => reject(new Error(`gateway did not listen within 15 s:\n${output.join('\n')}`)),
+      15000,
+    );
   });
   return {
     proc,

@@ -60,7 +60,11 @@ describe('HubModule as a reusable dynamic module', () => {
       greeter.onModuleInit();
       const c = await TestClient.connect(t.wsUrl, { token: userToken('newcomer') });
       await joinRoom(c, 'lounge');
-      expect(await c.next('message')).toMatchObject({ room: 'lounge', content: 'welcome newcomer', sender: { id: 'greeter' } });
+      expect(await c.next('message')).toMatchObject({
+        room: 'lounge',
+        content: 'welcome newcomer',
+        sender: { id: 'greeter' },
+      });
       expect(greeter.seen).toEqual(['newcomer@lounge']);
       c.close();
     } finally {

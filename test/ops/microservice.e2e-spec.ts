@@ -15,7 +15,10 @@ describe('hub.publish over the Nest microservices Redis transport', () => {
 
   beforeAll(async () => {
     t = await startOpsApp({ REDIS_URL: 'redis://127.0.0.1:6379' }, { microservices: true });
-    client = ClientProxyFactory.create({ transport: Transport.REDIS, options: { host: '127.0.0.1', port: 6379 } });
+    client = ClientProxyFactory.create({
+      transport: Transport.REDIS,
+      options: { host: '127.0.0.1', port: 6379 },
+    });
     await client.connect();
   });
   afterAll(async () => {
@@ -34,10 +37,20 @@ describe('hub.publish over the Nest microservices Redis transport', () => {
     const c = await TestClient.connect(t.wsUrl, { token: userToken('ms-user') });
     const joined = await joinRoom(c, room);
     const id = `evt-${run}-1`;
-    await lastValueFrom(client.emit('hub.publish', { room, content: 'from a microservice', id, sender: 'orders' }));
+    await lastValueFrom(
+      client.emit('hub.publish', { room, content: 'from a microservice', id, sender: 'orders' }),
+    );
     const m = await c.next('message', 5000);
-    expect(m).toMatchObject({ room, id, seq: joined.seq + 1, content: 'from a microservice', sender: { id: 'orders' } });
-    await lastValueFrom(client.emit('hub.publish', { room, content: 'from a microservice', id, sender: 'orders' }));
+    expect(m).toMatchObject({
+      room,
+      id,
+      seq: joined.seq + 1,
+      content: 'from a microservice',
+      sender: { id: 'orders' },
+    });
+    await lastValueFrom(
+      client.emit('hub.publish', { room, content: 'from a microservice', id, sender: 'orders' }),
+    );
     await waitUntil(async () => (await pushEvents('already_claimed')) >= 1, 5000, 'the re-emit to be seen');
     await c.expectNo('message', 300);
     c.close();
@@ -45,8 +58,15 @@ describe('hub.publish over the Nest microservices Redis transport', () => {
 
   it('sends {to, content} events as direct frames', async () => {
     const c = await TestClient.connect(t.wsUrl, { token: userToken(`ms-to-${run}`) });
-    await lastValueFrom(client.emit('hub.publish', { to: `ms-to-${run}`, content: 'ping', id: `evt-${run}-2` }));
-    expect(await c.next('direct', 5000)).toMatchObject({ to: `ms-to-${run}`, content: 'ping', id: `evt-${run}-2`, sender: { id: 'service' } });
+    await lastValueFrom(
+      client.emit('hub.publish', { to: `ms-to-${run}`, content: 'ping', id: `evt-${run}-2` }),
+    );
+    expect(await c.next('direct', 5000)).toMatchObject({
+      to: `ms-to-${run}`,
+      content: 'ping',
+      id: `evt-${run}-2`,
+      sender: { id: 'service' },
+    });
     c.close();
   });
 

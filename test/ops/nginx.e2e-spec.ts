@@ -28,25 +28,40 @@ class Nginx {
       else if (marker === 'error_log') lines.push(`error_log ${this.dir}/error.log warn;`);
       else if (marker === 'access_log') {
         lines.push(line.replace(/access_log \S+/, `access_log ${this.dir}/access.log`));
-        for (const t of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) lines.push(`${t}_temp_path ${this.dir}/${t};`);
+        for (const t of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+          lines.push(`${t}_temp_path ${this.dir}/${t};`);
       } else if (marker === 'listen') lines.push(`listen 127.0.0.1:${this.port};`);
       else if (marker === 'upstream') {
-        if (!upstreamDone) for (const p of upstreams) lines.push(`server 127.0.0.1:${p} max_fails=2 fail_timeout=5s;`);
+        if (!upstreamDone)
+          for (const p of upstreams) lines.push(`server 127.0.0.1:${p} max_fails=2 fail_timeout=5s;`);
         upstreamDone = true;
       } else lines.push(line.replace(/^worker_processes .*/, 'worker_processes 1;'));
     }
     writeFileSync(join(this.dir, 'nginx.conf'), lines.join('\n'));
     mkdirSync(join(this.dir, 'logs'), { recursive: true });
-    const args = ['-p', this.dir, '-c', join(this.dir, 'nginx.conf'), '-e', join(this.dir, 'error.log'), '-g', 'daemon off; master_process off;'];
+    const args = [
+      '-p',
+      this.dir,
+      '-c',
+      join(this.dir, 'nginx.conf'),
+      '-e',
+      join(this.dir, 'error.log'),
+      '-g',
+      'daemon off; master_process off;',
+    ];
     execFileSync(NGINX!, [...args, '-t'], { stdio: 'pipe' });
     this.proc = spawn(NGINX!, args, { stdio: 'ignore' });
-    await waitUntil(async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${this.port}/healthz`)).ok;
-      } catch {
-        return false;
-      }
-    }, 5000, 'nginx to answer');
+    await waitUntil(
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${this.port}/healthz`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      5000,
+      'nginx to answer',
+    );
   }
 
   get wsUrl(): string {
@@ -67,11 +82,18 @@ class Nginx {
 }
 
 /** Connects through nginx from a given loopback source address (127.0.0.x). */
-function connectFrom(url: string, sourceIp: string, sub: string, headers: Record<string, string> = {}): Promise<TestClient> {
+function connectFrom(
+  url: string,
+  sourceIp: string,
+  sub: string,
+  headers: Record<string, string> = {},
+): Promise<TestClient> {
   return TestClient.connect(url, { token: userToken(sub), headers, wsOptions: { localAddress: sourceIp } });
 }
 
-async function settle(attempts: Promise<TestClient>[]): Promise<{ ok: TestClient[]; refused: HandshakeRefused[] }> {
+async function settle(
+  attempts: Promise<TestClient>[],
+): Promise<{ ok: TestClient[]; refused: HandshakeRefused[] }> {
   const ok: TestClient[] = [];
   const refused: HandshakeRefused[] = [];
   for (const r of await Promise.allSettled(attempts)) {
@@ -106,7 +128,9 @@ describe('behind nginx (deploy/nginx.conf) with two instances', () => {
 
       if (trustProxy) {
         it('proxies the WebSocket to both instances and chat works through it', async () => {
-          const clients = await Promise.all([2, 3, 4, 5].map((n) => connectFrom(nginx.wsUrl, `127.0.0.${n}`, `chat-${n}`)));
+          const clients = await Promise.all(
+            [2, 3, 4, 5].map((n) => connectFrom(nginx.wsUrl, `127.0.0.${n}`, `chat-${n}`)),
+          );
           // The session id starts with the instance id: both instances got connections.
           const byInstance = new Map<string, TestClient[]>();
           for (const c of clients) {
@@ -119,7 +143,8 @@ describe('behind nginx (deploy/nginx.conf) with two instances', () => {
             for (const c of group) await joinRoom(c, room);
             group[0].send({ type: 'message', room, content: 'through the proxy', id: `m-${instance}` });
             expect(await group[0].next('ack')).toMatchObject({ id: `m-${instance}`, seq: 1 });
-            for (const c of group) expect(await c.next('message')).toMatchObject({ room, content: 'through the proxy', seq: 1 });
+            for (const c of group)
+              expect(await c.next('message')).toMatchObject({ room, content: 'through the proxy', seq: 1 });
           }
           // Plain HTTP through nginx as well.
           const res = await fetch(`http://127.0.0.1:${nginx.port}/auth/dev-token`, {
@@ -132,8 +157,16 @@ describe('behind nginx (deploy/nginx.conf) with two instances', () => {
           await Promise.all(clients.map((c) => c.closed()));
           // A token sent as ?token= never reaches nginx's access log.
           const token = userToken('query-token');
-          (await TestClient.connect(`${nginx.wsUrl}?token=${token}`, { wsOptions: { localAddress: '127.0.0.20' } })).close();
-          await waitUntil(() => readFileSync(join(nginx.dir, 'access.log'), 'utf8').includes('127.0.0.20'), 3000, 'access log');
+          (
+            await TestClient.connect(`${nginx.wsUrl}?token=${token}`, {
+              wsOptions: { localAddress: '127.0.0.20' },
+            })
+          ).close();
+          await waitUntil(
+            () => readFileSync(join(nginx.dir, 'access.log'), 'utf8').includes('127.0.0.20'),
+            3000,
+            'access log',
+          );
           const log = readFileSync(join(nginx.dir, 'access.log'), 'utf8');
           expect(log).toContain('GET /ws');
           expect(log).not.toContain(token);
@@ -141,7 +174,9 @@ describe('behind nginx (deploy/nginx.conf) with two instances', () => {
 
         it('applies MAX_CONNECTIONS_PER_IP to the forwarded address', async () => {
           // Three different client addresses: each instance sees at most one per forwarded IP.
-          const distinct = await settle([6, 7, 8].map((n) => connectFrom(nginx.wsUrl, `127.0.0.${n}`, `ip-${n}`)));
+          const distinct = await settle(
+            [6, 7, 8].map((n) => connectFrom(nginx.wsUrl, `127.0.0.${n}`, `ip-${n}`)),
+          );
           expect(distinct.refused).toHaveLength(0);
           // Three connections from ONE address over two instances: at least one instance sees it twice.
           const same = await settle([1, 2, 3].map((n) => connectFrom(nginx.wsUrl, '127.0.0.9', `same-${n}`)));
@@ -149,7 +184,9 @@ describe('behind nginx (deploy/nginx.conf) with two instances', () => {
           for (const r of same.refused) expect(r.status).toBe(429);
           // nginx overwrites a spoofed X-Forwarded-For: varying it does not dodge the limit.
           const spoof = await settle(
-            [1, 2, 3].map((n) => connectFrom(nginx.wsUrl, '127.0.0.10', `spoof-${n}`, { 'x-forwarded-for': `10.9.9.${n}` })),
+            [1, 2, 3].map((n) =>
+              connectFrom(nginx.wsUrl, '127.0.0.10', `spoof-${n}`, { 'x-forwarded-for': `10.9.9.${n}` }),
+            ),
           );
           expect(spoof.refused.length).toBeGreaterThanOrEqual(1);
           for (const c of [...distinct.ok, ...same.ok, ...spoof.ok]) c.close();
@@ -158,7 +195,9 @@ describe('behind nginx (deploy/nginx.conf) with two instances', () => {
         it('ignores X-Forwarded-For: every client counts as the proxy address', async () => {
           // Three different client addresses over two instances: without TRUST_PROXY each instance
           // sees them all as nginx (127.0.0.1), so one instance refuses its second.
-          const r = await settle([11, 12, 13].map((n) => connectFrom(nginx.wsUrl, `127.0.0.${n}`, `nt-${n}`)));
+          const r = await settle(
+            [11, 12, 13].map((n) => connectFrom(nginx.wsUrl, `127.0.0.${n}`, `nt-${n}`)),
+          );
           expect(r.refused.length).toBeGreaterThanOrEqual(1);
           for (const x of r.refused) {
             expect(x.status).toBe(429);

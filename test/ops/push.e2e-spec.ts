@@ -8,18 +8,32 @@ describe('POST /api/publish', () => {
   const auth = (token = serviceToken()) => ({ authorization: `Bearer ${token}` });
 
   beforeAll(async () => {
-    t = await startOpsApp({ PUBLISH_MAX_BODY_BYTES: '1024', MAX_CONTENT_LENGTH: '100', SERVICE_RATE_LIMIT_PER_SEC: '1000' });
+    t = await startOpsApp({
+      PUBLISH_MAX_BODY_BYTES: '1024',
+      MAX_CONTENT_LENGTH: '100',
+      SERVICE_RATE_LIMIT_PER_SEC: '1000',
+    });
   });
   afterAll(() => t.close());
 
   it('publishes to a room: 202 {id, seq}, members receive it with the service as sender', async () => {
     const c = await TestClient.connect(t.wsUrl, { token: userToken('alice') });
     const joined = await joinRoom(c, 'news');
-    const res = await post(url(), { room: 'news', content: 'hello from billing' }, auth(serviceToken('billing', { name: 'Billing' })));
+    const res = await post(
+      url(),
+      { room: 'news', content: 'hello from billing' },
+      auth(serviceToken('billing', { name: 'Billing' })),
+    );
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ id: expect.any(String), seq: joined.seq + 1 });
     const m = await c.next('message');
-    expect(m).toMatchObject({ room: 'news', seq: res.body.seq, id: res.body.id, content: 'hello from billing', sender: { id: 'billing', name: 'Billing' } });
+    expect(m).toMatchObject({
+      room: 'news',
+      seq: res.body.seq,
+      id: res.body.id,
+      content: 'hello from billing',
+      sender: { id: 'billing', name: 'Billing' },
+    });
     c.close();
   });
 
@@ -35,13 +49,20 @@ describe('POST /api/publish', () => {
     expect(retry.body).toEqual(first.body);
     // Concurrent retries too.
     const h2 = { ...auth(), 'idempotency-key': 'order-43' };
-    const [a, b] = await Promise.all([post(url(), { room: 'orders', content: 'x' }, h2), post(url(), { room: 'orders', content: 'x' }, h2)]);
+    const [a, b] = await Promise.all([
+      post(url(), { room: 'orders', content: 'x' }, h2),
+      post(url(), { room: 'orders', content: 'x' }, h2),
+    ]);
     expect(a.body).toEqual(b.body);
     await c.waitFor('message', 2);
     await c.expectNo('message', 300);
     expect(c.all('message').map((m) => m.id)).toEqual(['order-42-shipped', 'order-43']);
     // The same key from another service is another message.
-    const other = await post(url(), { room: 'orders', content: 'shipped' }, { ...auth(serviceToken('crm')), 'idempotency-key': 'order-42-shipped' });
+    const other = await post(
+      url(),
+      { room: 'orders', content: 'shipped' },
+      { ...auth(serviceToken('crm')), 'idempotency-key': 'order-42-shipped' },
+    );
     expect(other.body.seq).toBeGreaterThan(b.body.seq);
     c.close();
   });
@@ -54,7 +75,12 @@ describe('POST /api/publish', () => {
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ id: 'alert-1' });
     for (const c of [c1, c2]) {
-      expect(await c.next('direct')).toMatchObject({ id: 'alert-1', to: 'carol', content: 'your build passed', sender: { id: 'alerts' } });
+      expect(await c.next('direct')).toMatchObject({
+        id: 'alert-1',
+        to: 'carol',
+        content: 'your build passed',
+        sender: { id: 'alerts' },
+      });
     }
     expect((await post(url(), { to: 'carol', content: 'your build passed' }, headers)).status).toBe(202);
     await c1.expectNo('direct', 300);
@@ -74,15 +100,25 @@ describe('POST /api/publish', () => {
     const res = await post(url(), body, auth());
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('bad_request');
-    expect(res.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field, problem: expect.any(String) })]));
+    expect(res.body.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field, problem: expect.any(String) })]),
+    );
   });
 
   it('400 for bad JSON and a bad Idempotency-Key; 415 without a JSON content type', async () => {
     expect((await post(url(), '{"room":', auth())).status).toBe(400);
-    const bad = await post(url(), { room: 'r', content: 'x' }, { ...auth(), 'idempotency-key': 'k'.repeat(65) });
+    const bad = await post(
+      url(),
+      { room: 'r', content: 'x' },
+      { ...auth(), 'idempotency-key': 'k'.repeat(65) },
+    );
     expect(bad.status).toBe(400);
     expect(bad.body.details[0].field).toBe('Idempotency-Key');
-    const res = await fetch(url(), { method: 'POST', headers: { ...auth(), 'content-type': 'text/plain' }, body: 'hi' });
+    const res = await fetch(url(), {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'text/plain' },
+      body: 'hi',
+    });
     expect(res.status).toBe(415);
   });
 
@@ -92,12 +128,20 @@ describe('POST /api/publish', () => {
     expect(none.body.error).toBe('unauthorized');
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect((await post(url(), { room: 'r', content: 'x' }, auth('not.a.jwt'))).status).toBe(401);
-    expect((await post(url(), { room: 'r', content: 'x' }, auth(serviceToken('svc', {}, { expiresIn: -10 })))).status).toBe(401);
+    expect(
+      (await post(url(), { room: 'r', content: 'x' }, auth(serviceToken('svc', {}, { expiresIn: -10 }))))
+        .status,
+    ).toBe(401);
     const user = await post(url(), { room: 'r', content: 'x' }, auth(userToken('mallory')));
     expect(user.status).toBe(403);
     expect(user.body.error).toBe('forbidden');
-    expect((await post(url(), { room: 'r', content: 'x' }, auth(serviceToken('svc', { scope: 'read' })))).status).toBe(403);
-    expect((await post(url(), { room: 'r', content: 'x' }, auth(serviceToken('svc', { scope: 'read publish' })))).status).toBe(202);
+    expect(
+      (await post(url(), { room: 'r', content: 'x' }, auth(serviceToken('svc', { scope: 'read' })))).status,
+    ).toBe(403);
+    expect(
+      (await post(url(), { room: 'r', content: 'x' }, auth(serviceToken('svc', { scope: 'read publish' }))))
+        .status,
+    ).toBe(202);
   });
 
   it('413 for a body over PUBLISH_MAX_BODY_BYTES, declared or streamed', async () => {
@@ -107,10 +151,17 @@ describe('POST /api/publish', () => {
     expect(res.body.error).toBe('payload_too_large');
     // Chunked (no Content-Length): cut off while streaming.
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request(url(), { method: 'POST', headers: { ...auth(), 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (r) => {
-        r.resume();
-        resolve(r.statusCode ?? 0);
-      });
+      const req = http.request(
+        url(),
+        {
+          method: 'POST',
+          headers: { ...auth(), 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.write('{"room":"r","content":"');
       for (let i = 0; i < 4; i++) req.write('y'.repeat(500));
@@ -145,7 +196,11 @@ describe('POST /api/publish rate limit', () => {
     const t = await startOpsApp({ SERVICE_RATE_LIMIT_PER_SEC: '3' });
     try {
       const send = (sub: string) =>
-        post(`${t.httpUrl}/api/publish`, { room: 'r', content: 'x' }, { authorization: `Bearer ${serviceToken(sub)}` });
+        post(
+          `${t.httpUrl}/api/publish`,
+          { room: 'r', content: 'x' },
+          { authorization: `Bearer ${serviceToken(sub)}` },
+        );
       const statuses = [];
       for (let i = 0; i < 5; i++) statuses.push((await send('chatty')).status);
       expect(statuses.slice(0, 3)).toEqual([202, 202, 202]);

@@ -15,9 +15,27 @@ describe('optional TLS', () => {
   let t: OpsApp;
 
   beforeAll(async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     t = await startOpsApp({ TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
   });
   afterAll(async () => {
@@ -46,6 +64,8 @@ describe('optional TLS', () => {
 
   it('refuses to boot with only one of the two files, or a missing file', () => {
     expect(() => loadConfig({ TLS_CERT_FILE: cert })).toThrow(/TLS_CERT_FILE and TLS_KEY_FILE/);
-    expect(() => loadConfig({ TLS_CERT_FILE: cert, TLS_KEY_FILE: join(dir, 'nope.pem') })).toThrow(/TLS_KEY_FILE=.*no such file/);
+    expect(() => loadConfig({ TLS_CERT_FILE: cert, TLS_KEY_FILE: join(dir, 'nope.pem') })).toThrow(
+      /TLS_KEY_FILE=.*no such file/,
+    );
   });
 });

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { RoomMessage } from '../../protocol/frames.js';
-import { type Broker, type BrokerHandler, type HistorySlice, type RoomEvent, sliceHistory } from '../broker.js';
+import {
+  type Broker,
+  type BrokerHandler,
+  type HistorySlice,
+  type RoomEvent,
+  sliceHistory,
+} from '../broker.js';
 
 interface RoomLog {
   seq: number;
