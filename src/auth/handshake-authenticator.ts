@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { Refusal } from '../protocol/codes.js';
+import { bearerToken } from './bearer.js';
 import { InvalidTokenError, JwtVerifier } from './jwt-verifier.js';
 import { type Principal } from './principal.js';
 
@@ -65,9 +66,5 @@ export class HandshakeAuthenticator {
 
 function extractToken(req: IncomingMessage, url: URL): string | null {
   const header = req.headers.authorization;
-  if (header !== undefined) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match ? match[1] : null;
-  }
-  return url.searchParams.get('token');
+  return header !== undefined ? bearerToken(header) : url.searchParams.get('token');
 }

@@ -193,8 +193,9 @@ export class GatewayAdapter extends AbstractWsAdapter {
         { field: 'type', problem: 'must be a string' },
       ]);
     }
-    HubCounters.bump(this.hub.counters.framesIn, handlers.has(type) ? type : 'unknown');
-    this.dispatchParsed(c, handlers.get(type), msg, type, ref);
+    const handler = handlers.get(type);
+    HubCounters.bump(this.hub.counters.framesIn, handler !== undefined ? type : 'unknown');
+    this.dispatchParsed(c, handler, msg, type, ref);
   }
 
   private dispatchParsed(

@@ -77,7 +77,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   private readonly rooms = new Map<string, LocalRoom>();
 
   /** Publications with a client id still under way, so that a racing retry is not published twice. */
-  private readonly inflight = new Map<string, Promise<{ id: string; seq: number }>>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
   private dirty: Connection[] = [];
   private flushScheduled = false;
   private sweeper: NodeJS.Timeout | null = null;
@@ -439,14 +439,17 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
    */
   publish(room: string, content: string, options: PublishOptions = {}): Promise<{ id: string; seq: number }> {
     const sender = options.sender ?? SYSTEM;
-    if (options.id === undefined) return this.publishOnce(room, content, sender, undefined, null);
-    // A retry racing its original on this instance waits for the original's answer.
-    const key = dedupKey(sender.id, 'message', options.id);
-    const running = this.inflight.get(key);
+    const id = options.id;
+    if (id === undefined) return this.publishOnce(room, content, sender, undefined, null);
+    const key = dedupKey(sender.id, 'message', id);
+    return this.once(key, () => this.publishOnce(room, content, sender, id, key));
+  }
+
+  /** A retry racing its original on this instance waits for the original's answer. */
+  private once<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const running = this.inflight.get(key) as Promise<T> | undefined;
     if (running !== undefined) return running;
-    const p = this.publishOnce(room, content, sender, options.id, key).finally(() =>
-      this.inflight.delete(key),
-    );
+    const p = run().finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
@@ -476,31 +479,43 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     }
   }
 
-  /** A client's `direct`: to every connection of `to` and of the sender, on every instance. */
+  /** A client's `direct`: to every connection of `to` and of the sender, acked with the id. */
   async direct(c: Connection, to: string, content: string, clientId?: string): Promise<void> {
-    const sender = userRef(c.principal);
-    const key = clientId === undefined ? null : dedupKey(sender.id, 'direct', clientId);
+    const { id } = await this.sendDirect(userRef(c.principal), to, content, { id: clientId, echo: true });
+    this.send(c, { type: 'ack', id });
+  }
+
+  /**
+   * A `direct` frame to every connection of `to` (and of the sender with `echo`), on every instance.
+   * With an `id`, a retry by the same sender within DEDUP_WINDOW_MS is not delivered again.
+   */
+  sendDirect(
+    sender: UserRef,
+    to: string,
+    content: string,
+    options: { id?: string; echo?: boolean } = {},
+  ): Promise<{ id: string; duplicate: boolean }> {
+    const { id, echo = false } = options;
+    if (id === undefined) return this.directOnce(sender, to, content, this.newId(), null, echo);
+    const key = dedupKey(sender.id, 'direct', id);
+    return this.once(key, () => this.directOnce(sender, to, content, id, key, echo));
+  }
+
+  private async directOnce(
+    sender: UserRef,
+    to: string,
+    content: string,
+    id: string,
+    key: string | null,
+    echo: boolean,
+  ): Promise<{ id: string; duplicate: boolean }> {
     try {
-      if (key !== null && (await this.dedup.get(key)) !== undefined) {
-        this.send(c, { type: 'ack', id: clientId });
-        return;
-      }
-      const frame: DirectFrame = {
-        type: 'direct',
-        id: clientId ?? this.newId(),
-        time: Date.now(),
-        sender,
-        to,
-        content,
-      };
-      this.counters.busPublished++;
-      await this.broker.publishUserEvent(to, frame);
-      if (to !== sender.id) {
-        this.counters.busPublished++;
-        await this.broker.publishUserEvent(sender.id, frame);
-      }
+      if (key !== null && (await this.dedup.get(key)) !== undefined) return { id, duplicate: true };
+      const frame: DirectFrame = { type: 'direct', id, time: Date.now(), sender, to, content };
+      await this.sendToUser(to, frame);
+      if (echo && to !== sender.id) await this.sendToUser(sender.id, frame);
       if (key !== null) await this.dedup.set(key, {}, this.config.dedupWindowMs);
-      this.send(c, { type: 'ack', id: frame.id });
+      return { id, duplicate: false };
     } catch (err) {
       throw toWsError(err);
     }

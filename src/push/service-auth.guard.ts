@@ -10,6 +10,7 @@ import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { TokenBucket } from '../hub/token-bucket.js';
+import { bearerToken } from '../auth/bearer.js';
 import { PushError, PushHttpError } from './push-errors.js';
 
 /** The scope a service token must carry to use the push API. */
@@ -40,9 +41,8 @@ export class ServiceAuthGuard implements CanActivate, OnModuleDestroy {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<ServiceRequest>();
-    const header = req.headers.authorization;
-    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match === null) {
+    const token = bearerToken(req.headers.authorization);
+    if (token === null) {
       throw new PushHttpError(
         PushError.Unauthorized,
         'send Authorization: Bearer <service token>',
@@ -54,7 +54,7 @@ export class ServiceAuthGuard implements CanActivate, OnModuleDestroy {
     }
     let principal: Principal;
     try {
-      principal = this.jwt.verify(match[1]);
+      principal = this.jwt.verify(token);
     } catch (err) {
       if (err instanceof InvalidTokenError) {
         throw new PushHttpError(PushError.Unauthorized, err.message, undefined, {
