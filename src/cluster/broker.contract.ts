@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { RoomMessage } from '../protocol/frames.js';
 import type { Broker, BrokerHandler, RoomEvent } from './broker.js';
-import { eventually, uniqueName } from './contract-kit.js';
+import { eventually, msg, range, sender, uniqueName } from './contract-kit.js';
 
 /** Creates brokers on a fresh, isolated backend namespace; `dispose` closes them and removes their data. */
 export interface BrokerFactory {
@@ -35,16 +35,6 @@ export class Recorder implements BrokerHandler {
     return this.messages.filter((m) => m.room === room).map((m) => m.seq);
   }
 }
-
-const sender = { id: 'u1', name: 'User 1' };
-const msg = (room: string, content: string, id = uniqueName('m')) => ({
-  id,
-  room,
-  time: Date.now(),
-  sender,
-  content,
-});
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** The Broker guarantees (broker.ts), for any implementation. */
 export function brokerContract(name: string, makeFactory: () => BrokerFactory): void {

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
 import { startApp, type TestApp, TEST_SECRET } from '../helpers/app.js';
 import { type Frame, join as joinRoom, TestClient } from '../helpers/ws-client.js';
+import { until } from '../helpers/wait.js';
 
 export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -87,18 +88,7 @@ export function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 }
 
-/** Waits until a condition holds, polling (for state that has no frame to wait on). */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 5000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until };
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

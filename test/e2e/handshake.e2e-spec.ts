@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
 import { HandshakeRefused, TestClient } from '../helpers/ws-client.js';
 import { startApp, type TestApp, TEST_SECRET } from '../helpers/app.js';
+import { until } from '../helpers/wait.js';
 
 async function refusal(p: Promise<unknown>): Promise<HandshakeRefused> {
   try {
@@ -88,7 +89,7 @@ describe('handshake', () => {
     expect(r.body.error).toBe('too_many_connections');
     a.close();
     await a.closed();
-    await waitUntil(() => t.hub.stats().connections === countOpen(t) && tryConnect(t.wsUrl, token));
+    await until(() => tryConnect(t.wsUrl, token), 3000, 'the freed slot');
     b.close();
   });
 
@@ -254,23 +255,11 @@ describe('dev tokens', () => {
   });
 });
 
-function countOpen(t: TestApp): number {
-  return t.hub.stats().connections;
-}
-
 async function tryConnect(url: string, token: string): Promise<boolean> {
   try {
     (await TestClient.connect(url, { token })).close();
     return true;
   } catch {
     return false;
-  }
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -86,17 +86,7 @@ export async function post(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-export async function waitUntil(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 5000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until as waitUntil } from '../helpers/wait.js';
 
 /** A free TCP port on 127.0.0.1 (for nginx, which cannot listen on port 0 and report it). */
 export function freePort(): Promise<number> {

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { brokerContract, Recorder } from '../broker.contract.js';
 import { BrokerUnavailableError } from '../broker.js';
-import { eventually, uniqueName } from '../contract-kit.js';
+import { eventually, msg, uniqueName } from '../contract-kit.js';
 import { dedupContract } from '../dedup.contract.js';
 import { presenceContract } from '../presence.contract.js';
 import { RedisKeys } from './keys.js';
@@ -51,15 +51,6 @@ dedupContract('redis', () => {
     },
     dispose: () => ns.dispose(),
   };
-});
-
-const sender = { id: 'u1', name: 'User 1' };
-const msg = (room: string, content: string, id = uniqueName('m')) => ({
-  id,
-  room,
-  time: Date.now(),
-  sender,
-  content,
 });
 
 describe('RedisBroker across instances', () => {
