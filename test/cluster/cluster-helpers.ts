@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import jwt from 'jsonwebtoken';
 import { startApp, type TestApp, TEST_SECRET } from '../helpers/app.js';
 import { type Frame, join as joinRoom, TestClient } from '../helpers/ws-client.js';
 import { until } from '../helpers/wait.js';
+import { type ChildGateway, startChild } from '../helpers/child-gateway.js';
 
 export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -165,62 +166,31 @@ export class PrivateRedis {
 
 /** A gateway as a child process (`node dist/main.js`), so that it can be killed with SIGKILL. */
 export class GatewayProcess {
-  private constructor(
-    readonly proc: ChildProcess,
-    readonly port: number,
-  ) {}
+  private constructor(private readonly child: ChildGateway) {}
+
+  get proc(): ChildProcess {
+    return this.child.proc;
+  }
+
+  get port(): number {
+    return this.child.port;
+  }
 
   get wsUrl(): string {
-    return `ws://127.0.0.1:${this.port}/ws`;
+    return `ws://127.0.0.1:${this.child.port}/ws`;
   }
 
   static async spawn(env: Record<string, string>): Promise<GatewayProcess> {
-    const main = join(PROJECT_ROOT, 'dist', 'main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
-    const proc = spawn(process.execPath, [main], {
-      cwd: PROJECT_ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'test',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        JWT_SECRET: TEST_SECRET,
-        AUTH_DEV_TOKENS: 'false',
-        RATE_LIMIT_PER_SEC: '1000',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 15000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      };
-      proc.stdout.on('data', onData);
-      proc.stderr.on('data', onData);
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`gateway exited with ${code}:\n${output}`));
-      });
-    });
-    proc.stdout.resume();
-    proc.stderr.resume();
-    return new GatewayProcess(proc, port);
+    return new GatewayProcess(
+      await startChild({ AUTH_DEV_TOKENS: 'false', RATE_LIMIT_PER_SEC: '1000', ...env }),
+    );
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      this.proc.once('exit', () => resolve());
-      process.kill(this.proc.pid!, signal);
-    });
+    const { proc, exited } = this.child;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    process.kill(proc.pid!, signal);
+    await exited;
   }
 }
 
