@@ -5,7 +5,10 @@
 //   npm run bench -- --only=fanout100,idle     some scenarios: fanout100 fanout1000 idle rooms soak
 //   npm run bench -- --servers=baseline        one server only
 //   npm run bench -- --profile [--profile-rate=N] [--profile-clients=1000]
-//                                      CPU-profile the gateway under fan-out load, print hot spots
+//                                      CPU-profile the gateway (or --servers=baseline) under fan-out load
+//   npm run bench -- --cost [--cost-clients=100] [--cost-rate=D] [--cost-runs=2]
+//                                      server CPU per publication at one fixed rate, both servers
+//   --server-node-args='--trace-gc'   node flags for the servers (output in bench/results/tmp/*.log)
 //   --no-build                         do not run `npm run build` even if dist/ is stale
 //
 // The server runs pinned to CPU 0 and the load generator to CPU 1 (taskset). Results go to
@@ -46,7 +49,7 @@ if (flag('help') || flag('h')) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(0, 14)
+      .slice(0, 17)
       .join('\n'),
   );
   process.exit(0);
@@ -58,6 +61,8 @@ for (const s of ONLY)
   if (!ALL.includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
 const SERVERS = opt('servers', 'gateway,baseline').split(',').filter(Boolean);
 const PROFILE = flag('profile');
+// Extra node flags for the servers under test, e.g. --server-node-args=--trace-gc (in their logs).
+const SERVER_NODE_ARGS = opt('server-node-args', '').split(' ').filter(Boolean);
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0)}s`;
 const say = (msg) => console.log(`[bench ${elapsed()}] ${msg}`);
@@ -163,7 +168,7 @@ async function startServer(kind, { heartbeatMs = 30_000, profileOut } = {}) {
   const secret = randomBytes(24).toString('base64url');
   const logFile = join(TMP, `${kind}-${++runCounter}.log`);
   const fd = openSync(logFile, 'w');
-  const nodeArgs = [];
+  const nodeArgs = SERVER_NODE_ARGS.slice();
   if (profileOut) nodeArgs.push('--import', join(ROOT, 'bench', 'lib', 'profile-hook.mjs'));
   const env =
     kind === 'gateway'
@@ -436,19 +441,16 @@ function notesFor(results) {
   return notes;
 }
 
-// ---- profile mode --------------------------------------------------------------------------
-async function profileGateway() {
-  if (!ensureBuilt()) process.exit(1);
-  const clients = Number(opt('profile-clients', '1000'));
-  const rate = Number(opt('profile-rate', '300000'));
-  const seconds = Number(opt('profile-seconds', QUICK ? '3' : '10'));
-  const file = join(TMP, `gateway-fanout${clients}-${Date.now()}.cpuprofile`);
-  say(`profiling the gateway: fan-out N=${clients} at ${rate} deliveries/s for ${seconds} s`);
+// ---- fixed-rate modes: --profile and --cost ---------------------------------------------------
+/**
+ * One fan-out step at a fixed offered rate on `kind`. With `profileOut`, the server runs under V8's
+ * sampling profiler for the measured window.
+ */
+async function fixedRate(kind, { clients, rate, seconds, profileOut }) {
   let srv;
-  let r;
   try {
-    srv = await startServer('gateway', { profileOut: file });
-    r = await runGenerator(srv, `profile${clients}`, {
+    srv = await startServer(kind, { profileOut });
+    const r = await runGenerator(srv, `fixed${clients}`, {
       scenario: 'fanout',
       clients,
       publishers: 10,
@@ -457,31 +459,76 @@ async function profileGateway() {
       maxSteps: 1,
       bisect: 0,
       retries: 0,
-      profileSignal: true,
+      profileSignal: Boolean(profileOut),
       maxMs: 180_000,
     });
-    for (let i = 0; i < 50 && !existsSync(file); i++) await sleep(100);
+    if (profileOut) for (let i = 0; i < 50 && !existsSync(profileOut); i++) await sleep(100);
+    return r?.steps?.[0] ?? { error: r?.error ?? 'no step' };
   } finally {
     if (srv) await stopServer(srv);
   }
-  if (!existsSync(file)) throw new Error(`no profile written (server log ${srv?.logFile})`);
-  const s = r?.steps?.[0];
-  if (s)
-    say(
-      `under profile: delivered ${s.deliveredPerSec}/s, p99 ${s.p99Ms} ms, loss ${s.loss}, server CPU ${s.serverCpuPct}%`,
-    );
+}
+
+async function profileGateway() {
+  if (!ensureBuilt()) process.exit(1);
+  const clients = Number(opt('profile-clients', '1000'));
+  const rate = Number(opt('profile-rate', '300000'));
+  const seconds = Number(opt('profile-seconds', QUICK ? '3' : '10'));
+  const kind = SERVERS.length === 1 ? SERVERS[0] : 'gateway';
+  const file = join(TMP, `${kind}-fanout${clients}-${Date.now()}.cpuprofile`);
+  say(`profiling the ${kind}: fan-out N=${clients} at ${rate} deliveries/s for ${seconds} s`);
+  const s = await fixedRate(kind, { clients, rate, seconds, profileOut: file });
+  if (!existsSync(file)) throw new Error('no profile written (see the server log in bench/results/tmp)');
+  say(
+    `under profile: delivered ${s.deliveredPerSec}/s, p99 ${s.p99Ms} ms, loss ${s.loss}, server CPU ${s.serverCpuPct}%`,
+  );
   const text = render(summarize(file, 40));
   writeFileSync(
     join(RESULTS, 'profile-latest.txt'),
-    `${file.slice(ROOT.length + 1)}\n${JSON.stringify(s ?? {})}\n\n${text}\n`,
+    `${file.slice(ROOT.length + 1)}\n${JSON.stringify(s)}\n\n${text}\n`,
   );
   console.log(text);
   say(`profile: ${file.slice(ROOT.length + 1)}; summary in bench/results/profile-latest.txt`);
 }
 
+/**
+ * `--cost`: server CPU time per publication at one offered rate both servers sustain, for each
+ * server, `--cost-runs` times alternating. Far steadier than the sustained-rate search (which
+ * steps x1.5 and meets this VM's stalls), so it is the figure to compare hot-path changes by.
+ */
+async function costMode() {
+  const clients = Number(opt('cost-clients', '100'));
+  const rate = Number(opt('cost-rate', String(clients * 15_000)));
+  const seconds = Number(opt('cost-seconds', '6'));
+  const runs = Number(opt('cost-runs', '2'));
+  if (SERVERS.includes('gateway') && !ensureBuilt()) process.exit(1);
+  const pubs = rate / clients;
+  say(
+    `cost: fan-out N=${clients}, ${pubs} publications/s (${rate} deliveries/s), ${seconds} s, ${runs} run(s)`,
+  );
+  const per = {};
+  for (let i = 0; i < runs; i++) {
+    for (const kind of SERVERS) {
+      const s = await fixedRate(kind, { clients, rate, seconds });
+      const us = s.serverCpuPct === undefined ? NaN : (s.serverCpuPct / 100) * (1e6 / pubs);
+      (per[kind] ??= []).push(us);
+      say(
+        `${kind}: ${us.toFixed(1)} us CPU per publication (process ${s.serverCpuPct}%, core ${s.serverCorePct}%), ` +
+          `delivered ${Math.round(s.deliveredPerSec)}/s, p99 ${s.p99Ms} ms, loss ${s.loss}`,
+      );
+    }
+  }
+  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const line = Object.entries(per).map(([k, v]) => `${k} ${median(v).toFixed(1)} us`);
+  if (per.gateway && per.baseline)
+    line.push(`gateway/baseline ${(median(per.gateway) / median(per.baseline)).toFixed(2)}`);
+  say(`cost per publication (median): ${line.join(', ')}`);
+}
+
 // ---- main ----------------------------------------------------------------------------------
 async function main() {
   if (PROFILE) return profileGateway();
+  if (flag('cost')) return costMode();
   say(
     `scenarios: ${ONLY.join(', ')}; servers: ${SERVERS.join(', ')}${QUICK ? '; quick' : ''}; fd limit ${FD_LIMIT}`,
   );
