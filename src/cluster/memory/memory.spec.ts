@@ -21,21 +21,33 @@ dedupContract('memory', () => ({
 }));
 
 describe('MemoryDedup window', () => {
-  it('forgets an id after the TTL and keeps one that was set again', async () => {
+  it('remembers an id for at least the TTL and forgets it by 1.5 TTL', async () => {
     let now = 1000;
     const d = new MemoryDedup(() => now);
-    await d.set('a', { seq: 1 }, 100);
-    await d.set('b', { seq: 2 }, 100);
-    now = 1050;
-    await d.set('a', { seq: 3 }, 100); // set again: expires at 1150
-    now = 1120;
-    await d.set('c', { seq: 4 }, 100); // sweeps the first 'a' slot and 'b'
-    expect(await d.get('a')).toEqual({ seq: 3 });
-    expect(await d.get('b')).toBeUndefined();
-    expect(d.size).toBe(2);
-    now = 1300;
-    expect(await d.get('a')).toBeUndefined();
-    await d.set('z', {}, 100);
-    expect(d.size).toBe(1);
+    await d.set('a', { seq: 1 }, 100); // generations of 50 ms from 1000
+    now = 1049;
+    await d.set('b', { seq: 2 }, 100); // set late in the first generation
+    now = 1099;
+    expect(await d.get('a')).toEqual({ seq: 1 });
+    now = 1148;
+    expect(await d.get('b')).toEqual({ seq: 2 }); // 99 ms after its set
+    expect(await d.get('a')).toEqual({ seq: 1 }); // 148 ms: still within 1.5 TTL
+    now = 1150;
+    expect(await d.get('a')).toBeUndefined(); // 150 ms: its generation is gone
+    expect(await d.get('b')).toBeUndefined(); // 101 ms, same generation
+    expect(d.size).toBe(0);
+  });
+
+  it('drops everything after a long quiet spell and keeps working', async () => {
+    let now = 0;
+    const d = new MemoryDedup(() => now);
+    for (let i = 0; i < 1000; i++) await d.set(`k${i}`, { seq: i }, 1000);
+    expect(d.size).toBe(1000);
+    now = 60_000;
+    expect(await d.get('k1')).toBeUndefined();
+    expect(d.size).toBe(0);
+    await d.set('z', { seq: 1 }, 1000);
+    now = 60_999;
+    expect(await d.get('z')).toEqual({ seq: 1 });
   });
 });
