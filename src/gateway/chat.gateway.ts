@@ -8,6 +8,7 @@ import { ErrorCode } from '../protocol/codes.js';
 import { AuthDto, DirectDto, JoinDto, LeaveDto, MessageDto, PingDto } from '../protocol/envelope.dto.js';
 import { EnvelopePipe } from '../protocol/envelope.pipe.js';
 import { WsError } from '../protocol/ws-error.js';
+import { HotRoute } from './hot-route.js';
 import { WsErrorFilter } from './ws-exception.filter.js';
 import { WsConnection, WsPrincipal } from './ws-principal.decorator.js';
 
@@ -36,6 +37,7 @@ export class ChatGateway {
   }
 
   @SubscribeMessage('message')
+  @HotRoute()
   async message(@WsConnection() c: Connection, @MessageBody() dto: MessageDto): Promise<void> {
     await this.hub.publishFromClient(c, dto.room, dto.content, dto.id);
   }

@@ -12,6 +12,7 @@ import { type Connection } from '../hub/connection.js';
 import { HubCounters } from '../hub/hub-counters.js';
 import { type HubService } from '../hub/hub.service.js';
 import { ErrorCode, Refusal } from '../protocol/codes.js';
+import { type HotInvoker, planHotRoute } from './hot-route.js';
 
 const CONNECTION = Symbol('connection');
 type TaggedSocket = WebSocket & { [CONNECTION]?: Connection };
@@ -22,6 +23,11 @@ export function connectionOf(ws: WebSocket): Connection | undefined {
 }
 
 type Handler = (data: unknown, type: string) => unknown;
+/** A frame handler: Nest's wrapped callback, or a hot route's direct invoker (hot-route.ts). */
+interface Route {
+  nest: Handler;
+  hot: HotInvoker | null;
+}
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
@@ -41,7 +47,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
   private readonly logger = new Logger('GatewayAdapter');
 
   constructor(
-    app: INestApplication,
+    private readonly app: INestApplication,
     private readonly config: GatewayConfig,
     private readonly hub: HubService,
     private readonly authenticator: HandshakeAuthenticator,
@@ -136,25 +142,43 @@ export class GatewayAdapter extends AbstractWsAdapter {
   private joinRequestedRooms(c: Connection, url: URL): void {
     const rooms = url.searchParams.get('rooms');
     if (!rooms) return;
-    const handler = this.handlers.get(c.ws)?.get('join');
+    const route = this.handlers.get(c.ws)?.get('join');
     for (const room of rooms
       .split(',')
       .map((r) => r.trim())
       .filter(Boolean)) {
-      this.dispatchParsed(c, handler, { type: 'join', room }, 'join', undefined);
+      this.dispatchParsed(c.ws, c, route, { type: 'join', room }, 'join', undefined);
     }
   }
 
-  private readonly handlers = new WeakMap<WebSocket, Map<string, Handler>>();
+  private readonly handlers = new WeakMap<WebSocket, Map<string, Route>>();
+  /** Hot route plans by frame type, made on the first connection. */
+  private readonly hotRoutes = new Map<string, HotInvoker | null>();
 
   bindMessageHandlers(ws: WebSocket, handlers: MessageMappingProperties[]): void {
-    const map = new Map<string, Handler>();
-    for (const h of handlers) map.set(String(h.message), h.callback as Handler);
+    const map = new Map<string, Route>();
+    for (const h of handlers) {
+      const type = String(h.message);
+      map.set(type, { nest: h.callback as Handler, hot: this.hotRoute(type) });
+    }
     this.handlers.set(ws, map);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.dispatch(ws, map, data, isBinary));
   }
 
-  private dispatch(ws: WebSocket, handlers: Map<string, Handler>, data: Buffer, isBinary: boolean): void {
+  private hotRoute(type: string): HotInvoker | null {
+    let route = this.hotRoutes.get(type);
+    if (route === undefined) {
+      const plan = planHotRoute(this.app, type);
+      if (typeof plan === 'string') {
+        this.logger.warn(`"${type}" frames: not a hot route (${plan}); they go through Nest's pipeline`);
+      }
+      route = typeof plan === 'function' ? plan : null;
+      this.hotRoutes.set(type, route);
+    }
+    return route;
+  }
+
+  private dispatch(ws: WebSocket, handlers: Map<string, Route>, data: Buffer, isBinary: boolean): void {
     const c = connectionOf(ws);
     if (c === undefined || !c.open) return;
     this.hub.counters.bytesIn += data.length;
@@ -195,22 +219,23 @@ export class GatewayAdapter extends AbstractWsAdapter {
     }
     const handler = handlers.get(type);
     HubCounters.bump(this.hub.counters.framesIn, handler !== undefined ? type : 'unknown');
-    this.dispatchParsed(c, handler, msg, type, ref);
+    this.dispatchParsed(ws, c, handler, msg, type, ref);
   }
 
   private dispatchParsed(
+    ws: WebSocket,
     c: Connection,
-    handler: Handler | undefined,
+    route: Route | undefined,
     msg: unknown,
     type: string,
     ref: unknown,
   ): void {
-    if (handler === undefined) {
+    if (route === undefined) {
       return this.hub.sendError(c, ErrorCode.UnknownType, `unknown frame type "${type.slice(0, 32)}"`, ref);
     }
     let result: unknown;
     try {
-      result = handler(msg, type);
+      result = route.hot !== null ? route.hot(ws, c, msg, type) : route.nest(msg, type);
     } catch (err) {
       return this.fault(c, err, ref);
     }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatGateway } from './chat.gateway.js';
 import { WsErrorFilter } from './ws-exception.filter.js';
+import { EnvelopePipe } from '../protocol/envelope.pipe.js';
 
 /**
  * The WebSocket endpoint: connection lifecycle and frame routing. HubService comes from the global
@@ -9,6 +10,6 @@ import { WsErrorFilter } from './ws-exception.filter.js';
  */
 @Module({
   imports: [AuthModule],
-  providers: [ChatGateway, WsErrorFilter],
+  providers: [ChatGateway, WsErrorFilter, EnvelopePipe],
 })
 export class GatewayModule {}

@@ -7,7 +7,10 @@ export const WsPrincipal = createParamDecorator((_: unknown, ctx: ExecutionConte
   return connectionOf(ctx.switchToWs().getClient<WebSocket>())?.principal;
 });
 
-/** The hub's Connection for the socket a message came from. */
-export const WsConnection = createParamDecorator((_: unknown, ctx: ExecutionContext) => {
+/** The factory behind @WsConnection (exported so the adapter's hot routes can recognise it). */
+export function connectionParam(_: unknown, ctx: ExecutionContext): unknown {
   return connectionOf(ctx.switchToWs().getClient<WebSocket>());
-});
+}
+
+/** The hub's Connection for the socket a message came from. */
+export const WsConnection = createParamDecorator(connectionParam);

@@ -26,6 +26,8 @@ export interface StartOptions {
   logger?: PinoLoggerService;
   /** Also start the Nest microservices (the Redis transport, with REDIS_URL). */
   microservices?: boolean;
+  /** Runs on the created app before it listens (global enhancers, for instance). */
+  beforeListen?: (app: INestApplication) => void;
 }
 
 /** Starts the real application on an ephemeral port with the given environment on top of test defaults. */
@@ -43,6 +45,7 @@ export async function startApp(
     ...env,
   });
   const app = await createApp(config, { logger: options.logger });
+  options.beforeListen?.(app);
   if (options.microservices) await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
