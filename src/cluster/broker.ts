@@ -23,6 +23,11 @@ export interface Broker {
    * it (lost reply). Implementations without lost replies may ignore it.
    */
   publish(message: Omit<RoomMessage, 'seq'>, dedup?: PublishDedup): Promise<RoomMessage>;
+  /**
+   * Optional, for brokers inside this process: `publish` without the promise (the hub's synchronous
+   * path when every seam it needs has one). Same guarantees; throws instead of rejecting.
+   */
+  publishSync?(message: Omit<RoomMessage, 'seq'>, dedup?: PublishDedup): RoomMessage;
   /** Ephemeral room event (presence): not in history, no seq. */
   publishRoomEvent(room: string, event: RoomEvent): Promise<void>;
   /** A frame for every connection of a user (direct messages, service pushes). */

@@ -8,6 +8,9 @@ export interface DedupEntry {
 export interface DedupStore {
   get(key: string): Promise<DedupEntry | undefined>;
   set(key: string, entry: DedupEntry, ttlMs: number): Promise<void>;
+  /** Optional, for stores inside this process: `get` and `set` without the promise. */
+  getSync?(key: string): DedupEntry | undefined;
+  setSync?(key: string, entry: DedupEntry, ttlMs: number): void;
   close(): Promise<void>;
 }
 

@@ -38,8 +38,8 @@ export class ChatGateway {
 
   @SubscribeMessage('message')
   @HotRoute()
-  async message(@WsConnection() c: Connection, @MessageBody() dto: MessageDto): Promise<void> {
-    await this.hub.publishFromClient(c, dto.room, dto.content, dto.id);
+  message(@WsConnection() c: Connection, @MessageBody() dto: MessageDto): void | Promise<void> {
+    return this.hub.publishFromClient(c, dto.room, dto.content, dto.id);
   }
 
   @SubscribeMessage('direct')

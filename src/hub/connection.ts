@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
+import type { UserRef } from '../protocol/frames.js';
 import { type SendQueue } from './send-queue.js';
 import { type TokenBucket } from './token-bucket.js';
 
@@ -18,6 +19,7 @@ export class Connection {
   closeDeadline = 0;
   /** Times of recent error frames (created on the first error). */
   errorTimes: number[] | null = null;
+  private userRef: UserRef | null = null;
 
   constructor(
     readonly id: string,
@@ -31,6 +33,14 @@ export class Connection {
   ) {
     this.lastSeen = now;
     this.lastPing = now;
+  }
+
+  /** `{id, name}` of the principal, built once (again after a token refresh changes the principal). */
+  get user(): UserRef {
+    const p = this.principal;
+    let u = this.userRef;
+    if (u === null || u.id !== p.id || u.name !== p.name) this.userRef = u = { id: p.id, name: p.name };
+    return u;
   }
 
   get open(): boolean {

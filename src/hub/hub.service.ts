@@ -40,6 +40,12 @@ export interface HubStats {
   draining: boolean;
 }
 
+interface SyncSeams {
+  publish: NonNullable<Broker['publishSync']>;
+  dedupGet: NonNullable<DedupStore['getSync']>;
+  dedupSet: NonNullable<DedupStore['setSync']>;
+}
+
 /** Lifecycle events other modules can subscribe to through `HubService.events`. */
 export interface HubEvents {
   connected: [{ connectionId: string; user: UserRef; ip: string }];
@@ -76,6 +82,8 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   private admitted = 0;
   private readonly rooms = new Map<string, LocalRoom>();
 
+  /** The broker's and dedup store's synchronous variants, when both have them (memory). */
+  private readonly syncSeams: SyncSeams | null;
   /** Publications with a client id still under way, so that a racing retry is not published twice. */
   private readonly inflight = new Map<string, Promise<unknown>>();
   private dirty: Connection[] = [];
@@ -94,6 +102,16 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     @Inject(DEDUP) private readonly dedup: DedupStore,
   ) {
     this.broker.setHandler(this);
+    const { publishSync } = broker;
+    const { getSync, setSync } = dedup;
+    this.syncSeams =
+      publishSync !== undefined && getSync !== undefined && setSync !== undefined
+        ? {
+            publish: publishSync.bind(broker),
+            dedupGet: getSync.bind(dedup),
+            dedupSet: setSync.bind(dedup),
+          }
+        : null;
     this.sweepIntervalMs = Math.max(10, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(config.heartbeatMs / 4)));
   }
 
@@ -425,12 +443,21 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   // ---------------------------------------------------------------- publishing
 
-  /** A client's `message`: dedup by (user, id), publish, ack with the seq. */
-  async publishFromClient(c: Connection, room: string, content: string, clientId?: string): Promise<void> {
+  /**
+   * A client's `message`: dedup by (user, id), publish, ack with the seq. Synchronous (no promise)
+   * when the broker and the dedup store are in this process.
+   */
+  publishFromClient(c: Connection, room: string, content: string, clientId?: string): void | Promise<void> {
     if (!c.joined(room)) throw new WsError(ErrorCode.NotJoined, `join room "${room}" before sending to it`);
-    const user = userRef(c.principal);
-    const result = await this.publish(room, content, { sender: user, id: clientId });
-    this.send(c, { type: 'ack', id: result.id, room, seq: result.seq });
+    const sender = c.user;
+    if (this.syncSeams !== null) {
+      const result = this.publishNow(this.syncSeams, room, content, sender, clientId);
+      this.send(c, { type: 'ack', id: result.id, room, seq: result.seq });
+      return;
+    }
+    return this.publish(room, content, { sender, id: clientId }).then((result) => {
+      this.send(c, { type: 'ack', id: result.id, room, seq: result.seq });
+    });
   }
 
   /**
@@ -440,9 +467,44 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   publish(room: string, content: string, options: PublishOptions = {}): Promise<{ id: string; seq: number }> {
     const sender = options.sender ?? SYSTEM;
     const id = options.id;
+    if (this.syncSeams !== null) {
+      try {
+        return Promise.resolve(this.publishNow(this.syncSeams, room, content, sender, id));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
     if (id === undefined) return this.publishOnce(room, content, sender, undefined, null);
     const key = dedupKey(sender.id, 'message', id);
     return this.once(key, () => this.publishOnce(room, content, sender, id, key));
+  }
+
+  /**
+   * `publishOnce` for in-process seams: the same steps with no promise in between (and so no retry
+   * racing its original, which is what `once` guards against on the asynchronous path).
+   */
+  private publishNow(
+    seams: SyncSeams,
+    room: string,
+    content: string,
+    sender: UserRef,
+    clientId: string | undefined,
+  ): { id: string; seq: number } {
+    try {
+      const key = clientId === undefined ? null : dedupKey(sender.id, 'message', clientId);
+      if (key !== null) {
+        const prior = seams.dedupGet(key);
+        if (prior?.seq !== undefined && prior.room === room) return { id: clientId!, seq: prior.seq };
+      }
+      const id = clientId ?? this.newId();
+      const dedup = key === null ? undefined : { key, ttlMs: this.config.dedupWindowMs };
+      this.counters.busPublished++;
+      const m = seams.publish({ id, room, time: Date.now(), sender, content }, dedup);
+      if (key !== null) seams.dedupSet(key, { room, seq: m.seq }, this.config.dedupWindowMs);
+      return { id, seq: m.seq };
+    } catch (err) {
+      throw toWsError(err);
+    }
   }
 
   /** A retry racing its original on this instance waits for the original's answer. */

@@ -31,6 +31,10 @@ export class MemoryBroker implements Broker {
   }
 
   publish(message: Omit<RoomMessage, 'seq'>): Promise<RoomMessage> {
+    return Promise.resolve(this.publishSync(message));
+  }
+
+  publishSync(message: Omit<RoomMessage, 'seq'>): RoomMessage {
     let log = this.rooms.get(message.room);
     if (log === undefined) {
       log = { seq: 0, ring: [], start: 0 };
@@ -46,7 +50,7 @@ export class MemoryBroker implements Broker {
       }
     }
     this.handler?.onMessage(full);
-    return Promise.resolve(full);
+    return full;
   }
 
   publishRoomEvent(_room: string, event: RoomEvent): Promise<void> {

@@ -46,17 +46,26 @@ export class MemoryDedup implements DedupStore {
   }
 
   get(key: string): Promise<DedupEntry | undefined> {
+    return Promise.resolve(this.getSync(key));
+  }
+
+  set(key: string, entry: DedupEntry, ttlMs: number): Promise<void> {
+    this.setSync(key, entry, ttlMs);
+    return Promise.resolve();
+  }
+
+  getSync(key: string): DedupEntry | undefined {
     this.advance(this.now());
     const gens = this.gens;
     const shard = shardOf(key);
     for (let i = 0; i < GENERATIONS; i++) {
       const entry = gens[i][shard].get(key);
-      if (entry !== undefined) return Promise.resolve(entry);
+      if (entry !== undefined) return entry;
     }
-    return Promise.resolve(undefined);
+    return undefined;
   }
 
-  set(key: string, entry: DedupEntry, ttlMs: number): Promise<void> {
+  setSync(key: string, entry: DedupEntry, ttlMs: number): void {
     const now = this.now();
     // The window is the TTL the hub passes (DEDUP_WINDOW_MS); a longer one than seen so far
     // lengthens the generations from the next shift on.
@@ -67,7 +76,6 @@ export class MemoryDedup implements DedupStore {
     }
     this.advance(now);
     this.gens[0][shardOf(key)].set(key, entry);
-    return Promise.resolve();
   }
 
   /** Ids held (every generation; an id set twice in different generations counts twice). */
