@@ -468,11 +468,9 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     const sender = options.sender ?? SYSTEM;
     const id = options.id;
     if (this.syncSeams !== null) {
-      try {
-        return Promise.resolve(this.publishNow(this.syncSeams, room, content, sender, id));
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
+      const seams = this.syncSeams;
+      // An async wrapper so that a throw (not_joined, bus unavailable) becomes a rejection.
+      return (async () => this.publishNow(seams, room, content, sender, id))();
     }
     if (id === undefined) return this.publishOnce(room, content, sender, undefined, null);
     const key = dedupKey(sender.id, 'message', id);
