@@ -3,6 +3,7 @@ import { dedupContract } from '../dedup.contract.js';
 import { presenceContract } from '../presence.contract.js';
 import { MemoryBroker } from './memory-broker.js';
 import { MemoryDedup } from './memory-dedup.js';
+import { dedupKey } from '../dedup.js';
 import { MemoryPresence } from './memory-presence.js';
 
 brokerContract('memory', () => ({
@@ -49,5 +50,21 @@ describe('MemoryDedup window', () => {
     await d.set('z', { seq: 1 }, 1000);
     now = 60_999;
     expect(await d.get('z')).toEqual({ seq: 1 });
+  });
+
+  it('finds every one of 200000 ids across table growth and generations, and no other', async () => {
+    let now = 0;
+    const d = new MemoryDedup(() => now);
+    for (let i = 0; i < 200_000; i++) {
+      if (i === 100_000) now = 600; // the second half lands in the next generation
+      await d.set(dedupKey(`u${i % 7}`, 'message', `id-${i}`), { room: 'r', seq: i }, 1000);
+    }
+    expect(d.size).toBe(200_000);
+    for (let i = 0; i < 200_000; i += 997) {
+      expect(await d.get(dedupKey(`u${i % 7}`, 'message', `id-${i}`))).toEqual({ room: 'r', seq: i });
+      expect(await d.get(dedupKey(`u${(i + 1) % 7}`, 'message', `id-${i}`))).toBeUndefined();
+    }
+    await d.set(dedupKey('u0', 'message', 'id-0'), { room: 'r', seq: -1 }, 1000); // set again
+    expect(await d.get(dedupKey('u0', 'message', 'id-0'))).toEqual({ room: 'r', seq: -1 });
   });
 });
