@@ -87,6 +87,13 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   /** Publications with a client id still under way, so that a racing retry is not published twice. */
   private readonly inflight = new Map<string, Promise<unknown>>();
   private dirty: Connection[] = [];
+  /**
+   * Batches written this turn, shared by every flush until the turn's flushAll: the mid-turn
+   * flushes of a busy room's members (each passing its queue bound at the same frame) write one
+   * concatenation instead of one each. Without it, at 3.5M deliveries/s 75% of the server's
+   * Buffer.concat time was such per-member copies.
+   */
+  private turnCache = new BatchCache();
   private flushScheduled = false;
   private sweeper: NodeJS.Timeout | null = null;
   private draining = false;
@@ -235,7 +242,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   enqueue(c: Connection, frame: Buffer): void {
     const queue = c.queue;
     this.counters.bytesOut += frame.length;
-    if (!queue.push(frame)) {
+    if (!queue.push(frame, this.turnCache)) {
       this.evict(c);
       return;
     }
@@ -253,7 +260,8 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     this.flushScheduled = false;
     const dirty = this.dirty;
     this.dirty = [];
-    const cache = new BatchCache();
+    const cache = this.turnCache;
+    this.turnCache = new BatchCache();
     for (let i = 0; i < dirty.length; i++) {
       const c = dirty[i];
       c.queue.scheduled = false;

@@ -150,6 +150,35 @@ describe('SendQueue', () => {
     await Promise.all(pairs.map((p) => p.close()));
   });
 
+  it('shares the batch of mid-turn flushes too (members passing the bound at the same frame)', async () => {
+    const pairs = await Promise.all([socketPair(), socketPair(), socketPair()]);
+    const written: Buffer[][] = pairs.map(() => []);
+    const queues = pairs.map(({ server }, i) => {
+      const write = server.write.bind(server);
+      server.write = (chunk: Buffer, ...rest: never[]) => {
+        written[i].push(chunk);
+        return write(chunk, ...rest);
+      };
+      return new SendQueue(noWs, server, { messages: 8, bytes: 1 << 20 }, false);
+    });
+    const cache = new BatchCache();
+    for (let i = 0; i < 20; i++) {
+      const frame = textFrame(`f${i}`);
+      for (const q of queues) expect(q.push(frame, cache)).toBe(true);
+    }
+    for (const q of queues) q.flush(cache);
+    // Each queue flushed at the 9th and 18th frame, then the last 2 at the turn's end.
+    expect(written.map((w) => w.length)).toEqual([3, 3, 3]);
+    for (let k = 0; k < 3; k++) {
+      expect(written[1][k]).toBe(written[0][k]);
+      expect(written[2][k]).toBe(written[0][k]);
+    }
+    const got = pairs.map(({ client }) => reader(client));
+    await until(() => got.every((g) => g.length === 20));
+    for (const g of got) expect(g).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}`));
+    await Promise.all(pairs.map((p) => p.close()));
+  });
+
   it('drop() empties the queue and refuses further frames', async () => {
     const { server, close } = await socketPair();
     const q = new SendQueue(noWs, server, { messages: 4, bytes: 1024 }, false);

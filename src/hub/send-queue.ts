@@ -75,15 +75,19 @@ export class SendQueue {
     return this.bytes;
   }
 
-  /** Queues a frame. Returns false on overflow: the caller must close the connection. */
-  push(frame: Buffer): boolean {
+  /**
+   * Queues a frame. Returns false on overflow: the caller must close the connection. Passing the
+   * bound while the socket is writable flushes at once, sharing `cache` with the other connections
+   * that pass it at the same frame (a busy room's members all do, mid-turn).
+   */
+  push(frame: Buffer, cache?: BatchCache): boolean {
     if (this.closed) return true;
     if (this.frames === null) this.frames = [frame];
     else this.frames.push(frame);
     this.bytes += frame.length;
     if (this.frames.length <= this.limits.messages && this.bytes <= this.limits.bytes) return true;
     if (this.waitingDrain) return false;
-    return this.flush();
+    return this.flush(cache);
   }
 
   /** Hands what is queued to the socket. Returns false when the queue overflowed (deflate path). */
