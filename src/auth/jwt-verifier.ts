@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { JwtService, type JwtVerifyOptions } from '@nestjs/jwt';
 import { createPublicKey, createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { type Principal } from './principal.js';
@@ -21,6 +21,7 @@ export class JwtVerifier {
    * 1.2k -> 3.4k for the baseline when it switched to a KeyObject).
    */
   private readonly verifyKey: KeyObject;
+  private readonly verifyOptions: JwtVerifyOptions;
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
     this.jwt = new JwtService({});
@@ -29,19 +30,20 @@ export class JwtVerifier {
       jwt.algorithm === 'HS256'
         ? createSecretKey(Buffer.from(jwt.verifyKey))
         : createPublicKey(jwt.verifyKey);
+    // Built once: verify runs on every handshake.
+    this.verifyOptions = {
+      secret: this.verifyKey as unknown as string,
+      algorithms: [jwt.algorithm],
+      issuer: jwt.issuer,
+      audience: jwt.audience,
+      clockTolerance: jwt.clockToleranceSec,
+    };
   }
 
   verify(token: string): Principal {
-    const { jwt } = this.config;
     let claims: Record<string, unknown>;
     try {
-      claims = this.jwt.verify(token, {
-        secret: this.verifyKey as unknown as string,
-        algorithms: [jwt.algorithm],
-        issuer: jwt.issuer,
-        audience: jwt.audience,
-        clockTolerance: jwt.clockToleranceSec,
-      });
+      claims = this.jwt.verify(token, this.verifyOptions);
     } catch (err) {
       throw new InvalidTokenError(describe(err));
     }
