@@ -16,7 +16,7 @@ cp -r "$root/dist" "$root/public" "$work/"
 
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 (cd "$work" && NODE_ENV=production PORT="$port" HOST=127.0.0.1 JWT_SECRET="$(head -c 48 /dev/urandom | base64)" \
-  LOG_LEVEL=warn exec node --max-semi-space-size=64 dist/main.js >"$work/log" 2>&1) &
+  LOG_LEVEL=warn exec node --max-semi-space-size=32 dist/main.js >"$work/log" 2>&1) &
 pid=$!
 for _ in $(seq 1 50); do
   if PORT=$port node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then
