@@ -65,7 +65,7 @@ export function brokerContract(name: string, makeFactory: () => BrokerFactory): 
     });
 
     it('hands each message of a subscribed room to the handler once, in seq order, as published', async () => {
-      const published = await Promise.all(range(1, 30).map((i) => broker.publish(msg(room, `m${i}`))));
+      const published = await Promise.all(range(1, 30).map(async (i) => broker.publish(msg(room, `m${i}`))));
       expect(published.map((m) => m.seq).sort((x, y) => x - y)).toEqual(range(1, 30));
       await eventually(() => rec.seqs(room).length >= 30, 3000, '30 messages');
       expect(rec.seqs(room)).toEqual(range(1, 30));

@@ -1,4 +1,5 @@
 import type { RoomMessage, UserRef } from '../protocol/frames.js';
+import type { MaybeAsync } from './maybe-async.js';
 
 /**
  * The seam between this instance's hub and the rest of the cluster (centrifuge's Broker).
@@ -20,14 +21,10 @@ export interface Broker {
   /**
    * With `dedup`, a publication retried under the same key within `ttlMs` resolves with the original
    * seq and is not published again, even when the first attempt failed after the backend had applied
-   * it (lost reply). Implementations without lost replies may ignore it.
+   * it (lost reply). Implementations without lost replies may ignore it. A broker inside this
+   * process answers at once (and throws instead of rejecting).
    */
-  publish(message: Omit<RoomMessage, 'seq'>, dedup?: PublishDedup): Promise<RoomMessage>;
-  /**
-   * Optional, for brokers inside this process: `publish` without the promise (the hub's synchronous
-   * path when every seam it needs has one). Same guarantees; throws instead of rejecting.
-   */
-  publishSync?(message: Omit<RoomMessage, 'seq'>, dedup?: PublishDedup): RoomMessage;
+  publish(message: Omit<RoomMessage, 'seq'>, dedup?: PublishDedup): MaybeAsync<RoomMessage>;
   /** Ephemeral room event (presence): not in history, no seq. */
   publishRoomEvent(room: string, event: RoomEvent): Promise<void>;
   /** A frame for every connection of a user (direct messages, service pushes). */

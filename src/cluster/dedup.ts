@@ -1,16 +1,18 @@
+import type { MaybeAsync } from './maybe-async.js';
+
 /** What a message id was first answered with. */
 export interface DedupEntry {
   room?: string;
   seq?: number;
 }
 
-/** Remembers message ids per user for DEDUP_WINDOW_MS so that retries are acked, not re-sent. */
+/**
+ * Remembers message ids per user for DEDUP_WINDOW_MS so that retries are acked, not re-sent. A store
+ * inside this process answers `get` and `set` at once.
+ */
 export interface DedupStore {
-  get(key: string): Promise<DedupEntry | undefined>;
-  set(key: string, entry: DedupEntry, ttlMs: number): Promise<void>;
-  /** Optional, for stores inside this process: `get` and `set` without the promise. */
-  getSync?(key: string): DedupEntry | undefined;
-  setSync?(key: string, entry: DedupEntry, ttlMs: number): void;
+  get(key: string): MaybeAsync<DedupEntry | undefined>;
+  set(key: string, entry: DedupEntry, ttlMs: number): MaybeAsync<void>;
   close(): Promise<void>;
 }
 

@@ -12,6 +12,7 @@ import {
   type RoomEvent,
 } from '../cluster/broker.js';
 import { DEDUP, type DedupStore, dedupKey } from '../cluster/dedup.js';
+import { after, type MaybeAsync, mapFailure } from '../cluster/maybe-async.js';
 import { PRESENCE, type PresenceStore } from '../cluster/presence.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { Close, ErrorCode, Refusal } from '../protocol/codes.js';
@@ -31,6 +32,11 @@ export interface PublishOptions {
   id?: string;
 }
 
+export interface PublishResult {
+  id: string;
+  seq: number;
+}
+
 export interface HubStats {
   connections: number;
   users: number;
@@ -38,12 +44,6 @@ export interface HubStats {
   queuedFrames: number;
   queuedBytes: number;
   draining: boolean;
-}
-
-interface SyncSeams {
-  publish: NonNullable<Broker['publishSync']>;
-  dedupGet: NonNullable<DedupStore['getSync']>;
-  dedupSet: NonNullable<DedupStore['setSync']>;
 }
 
 /** Lifecycle events other modules can subscribe to through `HubService.events`. */
@@ -82,8 +82,6 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   private admitted = 0;
   private readonly rooms = new Map<string, LocalRoom>();
 
-  /** The broker's and dedup store's synchronous variants, when both have them (memory). */
-  private readonly syncSeams: SyncSeams | null;
   /** Publications with a client id still under way, so that a racing retry is not published twice. */
   private readonly inflight = new Map<string, Promise<unknown>>();
   private dirty: Connection[] = [];
@@ -109,16 +107,6 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     @Inject(DEDUP) private readonly dedup: DedupStore,
   ) {
     this.broker.setHandler(this);
-    const { publishSync } = broker;
-    const { getSync, setSync } = dedup;
-    this.syncSeams =
-      publishSync !== undefined && getSync !== undefined && setSync !== undefined
-        ? {
-            publish: publishSync.bind(broker),
-            dedupGet: getSync.bind(dedup),
-            dedupSet: setSync.bind(dedup),
-          }
-        : null;
     this.sweepIntervalMs = Math.max(10, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(config.heartbeatMs / 4)));
   }
 
@@ -452,18 +440,12 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   // ---------------------------------------------------------------- publishing
 
   /**
-   * A client's `message`: dedup by (user, id), publish, ack with the seq. Synchronous (no promise)
-   * when the broker and the dedup store are in this process.
+   * A client's `message`: dedup by (user, id), publish, ack with the seq. With the seams in this
+   * process (memory) it all happens now, with no promise.
    */
-  publishFromClient(c: Connection, room: string, content: string, clientId?: string): void | Promise<void> {
+  publishFromClient(c: Connection, room: string, content: string, clientId?: string): MaybeAsync<void> {
     if (!c.joined(room)) throw new WsError(ErrorCode.NotJoined, `join room "${room}" before sending to it`);
-    const sender = c.user;
-    if (this.syncSeams !== null) {
-      const result = this.publishNow(this.syncSeams, room, content, sender, clientId);
-      this.send(c, { type: 'ack', id: result.id, room, seq: result.seq });
-      return;
-    }
-    return this.publish(room, content, { sender, id: clientId }).then((result) => {
+    return after(this.publishMessage(room, content, c.user, clientId), (result) => {
       this.send(c, { type: 'ack', id: result.id, room, seq: result.seq });
     });
   }
@@ -472,79 +454,61 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
    * Publishes a message to a room on every instance. With an `id`, a retry by the same sender within
    * DEDUP_WINDOW_MS returns the original seq and is not delivered again.
    */
-  publish(room: string, content: string, options: PublishOptions = {}): Promise<{ id: string; seq: number }> {
-    const sender = options.sender ?? SYSTEM;
-    const id = options.id;
-    if (this.syncSeams !== null) {
-      const seams = this.syncSeams;
-      // An async wrapper so that a throw (not_joined, bus unavailable) becomes a rejection.
-      return (async () => this.publishNow(seams, room, content, sender, id))();
-    }
-    if (id === undefined) return this.publishOnce(room, content, sender, undefined, null);
-    const key = dedupKey(sender.id, 'message', id);
-    return this.once(key, () => this.publishOnce(room, content, sender, id, key));
+  async publish(room: string, content: string, options: PublishOptions = {}): Promise<PublishResult> {
+    return this.publishMessage(room, content, options.sender ?? SYSTEM, options.id);
   }
 
-  /**
-   * `publishOnce` for in-process seams: the same steps with no promise in between (and so no retry
-   * racing its original, which is what `once` guards against on the asynchronous path).
-   */
-  private publishNow(
-    seams: SyncSeams,
+  private publishMessage(
     room: string,
     content: string,
     sender: UserRef,
     clientId: string | undefined,
-  ): { id: string; seq: number } {
-    try {
-      const key = clientId === undefined ? null : dedupKey(sender.id, 'message', clientId);
-      if (key !== null) {
-        const prior = seams.dedupGet(key);
-        if (prior?.seq !== undefined && prior.room === room) return { id: clientId!, seq: prior.seq };
-      }
-      const id = clientId ?? this.newId();
-      const dedup = key === null ? undefined : { key, ttlMs: this.config.dedupWindowMs };
-      this.counters.busPublished++;
-      const m = seams.publish({ id, room, time: Date.now(), sender, content }, dedup);
-      if (key !== null) seams.dedupSet(key, { room, seq: m.seq }, this.config.dedupWindowMs);
-      return { id, seq: m.seq };
-    } catch (err) {
-      throw toWsError(err);
-    }
+  ): MaybeAsync<PublishResult> {
+    if (clientId === undefined) return this.publishOnce(room, content, sender, undefined, null);
+    const key = dedupKey(sender.id, 'message', clientId);
+    return this.once(key, () => this.publishOnce(room, content, sender, clientId, key));
   }
 
-  /** A retry racing its original on this instance waits for the original's answer. */
-  private once<T>(key: string, run: () => Promise<T>): Promise<T> {
+  /**
+   * A retry racing its original on this instance waits for the original's answer. An answer given
+   * at once (seams in this process) cannot be raced, so it is not recorded.
+   */
+  private once<T>(key: string, run: () => MaybeAsync<T>): MaybeAsync<T> {
     const running = this.inflight.get(key) as Promise<T> | undefined;
     if (running !== undefined) return running;
-    const p = run().finally(() => this.inflight.delete(key));
+    const result = run();
+    if (!(result instanceof Promise)) return result;
+    const p = result.finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
 
-  private async publishOnce(
+  private publishOnce(
     room: string,
     content: string,
     sender: UserRef,
     clientId: string | undefined,
     key: string | null,
-  ): Promise<{ id: string; seq: number }> {
-    try {
-      if (key !== null) {
-        const prior = await this.dedup.get(key);
-        if (prior?.seq !== undefined && prior.room === room) return { id: clientId!, seq: prior.seq };
-      }
+  ): MaybeAsync<PublishResult> {
+    const ttlMs = this.config.dedupWindowMs;
+    const publish = (): MaybeAsync<PublishResult> => {
       const id = clientId ?? this.newId();
       // [cluster] the key also makes the broker's publish idempotent: a retry after a lost reply
       // (connection dropped after Redis ran the publish) is not published twice.
-      const dedup = key === null ? undefined : { key, ttlMs: this.config.dedupWindowMs };
+      const dedup = key === null ? undefined : { key, ttlMs };
       this.counters.busPublished++;
-      const m = await this.broker.publish({ id, room, time: Date.now(), sender, content }, dedup);
-      if (key !== null) await this.dedup.set(key, { room, seq: m.seq }, this.config.dedupWindowMs);
-      return { id, seq: m.seq };
-    } catch (err) {
-      throw toWsError(err);
-    }
+      return after(this.broker.publish({ id, room, time: Date.now(), sender, content }, dedup), (m) =>
+        key === null
+          ? { id, seq: m.seq }
+          : after(this.dedup.set(key, { room, seq: m.seq }, ttlMs), () => ({ id, seq: m.seq })),
+      );
+    };
+    return mapFailure(() => {
+      if (key === null) return publish();
+      return after(this.dedup.get(key), (prior) =>
+        prior?.seq !== undefined && prior.room === room ? { id: clientId!, seq: prior.seq } : publish(),
+      );
+    }, toWsError);
   }
 
   /** A client's `direct`: to every connection of `to` and of the sender, acked with the id. */
@@ -557,7 +521,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
    * A `direct` frame to every connection of `to` (and of the sender with `echo`), on every instance.
    * With an `id`, a retry by the same sender within DEDUP_WINDOW_MS is not delivered again.
    */
-  sendDirect(
+  async sendDirect(
     sender: UserRef,
     to: string,
     content: string,

@@ -30,11 +30,7 @@ export class MemoryBroker implements Broker {
     this.handler = handler;
   }
 
-  publish(message: Omit<RoomMessage, 'seq'>): Promise<RoomMessage> {
-    return Promise.resolve(this.publishSync(message));
-  }
-
-  publishSync(message: Omit<RoomMessage, 'seq'>): RoomMessage {
+  publish(message: Omit<RoomMessage, 'seq'>): RoomMessage {
     let log = this.rooms.get(message.room);
     if (log === undefined) {
       log = { seq: 0, ring: [], start: 0 };

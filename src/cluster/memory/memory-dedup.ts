@@ -162,16 +162,7 @@ export class MemoryDedup implements DedupStore {
     for (let i = 0; i < GENERATIONS; i++) this.gens.push(generation());
   }
 
-  get(key: string): Promise<DedupEntry | undefined> {
-    return Promise.resolve(this.getSync(key));
-  }
-
-  set(key: string, entry: DedupEntry, ttlMs: number): Promise<void> {
-    this.setSync(key, entry, ttlMs);
-    return Promise.resolve();
-  }
-
-  getSync(key: string): DedupEntry | undefined {
+  get(key: string): DedupEntry | undefined {
     this.advance(this.now());
     const hash = hashOf(key);
     const shard = hash >>> (32 - SHARD_BITS);
@@ -183,7 +174,7 @@ export class MemoryDedup implements DedupStore {
     return undefined;
   }
 
-  setSync(key: string, entry: DedupEntry, ttlMs: number): void {
+  set(key: string, entry: DedupEntry, ttlMs: number): void {
     const now = this.now();
     // The window is the TTL the hub passes (DEDUP_WINDOW_MS); a longer one than seen so far
     // lengthens the generations from the next shift on.

@@ -22,49 +22,49 @@ dedupContract('memory', () => ({
 }));
 
 describe('MemoryDedup window', () => {
-  it('remembers an id for at least the TTL and forgets it by 1.5 TTL', async () => {
+  it('remembers an id for at least the TTL and forgets it by 1.5 TTL', () => {
     let now = 1000;
     const d = new MemoryDedup(() => now);
-    await d.set('a', { seq: 1 }, 100); // generations of 50 ms from 1000
+    d.set('a', { seq: 1 }, 100); // generations of 50 ms from 1000
     now = 1049;
-    await d.set('b', { seq: 2 }, 100); // set late in the first generation
+    d.set('b', { seq: 2 }, 100); // set late in the first generation
     now = 1099;
-    expect(await d.get('a')).toEqual({ seq: 1 });
+    expect(d.get('a')).toEqual({ seq: 1 });
     now = 1148;
-    expect(await d.get('b')).toEqual({ seq: 2 }); // 99 ms after its set
-    expect(await d.get('a')).toEqual({ seq: 1 }); // 148 ms: still within 1.5 TTL
+    expect(d.get('b')).toEqual({ seq: 2 }); // 99 ms after its set
+    expect(d.get('a')).toEqual({ seq: 1 }); // 148 ms: still within 1.5 TTL
     now = 1150;
-    expect(await d.get('a')).toBeUndefined(); // 150 ms: its generation is gone
-    expect(await d.get('b')).toBeUndefined(); // 101 ms, same generation
+    expect(d.get('a')).toBeUndefined(); // 150 ms: its generation is gone
+    expect(d.get('b')).toBeUndefined(); // 101 ms, same generation
     expect(d.size).toBe(0);
   });
 
-  it('drops everything after a long quiet spell and keeps working', async () => {
+  it('drops everything after a long quiet spell and keeps working', () => {
     let now = 0;
     const d = new MemoryDedup(() => now);
-    for (let i = 0; i < 1000; i++) await d.set(`k${i}`, { seq: i }, 1000);
+    for (let i = 0; i < 1000; i++) d.set(`k${i}`, { seq: i }, 1000);
     expect(d.size).toBe(1000);
     now = 60_000;
-    expect(await d.get('k1')).toBeUndefined();
+    expect(d.get('k1')).toBeUndefined();
     expect(d.size).toBe(0);
-    await d.set('z', { seq: 1 }, 1000);
+    d.set('z', { seq: 1 }, 1000);
     now = 60_999;
-    expect(await d.get('z')).toEqual({ seq: 1 });
+    expect(d.get('z')).toEqual({ seq: 1 });
   });
 
-  it('finds every one of 200000 ids across table growth and generations, and no other', async () => {
+  it('finds every one of 200000 ids across table growth and generations, and no other', () => {
     let now = 0;
     const d = new MemoryDedup(() => now);
     for (let i = 0; i < 200_000; i++) {
       if (i === 100_000) now = 600; // the second half lands in the next generation
-      await d.set(dedupKey(`u${i % 7}`, 'message', `id-${i}`), { room: 'r', seq: i }, 1000);
+      d.set(dedupKey(`u${i % 7}`, 'message', `id-${i}`), { room: 'r', seq: i }, 1000);
     }
     expect(d.size).toBe(200_000);
     for (let i = 0; i < 200_000; i += 997) {
-      expect(await d.get(dedupKey(`u${i % 7}`, 'message', `id-${i}`))).toEqual({ room: 'r', seq: i });
-      expect(await d.get(dedupKey(`u${(i + 1) % 7}`, 'message', `id-${i}`))).toBeUndefined();
+      expect(d.get(dedupKey(`u${i % 7}`, 'message', `id-${i}`))).toEqual({ room: 'r', seq: i });
+      expect(d.get(dedupKey(`u${(i + 1) % 7}`, 'message', `id-${i}`))).toBeUndefined();
     }
-    await d.set(dedupKey('u0', 'message', 'id-0'), { room: 'r', seq: -1 }, 1000); // set again
-    expect(await d.get(dedupKey('u0', 'message', 'id-0'))).toEqual({ room: 'r', seq: -1 });
+    d.set(dedupKey('u0', 'message', 'id-0'), { room: 'r', seq: -1 }, 1000); // set again
+    expect(d.get(dedupKey('u0', 'message', 'id-0'))).toEqual({ room: 'r', seq: -1 });
   });
 });
