@@ -194,7 +194,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
         queueMessages: config.sendQueueMessages,
       },
     });
-    this.events.emit('connected', { connectionId: c.id, user: userRef(principal), ip });
+    this.events.emit('connected', { connectionId: c.id, user: c.user, ip });
     return c;
   }
 
@@ -215,7 +215,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
       }
     }
     this.release(c.ip, c.principal.id);
-    this.events.emit('disconnected', { connectionId: c.id, user: userRef(c.principal), code, reason });
+    this.events.emit('disconnected', { connectionId: c.id, user: c.user, code, reason });
   }
 
   // ---------------------------------------------------------------- outbound path
@@ -268,7 +268,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     const queued = c.queue.length;
     this.counters.evictions++;
     this.logger.warn(`slow consumer ${c.id} (user ${c.principal.id}): ${queued} frames queued, closing 1013`);
-    this.events.emit('evicted', { connectionId: c.id, user: userRef(c.principal), queued });
+    this.events.emit('evicted', { connectionId: c.id, user: c.user, queued });
     this.close(c, Close.SlowConsumer.code, Close.SlowConsumer.reason, false);
   }
 
@@ -360,7 +360,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     }
     let members: UserRef[] | undefined;
     if (!rejoin) {
-      const user = userRef(c.principal);
+      const user = c.user;
       const first = await this.presence.add(room, user, c.id).catch(() => false);
       const count = await this.presence.count(room).catch(() => 0);
       if (count <= this.config.presenceMaxMembers) {
@@ -395,7 +395,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
       local.joining.delete(c);
       local.members.add(c);
     }
-    if (!rejoin) this.events.emit('joined', { connectionId: c.id, user: userRef(c.principal), room });
+    if (!rejoin) this.events.emit('joined', { connectionId: c.id, user: c.user, room });
   }
 
   /** Leaves a room and answers `left`. */
@@ -407,7 +407,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   private leaveRoom(c: Connection, room: string): void {
     this.dropMembership(c, room);
-    const user = userRef(c.principal);
+    const user = c.user;
     this.presence
       .remove(room, user.id, c.id)
       .then(async (last) => {
@@ -513,7 +513,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   /** A client's `direct`: to every connection of `to` and of the sender, acked with the id. */
   async direct(c: Connection, to: string, content: string, clientId?: string): Promise<void> {
-    const { id } = await this.sendDirect(userRef(c.principal), to, content, { id: clientId, echo: true });
+    const { id } = await this.sendDirect(c.user, to, content, { id: clientId, echo: true });
     this.send(c, { type: 'ack', id });
   }
 
@@ -706,9 +706,6 @@ function messageFrame(m: RoomMessage): Buffer {
   return textFrame('{"type":"message",' + JSON.stringify(m).slice(1));
 }
 
-function userRef(p: Principal): UserRef {
-  return { id: p.id, name: p.name };
-}
 
 function decrement(map: Map<string, number>, key: string): void {
   const n = (map.get(key) ?? 0) - 1;
