@@ -13,22 +13,19 @@ import { fieldProblems, WsError } from './ws-error.js';
 export class EnvelopePipe implements PipeTransform {
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
-  private instantiate(metatype: new () => object, value: Record<string, unknown>): object {
-    const dto = new metatype() as Record<string, unknown>;
-    for (const field of fieldsOf(metatype)) {
-      if (Object.prototype.hasOwnProperty.call(value, field)) dto[field] = value[field];
-    }
-    return dto;
-  }
-
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
-    const metatype = metadata.metatype;
+    const metatype = metadata.metatype as (new () => object) | undefined;
     if (!metatype || metatype === Object || metadata.type !== 'body') return value;
-    const dto = this.instantiate(metatype as new () => object, value as Record<string, unknown>);
+    const plan = planOf(metatype);
+    const dto = new metatype() as Record<string, unknown>;
+    const frame = value as Record<string, unknown>;
+    for (const field of plan.fields) {
+      if (Object.prototype.hasOwnProperty.call(frame, field)) dto[field] = frame[field];
+    }
     // The planned check passes valid frames cheaply; anything it does not pass gets validateSync's
     // verdict and error (they agree on every envelope DTO: fast-validator.spec.ts).
-    const fast = fastCheckOf(metatype as new () => object);
-    const errors = fast !== null && fast(dto) ? [] : validateSync(dto, { forbidUnknownValues: false });
+    const errors =
+      plan.fast !== null && plan.fast(dto) ? [] : validateSync(dto, { forbidUnknownValues: false });
     if (errors.length > 0) {
       const details = fieldProblems(errors);
       throw new WsError(
@@ -49,29 +46,24 @@ export class EnvelopePipe implements PipeTransform {
 }
 
 /**
- * The DTO instance holding only the fields its class declares (what `whitelist` would leave), built
- * without class-transformer: the envelope is flat JSON, so a copy of the declared fields is the
- * whole transformation, and it costs a fraction of plainToInstance + whitelist on every frame.
+ * Per DTO class, made once: the fields it declares and the planned pass check. The DTO instance holds
+ * only the declared fields (what `whitelist` would leave), built without class-transformer: the
+ * envelope is flat JSON, so a copy of the declared fields is the whole transformation, and it costs a
+ * fraction of plainToInstance + whitelist on every frame.
  */
-const declaredFields = new Map<new () => object, string[]>();
-
-function fieldsOf(metatype: new () => object): string[] {
-  let fields = declaredFields.get(metatype);
-  if (fields === undefined) {
-    const metas = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
-    fields = [...new Set(metas.map((m) => m.propertyName))];
-    declaredFields.set(metatype, fields);
-  }
-  return fields;
+interface DtoPlan {
+  fields: string[];
+  fast: FastCheck | null;
 }
 
-const fastChecks = new Map<new () => object, FastCheck | null>();
+const plans = new Map<new () => object, DtoPlan>();
 
-function fastCheckOf(metatype: new () => object): FastCheck | null {
-  let check = fastChecks.get(metatype);
-  if (check === undefined) {
-    check = planFastCheck(metatype);
-    fastChecks.set(metatype, check);
+function planOf(metatype: new () => object): DtoPlan {
+  let plan = plans.get(metatype);
+  if (plan === undefined) {
+    const metas = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
+    plan = { fields: [...new Set(metas.map((m) => m.propertyName))], fast: planFastCheck(metatype) };
+    plans.set(metatype, plan);
   }
-  return check;
+  return plan;
 }
