@@ -157,6 +157,9 @@ export class MemoryDedup implements DedupStore {
   private gens: Generation[] = [];
   private periodMs = 0;
   private rotateAt = 0;
+  /** The hub sets the key it just looked up: its hash is not computed twice. */
+  private lastKey = '';
+  private lastHash = 0;
 
   constructor(private readonly now: () => number = Date.now) {
     for (let i = 0; i < GENERATIONS; i++) this.gens.push(generation());
@@ -164,7 +167,7 @@ export class MemoryDedup implements DedupStore {
 
   get(key: string): DedupEntry | undefined {
     this.advance(this.now());
-    const hash = hashOf(key);
+    const hash = this.hashOf(key);
     const shard = hash >>> (32 - SHARD_BITS);
     const gens = this.gens;
     for (let i = 0; i < GENERATIONS; i++) {
@@ -184,8 +187,16 @@ export class MemoryDedup implements DedupStore {
       this.periodMs = period;
     }
     this.advance(now);
-    const hash = hashOf(key);
+    const hash = this.hashOf(key);
     this.gens[0][hash >>> (32 - SHARD_BITS)].set(key, hash, entry);
+  }
+
+  private hashOf(key: string): number {
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastHash = hashOf(key);
+    }
+    return this.lastHash;
   }
 
   /** Ids held (every generation; an id set twice in different generations counts twice). */
