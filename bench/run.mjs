@@ -61,11 +61,13 @@ for (const s of ONLY)
   if (!ALL.includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
 const SERVERS = opt('servers', 'gateway,baseline').split(',').filter(Boolean);
 const PROFILE = flag('profile');
-// Node flags for BOTH servers under test: the gateway's production flags (package.json start,
-// deploy/Dockerfile), given to the baseline too so that the ratio compares code, not runtime tuning
+// Node flags for BOTH servers under test: the gateway's production flags (package.json start:prod,
+// which deploy/Dockerfile runs too), given to the baseline too so that the ratio compares code, not runtime tuning
 // (a 64 MB semi-space took N=1000 fan-out from 7.6M to 10.9M deliveries/s on the gateway and from
 // 11.5M to 17.2M on the baseline; 32 MB keeps most of that without inflating idle RSS). Extra ones: --server-node-args=--trace-gc (in their logs).
-const RUNTIME_FLAGS = ['--max-semi-space-size=32'];
+const RUNTIME_FLAGS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  .scripts['start:prod'].split(' ')
+  .filter((/** @type {string} */ w) => w.startsWith('--'));
 const SERVER_NODE_ARGS = [...RUNTIME_FLAGS, ...opt('server-node-args', '').split(' ').filter(Boolean)];
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0)}s`;

@@ -15,8 +15,12 @@ cp -r "$root/dist" "$root/public" "$work/"
 [ -d "$work/node_modules/typescript" ] && { echo "check-runtime-layout: dev dependencies leaked into --omit=dev" >&2; exit 1; }
 
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+# The image runs what `npm run start:prod` runs; the check runs that command and fails if they part.
+start=$(node -p "require('$root/package.json').scripts['start:prod']")
+image=$(node -e "const l=require('fs').readFileSync('$root/deploy/Dockerfile','utf8').split('\n').reverse().find(l=>l.startsWith('CMD '));console.log(JSON.parse(l.slice(4)).join(' '))")
+[ "$start" = "$image" ] || { echo "check-runtime-layout: Dockerfile CMD '$image' differs from start:prod '$start'" >&2; exit 1; }
 (cd "$work" && NODE_ENV=production PORT="$port" HOST=127.0.0.1 JWT_SECRET="$(head -c 48 /dev/urandom | base64)" \
-  LOG_LEVEL=warn exec node --max-semi-space-size=32 dist/main.js >"$work/log" 2>&1) &
+  LOG_LEVEL=warn exec $start >"$work/log" 2>&1) &
 pid=$!
 for _ in $(seq 1 50); do
   if PORT=$port node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then
