@@ -1,11 +1,27 @@
+import { applyDecorators } from '@nestjs/common';
 import { IsInt, IsOptional, IsString, Length, Matches, Min } from 'class-validator';
 
 /** Room names: 1..64 characters from A-Z a-z 0-9 _ - . : */
 export const ROOM_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/** A room name field. */
+const IsRoom = (): PropertyDecorator =>
+  Matches(ROOM_PATTERN, { message: 'must be 1..64 characters of A-Z a-z 0-9 _ - . :' });
+
+/**
+ * An optional string of 1..`max` characters (client ids, epochs). Listed in the order stacked
+ * decorators register (bottom first), so error details keep their order.
+ */
+const IsOptionalString = (max: number): PropertyDecorator =>
+  applyDecorators(
+    Length(1, max, { message: `must be 1..${max} characters` }),
+    IsString({ message: 'must be a string' }),
+    IsOptional(),
+  );
+
 /** Client frame DTOs; validated by EnvelopePipe. Unknown fields (such as `sender`) are stripped. */
 export class JoinDto {
-  @Matches(ROOM_PATTERN, { message: 'must be 1..64 characters of A-Z a-z 0-9 _ - . :' })
+  @IsRoom()
   room!: string;
 
   @IsOptional()
@@ -13,28 +29,24 @@ export class JoinDto {
   @Min(0, { message: 'must be >= 0' })
   since?: number;
 
-  @IsOptional()
-  @IsString({ message: 'must be a string' })
-  @Length(1, 64, { message: 'must be 1..64 characters' })
+  @IsOptionalString(64)
   epoch?: string;
 }
 
 export class LeaveDto {
-  @Matches(ROOM_PATTERN, { message: 'must be 1..64 characters of A-Z a-z 0-9 _ - . :' })
+  @IsRoom()
   room!: string;
 }
 
 export class MessageDto {
-  @Matches(ROOM_PATTERN, { message: 'must be 1..64 characters of A-Z a-z 0-9 _ - . :' })
+  @IsRoom()
   room!: string;
 
   /** Length is checked by EnvelopePipe against MAX_CONTENT_LENGTH (error `too_long`). */
   @IsString({ message: 'must be a string' })
   content!: string;
 
-  @IsOptional()
-  @IsString({ message: 'must be a string' })
-  @Length(1, 64, { message: 'must be 1..64 characters' })
+  @IsOptionalString(64)
   id?: string;
 }
 
@@ -46,16 +58,12 @@ export class DirectDto {
   @IsString({ message: 'must be a string' })
   content!: string;
 
-  @IsOptional()
-  @IsString({ message: 'must be a string' })
-  @Length(1, 64, { message: 'must be 1..64 characters' })
+  @IsOptionalString(64)
   id?: string;
 }
 
 export class PingDto {
-  @IsOptional()
-  @IsString({ message: 'must be a string' })
-  @Length(1, 64, { message: 'must be 1..64 characters' })
+  @IsOptionalString(64)
   id?: string;
 }
 
