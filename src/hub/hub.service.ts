@@ -706,7 +706,6 @@ function messageFrame(m: RoomMessage): Buffer {
   return textFrame('{"type":"message",' + JSON.stringify(m).slice(1));
 }
 
-
 function decrement(map: Map<string, number>, key: string): void {
   const n = (map.get(key) ?? 0) - 1;
   if (n <= 0) map.delete(key);
