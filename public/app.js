@@ -6,6 +6,13 @@ import { GatewayClient, ROOM_NAME } from '/js/gateway-client.js';
 
 const DEFAULT_ROOM = 'general';
 const MAX_ERRORS = 5;
+/** How long an error stays before it fades out (errors about the connection stay until it is back). */
+const ERROR_TTL_MS = 8000;
+const ERROR_FADE_MS = 600;
+/** localStorage key of the display name, so that a reload signs in again under the same name. */
+const NAME_KEY = 'ws-gateway.chat.name';
+/** The layout switch in style.css: below it the sidebar is a drawer behind the Rooms button. */
+const NARROW = window.matchMedia('(max-width: 720px)');
 /** Lines kept per room; older ones are dropped from the page (history stays on the server). */
 const MAX_LINES = 1000;
 
@@ -15,6 +22,10 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const el = {
   status: $('status'),
   me: $('me'),
+  roomsToggle: /** @type {HTMLButtonElement} */ ($('rooms-toggle')),
+  unreadTotal: $('unread-total'),
+  sidebar: $('sidebar'),
+  signOut: /** @type {HTMLButtonElement} */ ($('sign-out')),
   unsupported: $('unsupported'),
   login: $('login'),
   loginForm: /** @type {HTMLFormElement} */ ($('login-form')),
@@ -40,7 +51,8 @@ const el = {
 
 /**
  * @typedef {{ kind: 'message', frame: any } | { kind: 'system', text: string, className?: string }} Line
- * @typedef {{ name: string, state: 'joining' | 'joined', lines: Line[], members: Map<string, string> | null, unread: number }} Room
+ * @typedef {{ missed: number, gap: boolean }} Resume What a room got back while rejoining after a reconnect.
+ * @typedef {{ name: string, state: 'joining' | 'joined', lines: Line[], members: Map<string, string> | null, unread: number, resume: Resume | null }} Room
  */
 
 const state = {
@@ -72,6 +84,27 @@ if (typeof window.WebSocket !== 'function') {
   el.joinForm.addEventListener('submit', onJoinRoom);
   el.composer.addEventListener('submit', onSend);
   el.messageInput.addEventListener('input', updateCharCount);
+  el.roomsToggle.addEventListener('click', () => setRoomsOpen(!isRoomsOpen()));
+  el.signOut.addEventListener('click', signOut);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && isRoomsOpen()) {
+      setRoomsOpen(false);
+      el.roomsToggle.focus();
+    }
+  });
+  // A tap outside the open drawer closes it, as on any phone app.
+  document.addEventListener('click', (event) => {
+    const target = /** @type {Node} */ (event.target);
+    if (isRoomsOpen() && !el.sidebar.contains(target) && !el.roomsToggle.contains(target)) {
+      setRoomsOpen(false);
+    }
+  });
+  NARROW.addEventListener('change', () => setRoomsOpen(false));
+  const saved = loadName();
+  if (saved) {
+    el.nameInput.value = saved;
+    el.loginForm.requestSubmit();
+  }
 }
 
 // ---- login and tokens ------------------------------------------------------------------------
@@ -80,10 +113,15 @@ if (typeof window.WebSocket !== 'function') {
 async function onLogin(event) {
   event.preventDefault();
   const name = el.nameInput.value.trim();
-  if (!name) return;
+  if (!name) {
+    el.loginError.textContent = 'Please enter a display name: it cannot be blank or only spaces.';
+    el.nameInput.focus();
+    return;
+  }
   state.name = name;
   el.loginButton.disabled = true;
   el.loginError.textContent = '';
+  setStatus('connecting');
   try {
     const result = await fetchDevToken(name);
     if (result.token) {
@@ -99,11 +137,13 @@ async function onLogin(event) {
         start(fromFragment);
         return;
       }
+      el.status.hidden = true;
       el.loginForm.hidden = true;
       el.tokenForm.hidden = false;
       el.tokenInput.focus();
       return;
     }
+    el.status.hidden = true;
     el.loginError.textContent = `Could not get a token: ${result.message}`;
   } finally {
     el.loginButton.disabled = false;
@@ -206,7 +246,9 @@ function start(token) {
   state.client = client;
 
   client.on('status', ({ status, reason }) => {
-    setStatus(status);
+    // Before the first welcome a failed attempt is still the page connecting, not a lost connection.
+    setStatus(status === 'reconnecting' && !state.everConnected ? 'connecting' : status);
+    if (status === 'connected') dismissErrors('offline');
     if (status === 'offline' && reason && reason !== 'closed') {
       showError(`Disconnected: ${reason}`, 'offline');
       if (state.tokenMode === 'pasted' && /unauthorized|expired/.test(reason)) {
@@ -215,9 +257,12 @@ function start(token) {
         el.tokenForm.hidden = false;
       }
     }
-    if (status === 'reconnecting') {
-      // Every room is rejoined (and resumed) after the reconnect.
-      for (const room of state.rooms.values()) room.state = 'joining';
+    if (status === 'reconnecting' && state.everConnected) {
+      // Every room is rejoined (and resumed) after the reconnect; count what the resume brings back.
+      for (const room of state.rooms.values()) {
+        if (room.state === 'joined') room.resume = { missed: 0, gap: false };
+        room.state = 'joining';
+      }
       renderRooms();
       if (state.current) addSystemLine(state.current, 'connection lost, reconnecting…');
     }
@@ -230,18 +275,30 @@ function start(token) {
     updateCharCount();
     if (!state.everConnected) {
       state.everConnected = true;
+      saveName(state.name);
       el.login.hidden = true;
       el.chat.hidden = false;
+      el.roomsToggle.hidden = false;
       joinRoom(DEFAULT_ROOM);
       el.messageInput.focus();
     }
   });
-  client.on('message', (frame) => addLine(frame.room, { kind: 'message', frame }));
+  client.on('message', (frame) => {
+    // While a room rejoins, the client delivers the replayed messages just before its `joined`.
+    const resume = state.rooms.get(frame.room)?.resume;
+    if (resume) resume.missed++;
+    addLine(frame.room, { kind: 'message', frame });
+  });
   client.on('joined', (frame) => {
     const room = state.rooms.get(frame.room);
     if (!room) return;
     room.state = 'joined';
     room.members = frame.members ? new Map(frame.members.map((m) => [m.id, m.name])) : null;
+    if (room.resume) {
+      const { missed, gap } = room.resume;
+      room.resume = null;
+      addSystemLine(frame.room, backOnlineText(missed, gap), gap ? 'back-online partial' : 'back-online');
+    }
     renderRooms();
     if (frame.room === state.current) renderMembers();
   });
@@ -256,6 +313,8 @@ function start(token) {
     if (frame.room === state.current) renderMembers();
   });
   client.on('gap', (gap) => {
+    const resume = state.rooms.get(gap.room)?.resume;
+    if (resume) resume.gap = true;
     const text = gap.epochChanged
       ? 'the server restarted and lost its history: messages you had not received before it went down are missing'
       : `some messages could not be recovered (history starts at #${gap.oldestSeq})`;
@@ -271,10 +330,67 @@ function start(token) {
   });
 }
 
+/**
+ * @param {number} missed
+ * @param {boolean} gap
+ */
+function backOnlineText(missed, gap) {
+  const loaded =
+    missed === 0 ? 'no missed messages' : `${missed} missed message${missed === 1 ? '' : 's'} loaded`;
+  return gap ? `back online, ${loaded}; some messages may be missing` : `back online, ${loaded}`;
+}
+
 /** @param {string} status */
 function setStatus(status) {
+  el.status.hidden = false;
   el.status.textContent = status;
   el.status.dataset.status = status;
+}
+
+function signOut() {
+  forgetName();
+  // A fresh page is the simplest way back to a clean state: no client, no rooms, the login form.
+  void (state.client ? state.client.close() : Promise.resolve()).finally(() => location.reload());
+}
+
+// ---- the remembered name -----------------------------------------------------------------------
+// Storage can be off (privacy settings, some private windows): the page then simply forgets.
+
+function loadName() {
+  try {
+    return localStorage.getItem(NAME_KEY)?.trim() ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** @param {string} name */
+function saveName(name) {
+  try {
+    localStorage.setItem(NAME_KEY, name);
+  } catch {
+    // not kept: the user types it again after a reload
+  }
+}
+
+function forgetName() {
+  try {
+    localStorage.removeItem(NAME_KEY);
+  } catch {
+    // nothing was kept
+  }
+}
+
+// ---- the rooms drawer (narrow screens) ---------------------------------------------------------
+
+function isRoomsOpen() {
+  return el.chat.classList.contains('rooms-open');
+}
+
+/** @param {boolean} open */
+function setRoomsOpen(open) {
+  el.chat.classList.toggle('rooms-open', open);
+  el.roomsToggle.setAttribute('aria-expanded', String(open));
 }
 
 // ---- rooms -----------------------------------------------------------------------------------
@@ -290,13 +406,15 @@ function onJoinRoom(event) {
   }
   el.roomInput.value = '';
   joinRoom(name);
+  // On a phone the new room is what the user wants to see: out of the drawer.
+  if (NARROW.matches) setRoomsOpen(false);
 }
 
 /** @param {string} name */
 function joinRoom(name) {
   if (!state.client) return;
   if (!state.rooms.has(name)) {
-    state.rooms.set(name, { name, state: 'joining', lines: [], members: null, unread: 0 });
+    state.rooms.set(name, { name, state: 'joining', lines: [], members: null, unread: 0, resume: null });
   }
   selectRoom(name);
   state.client.join(name).catch((err) => {
@@ -340,7 +458,10 @@ function renderRooms() {
     select.type = 'button';
     select.className = 'room-name';
     select.textContent = `# ${room.name}`;
-    select.addEventListener('click', () => selectRoom(room.name));
+    select.addEventListener('click', () => {
+      selectRoom(room.name);
+      if (NARROW.matches) setRoomsOpen(false);
+    });
     li.append(select);
     if (room.unread > 0) {
       const unread = document.createElement('span');
@@ -358,6 +479,11 @@ function renderRooms() {
     li.append(leave);
     el.roomList.append(li);
   }
+  // On a phone the room list is behind the Rooms button: unread messages elsewhere show on it.
+  let unread = 0;
+  for (const room of state.rooms.values()) unread += room.unread;
+  el.unreadTotal.textContent = unread > 0 ? String(unread) : '';
+  el.roomsToggle.setAttribute('aria-label', unread > 0 ? `Rooms, ${unread} unread` : 'Rooms');
 }
 
 function renderMembers() {
@@ -516,13 +642,35 @@ function describeError(code, message) {
 }
 
 /**
+ * Shows an error under the log. It fades out after ERROR_TTL_MS, or goes with its × button; one
+ * about the connection (`offline`) stays while the page is offline, since it says why.
  * @param {string} text
  * @param {string} code
  */
 function showError(text, code) {
   const li = document.createElement('li');
   li.dataset.code = code;
-  li.textContent = text;
+  const span = document.createElement('span');
+  span.className = 'error-text';
+  span.textContent = text;
+  const dismiss = document.createElement('button');
+  dismiss.type = 'button';
+  dismiss.className = 'dismiss';
+  dismiss.dataset.testid = 'dismiss-error';
+  dismiss.title = 'dismiss';
+  dismiss.setAttribute('aria-label', 'dismiss this error');
+  dismiss.textContent = '×';
+  dismiss.addEventListener('click', () => li.remove());
+  li.append(span, dismiss);
   el.errors.append(li);
   while (el.errors.childElementCount > MAX_ERRORS) el.errors.firstElementChild?.remove();
+  if (code !== 'offline') {
+    setTimeout(() => li.classList.add('fading'), ERROR_TTL_MS - ERROR_FADE_MS);
+    setTimeout(() => li.remove(), ERROR_TTL_MS);
+  }
+}
+
+/** @param {string} code */
+function dismissErrors(code) {
+  for (const li of el.errors.querySelectorAll(`li[data-code="${code}"]`)) li.remove();
 }

@@ -1,7 +1,7 @@
-// A TCP pass-through in front of the gateway for the restart test. The pages talk to the gateway
-// through it; closing it refuses new connections (the pages stay "reconnecting" however fast their
-// backoff is), so the test can make sure messages are sent while the pages are truly away. Existing
-// connections end when the gateway's end does, exactly as without the gate.
+// A TCP pass-through in front of the gateway for the restart and reconnect tests. The pages talk to
+// the gateway through it; closing it refuses new connections (the pages stay "reconnecting" however
+// fast their backoff is), so a test can make sure messages are sent while the pages are truly away.
+// Existing connections end when the gateway's end does, or when the test drops them.
 
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -37,6 +37,11 @@ export class TcpGate {
   /** Refuses new connections from now on; the ones already through stay. */
   close(): void {
     this.isOpen = false;
+  }
+
+  /** Cuts every connection through the gate, as a dropped network would (the gateway keeps running). */
+  dropAll(): void {
+    for (const s of this.sockets) s.destroy();
   }
 
   private accept(downstream: Socket, targetPort: number): void {
