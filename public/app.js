@@ -271,7 +271,10 @@ function start(token) {
   client.on('welcome', (welcome) => {
     state.me = welcome.user;
     state.maxContentLength = welcome.limits.maxContentLength;
-    el.me.textContent = `signed in as ${welcome.user.name}`;
+    const prefix = document.createElement('span');
+    prefix.className = 'me-prefix';
+    prefix.textContent = 'signed in as ';
+    el.me.replaceChildren(prefix, welcome.user.name);
     updateCharCount();
     if (!state.everConnected) {
       state.everConnected = true;
@@ -279,6 +282,7 @@ function start(token) {
       el.login.hidden = true;
       el.chat.hidden = false;
       el.roomsToggle.hidden = false;
+      document.body.classList.add('signed-in');
       joinRoom(DEFAULT_ROOM);
       el.messageInput.focus();
     }

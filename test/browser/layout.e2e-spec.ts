@@ -87,6 +87,8 @@ describe('chat page layout on a phone', () => {
       pages.push(login);
       const loginBox = await login.box('#login');
       expectInViewport(loginBox, viewport);
+      // Before sign-in the bar still names the page; after it, the room goes to Rooms, name and badge.
+      expect(await login.page.isVisible('.topbar h1')).toBe(true);
       expect(await login.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
         viewport.width,
       );
@@ -97,6 +99,8 @@ describe('chat page layout on a phone', () => {
       await chat.waitForMessage(LONG);
       const facts = await chat.layout();
       expect(facts.viewport).toEqual(viewport);
+      expect(await chat.page.isVisible('.topbar h1')).toBe(false);
+      expect(await chat.page.isVisible('#me')).toBe(true);
       // The log spans the screen but for the page's padding and border.
       expectUsable(facts, viewport.width - 24);
       // The long message wraps into a few lines, not one letter a line.
