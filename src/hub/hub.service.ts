@@ -10,29 +10,22 @@ import type { MaybeAsync } from '../cluster/maybe-async.js';
 import { PRESENCE, type PresenceStore } from '../cluster/presence.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { Close, type ErrorCode, type Refusal } from '../protocol/codes.js';
-import type { ErrorFrame, RoomMessage, ServerFrame, UserRef } from '../protocol/frames.js';
+import type { RoomMessage, ServerFrame, UserRef } from '../protocol/frames.js';
 import type { FieldProblem } from '../protocol/ws-error.js';
 import { Connection } from './connection.js';
 import { encodeFrame } from './frame.js';
 import { HubCounters } from './hub-counters.js';
 import type { HubEvents } from './hub-events.js';
 import { type PublishOptions, type PublishResult, Publisher, SYSTEM } from './publisher.js';
-import { Registry } from './registry.js';
+import { Registry, type RegistryStats } from './registry.js';
 import { Rooms } from './rooms.js';
-import { SendQueue } from './send-queue.js';
-import { TokenBucket } from './token-bucket.js';
 import { Writer } from './writer.js';
 
 export type { HubEvents } from './hub-events.js';
 export type { PublishOptions, PublishResult } from './publisher.js';
 
-export interface HubStats {
-  connections: number;
-  users: number;
+export interface HubStats extends RegistryStats {
   rooms: number;
-  queuedFrames: number;
-  queuedBytes: number;
-  draining: boolean;
 }
 
 /** The sweeper runs at least this often, and four times per heartbeat period when that is shorter. */
@@ -66,7 +59,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   ) {
     const logFailure = (what: string, err: unknown) => this.logBrokerFailure(what, err);
     this.registry = new Registry(config);
-    this.writer = new Writer(this.counters, this.events, config.closeTimeoutMs);
+    this.writer = new Writer(this.counters, this.events, config);
     this.rooms = new Rooms(config, broker, presence, this.writer, this.counters, this.events, logFailure);
     this.publisher = new Publisher(
       broker,
@@ -112,19 +105,9 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   register(ws: WebSocket, socket: Socket, principal: Principal, ip: string, deflate: boolean): Connection {
     const now = Date.now();
     const { config } = this;
-    const limits = { messages: config.sendQueueMessages, bytes: config.sendQueueBytes };
-    const bucket = new TokenBucket(config.ratePerSec, config.ratePerSec, now);
-    const c = new Connection(
-      this.newId(),
-      ws,
-      principal,
-      ip,
-      new SendQueue(ws, socket, limits, deflate),
-      bucket,
-      now,
-    );
+    const c = this.registry.add(this.newId(), ws, socket, principal, ip, deflate, now);
     this.counters.connects++;
-    if (this.registry.add(c)) {
+    if (this.registry.ofUser(principal.id)?.size === 1) {
       this.broker.subscribeUser(principal.id).catch((err) => this.logBrokerFailure('subscribeUser', err));
     }
     this.send(c, {
@@ -186,19 +169,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   /** Sends an `error` frame and closes 1008 after too many of them in the window. */
   sendError(c: Connection, code: ErrorCode, message: string, ref?: unknown, details?: FieldProblem[]): void {
-    if (!c.open) return;
-    const frame: ErrorFrame = { type: 'error', code, message };
-    if (typeof ref === 'string' && ref.length > 0 && ref.length <= 64) frame.ref = ref;
-    if (details) frame.details = details;
-    this.writer.send(c, frame);
-    HubCounters.bump(this.counters.errors, code);
-    const now = Date.now();
-    const times = (c.errorTimes ??= []);
-    times.push(now);
-    while (times.length > 0 && times[0] <= now - this.config.errorWindowMs) times.shift();
-    if (times.length >= this.config.errorLimit) {
-      this.writer.close(c, Close.TooManyErrors.code, Close.TooManyErrors.reason);
-    }
+    this.writer.error(c, code, message, ref, details);
   }
 
   // ---------------------------------------------------------------- rooms and publishing
@@ -305,20 +276,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   }
 
   stats(): HubStats {
-    let queuedFrames = 0;
-    let queuedBytes = 0;
-    for (const c of this.registry.all()) {
-      queuedFrames += c.queue.length;
-      queuedBytes += c.queue.queuedBytes;
-    }
-    return {
-      connections: this.registry.size,
-      users: this.registry.users,
-      rooms: this.rooms.size,
-      queuedFrames,
-      queuedBytes,
-      draining: this.registry.draining,
-    };
+    return { ...this.registry.stats(), rooms: this.rooms.size };
   }
 
   isHealthy(): boolean {

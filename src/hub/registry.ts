@@ -1,8 +1,21 @@
 import { Logger } from '@nestjs/common';
 import type { GatewayConfig } from '../config/config.js';
 import { Close, Refusal } from '../protocol/codes.js';
-import type { Connection } from './connection.js';
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import type { Principal } from '../auth/principal.js';
+import { Connection } from './connection.js';
+import { SendQueue } from './send-queue.js';
+import { TokenBucket } from './token-bucket.js';
 import type { Writer } from './writer.js';
+
+export interface RegistryStats {
+  connections: number;
+  users: number;
+  queuedFrames: number;
+  queuedBytes: number;
+  draining: boolean;
+}
 
 /**
  * This instance's connections (centrifuge's hub.go): by id and by user, admission against the
@@ -46,14 +59,25 @@ export class Registry {
     decrement(this.userCounts, userId);
   }
 
-  /** Adds an admitted connection; true when it is its user's first on this instance. */
-  add(c: Connection): boolean {
+  /** Adds an admitted connection with its bounded queue and rate bucket. */
+  add(
+    id: string,
+    ws: WebSocket,
+    socket: Socket,
+    principal: Principal,
+    ip: string,
+    deflate: boolean,
+    now: number,
+  ): Connection {
+    const { config } = this;
+    const limits = { messages: config.sendQueueMessages, bytes: config.sendQueueBytes };
+    const bucket = new TokenBucket(config.ratePerSec, config.ratePerSec, now);
+    const c = new Connection(id, ws, principal, ip, new SendQueue(ws, socket, limits, deflate), bucket, now);
     this.connections.set(c.id, c);
-    let set = this.byUser.get(c.principal.id);
-    const first = set === undefined;
-    if (set === undefined) this.byUser.set(c.principal.id, (set = new Set()));
+    let set = this.byUser.get(principal.id);
+    if (set === undefined) this.byUser.set(principal.id, (set = new Set()));
     set.add(c);
-    return first;
+    return c;
   }
 
   /**
@@ -92,8 +116,20 @@ export class Registry {
     return this.connections.size;
   }
 
-  get users(): number {
-    return this.byUser.size;
+  stats(): RegistryStats {
+    let queuedFrames = 0;
+    let queuedBytes = 0;
+    for (const c of this.connections.values()) {
+      queuedFrames += c.queue.length;
+      queuedBytes += c.queue.queuedBytes;
+    }
+    return {
+      connections: this.connections.size,
+      users: this.byUser.size,
+      queuedFrames,
+      queuedBytes,
+      draining: this.draining,
+    };
   }
 
   /**

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
-import { Close } from '../protocol/codes.js';
-import type { ServerFrame } from '../protocol/frames.js';
+import type { GatewayConfig } from '../config/config.js';
+import { Close, type ErrorCode } from '../protocol/codes.js';
+import type { ErrorFrame, ServerFrame } from '../protocol/frames.js';
+import type { FieldProblem } from '../protocol/ws-error.js';
 import type { Connection } from './connection.js';
 import { encodeFrame } from './frame.js';
 import { HubCounters } from './hub-counters.js';
@@ -30,7 +32,7 @@ export class Writer {
   constructor(
     readonly counters: HubCounters,
     private readonly events: EventEmitter<HubEvents>,
-    private readonly closeTimeoutMs: number,
+    private readonly config: Pick<GatewayConfig, 'closeTimeoutMs' | 'errorWindowMs' | 'errorLimit'>,
   ) {}
 
   /** Encodes a frame for one connection and queues it. */
@@ -70,6 +72,23 @@ export class Writer {
     }
   };
 
+  /** Sends an `error` frame and closes 1008 after ERROR_LIMIT of them within ERROR_WINDOW_MS. */
+  error(c: Connection, code: ErrorCode, message: string, ref?: unknown, details?: FieldProblem[]): void {
+    if (!c.open) return;
+    const frame: ErrorFrame = { type: 'error', code, message };
+    if (typeof ref === 'string' && ref.length > 0 && ref.length <= 64) frame.ref = ref;
+    if (details) frame.details = details;
+    this.send(c, frame);
+    HubCounters.bump(this.counters.errors, code);
+    const now = Date.now();
+    const times = (c.errorTimes ??= []);
+    times.push(now);
+    while (times.length > 0 && times[0] <= now - this.config.errorWindowMs) times.shift();
+    if (times.length >= this.config.errorLimit) {
+      this.close(c, Close.TooManyErrors.code, Close.TooManyErrors.reason);
+    }
+  }
+
   /** Flushes queued frames now (used before closing a connection). */
   flush(c: Connection): void {
     if (!c.queue.flush()) this.evict(c);
@@ -93,7 +112,7 @@ export class Writer {
     if (!c.open) return;
     if (flushFirst) c.queue.flush();
     c.queue.drop();
-    c.closeDeadline = Date.now() + this.closeTimeoutMs;
+    c.closeDeadline = Date.now() + this.config.closeTimeoutMs;
     try {
       c.ws.close(code, reason);
     } catch {
