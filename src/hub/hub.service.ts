@@ -40,7 +40,7 @@ const MAX_SWEEP_INTERVAL_MS = 1000;
 @Injectable()
 export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Hub');
-  readonly instanceId = randomBytes(4).toString('hex');
+  private readonly instanceId = randomBytes(4).toString('hex');
   private idCounter = 0;
   readonly events = new EventEmitter<HubEvents>();
   readonly counters = new HubCounters();
@@ -86,7 +86,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   }
 
   /** A unique id: instance id + counter (cheaper than a UUID, unique across instances). */
-  newId(): string {
+  private newId(): string {
     return `${this.instanceId}-${(++this.idCounter).toString(36)}`;
   }
 
@@ -153,10 +153,6 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   send<F extends ServerFrame>(c: Connection, frame: F): void {
     this.writer.send(c, frame);
-  }
-
-  enqueue(c: Connection, frame: Buffer): void {
-    this.writer.enqueue(c, frame);
   }
 
   flush(c: Connection): void {
