@@ -28,8 +28,8 @@ export interface CreateAppOptions {
  * Builds the application (not yet listening). Tests call this with their own configuration.
  * Logs go through pino (JSON lines, LOG_LEVEL). TLS_CERT_FILE/TLS_KEY_FILE make the server HTTPS.
  * With REDIS_URL set it is a hybrid app: the Nest microservices Redis transport (the `hub.publish`
- * event pattern) is connected here and started by `startMicroservices(app)` (main.ts calls it).
- * No signal handlers here: main.ts installs the drain on SIGTERM/SIGINT.
+ * event pattern) is connected here and started by `app.startAllMicroservices()` (main.ts calls it).
+ * No signal handlers here: main.ts enables Nest's shutdown hooks, which run the drain on SIGTERM/SIGINT.
  */
 export async function createApp(
   config: GatewayConfig = loadConfig(),
@@ -71,14 +71,6 @@ export async function createApp(
   if (config.devTokens) log.warn('dev tokens are ON: POST /auth/dev-token issues tokens to anyone');
   if (tls) log.log('TLS on: serving https:// and wss:// directly');
   return app;
-}
-
-/**
- * Starts what `listen` does not: the microservice transports of a hybrid app (REDIS_URL). Call
- * before or after `listen`; a no-op without REDIS_URL.
- */
-export async function startMicroservices(app: INestApplication): Promise<void> {
-  await app.startAllMicroservices();
 }
 
 /** REDIS_URL (redis://[user:pass@]host:port[/db] or rediss://) as ioredis options for the transport. */

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { ConfigError, loadConfig } from './config/config.js';
-import { createApp, startMicroservices } from './bootstrap.js';
-import { DrainService } from './health/drain.service.js';
+import { createApp } from './bootstrap.js';
 import { PinoLoggerService } from './logging/pino-logger.service.js';
 
 // A .env file in the working directory is read if present; variables already in the environment win.
@@ -20,11 +19,12 @@ try {
 }
 const logger = new PinoLoggerService(config.logLevel);
 const app = await createApp(config, { logger });
-// SIGTERM/SIGINT: readiness off, no new upgrades, flush, close 1001 over a jittered window, exit
-// within SHUTDOWN_GRACE_MS. Other signals close the app at once.
-app.get(DrainService).handleSignals(app);
+// SIGTERM/SIGINT: Nest's shutdown runs DrainService.beforeApplicationShutdown (readiness off, no new
+// upgrades, flush, close 1001 over a jittered window), closes the app and exits 0, all within
+// SHUTDOWN_GRACE_MS. Other signals close the app at once and re-raise the signal.
+app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 app.enableShutdownHooks(['SIGHUP', 'SIGQUIT', 'SIGUSR2']);
-await startMicroservices(app);
+await app.startAllMicroservices();
 await app.listen(config.port, config.host);
 const address = (app.getHttpServer() as Server).address();
 const port = typeof address === 'object' && address ? address.port : config.port;

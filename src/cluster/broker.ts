@@ -19,12 +19,13 @@ export interface Broker {
   /** Installs the receiver; called once by the hub before any subscribe. */
   setHandler(handler: BrokerHandler): void;
   /**
-   * With `dedup`, a publication retried under the same key within `ttlMs` resolves with the original
-   * seq and is not published again, even when the first attempt failed after the backend had applied
-   * it (lost reply). Implementations without lost replies may ignore it. A broker inside this
-   * process answers at once (and throws instead of rejecting).
+   * With `options.idempotencyKey`, a publication retried under the same key to the same room within
+   * `idempotentResultTtlMs` resolves with the original seq and is not published again, even when the
+   * first attempt failed after the backend had applied it (lost reply), and a retry racing its
+   * original on this instance waits for the original's answer. A broker inside this process answers
+   * at once (and throws instead of rejecting).
    */
-  publish(message: Omit<RoomMessage, 'seq'>, dedup?: PublishDedup): MaybeAsync<RoomMessage>;
+  publish(message: Omit<RoomMessage, 'seq'>, options?: PublishOptions): MaybeAsync<RoomMessage>;
   /** Ephemeral room event (presence): not in history, no seq. */
   publishRoomEvent(room: string, event: RoomEvent): Promise<void>;
   /** A frame for every connection of a user (direct messages, service pushes). */
@@ -46,9 +47,12 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-export interface PublishDedup {
-  key: string;
-  ttlMs: number;
+/** Options of `Broker.publish` (centrifuge's WithIdempotencyKey / WithIdempotentResultTTL). */
+export interface PublishOptions {
+  /** Names the publication across retries (see `idempotencyKey()` in idempotency.ts). */
+  idempotencyKey?: string;
+  /** How long the key's answer is remembered (DEDUP_WINDOW_MS). */
+  idempotentResultTtlMs?: number;
 }
 
 export interface HistorySlice {

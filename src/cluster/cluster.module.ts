@@ -1,18 +1,14 @@
 import { Module } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { BROKER, type Broker } from './broker.js';
-import { DEDUP, type DedupStore } from './dedup.js';
+import { BROKER } from './broker.js';
+import type { ClusterSeams } from './cluster-seams.js';
+import { IDEMPOTENCY } from './idempotency.js';
 import { MemoryBroker } from './memory/memory-broker.js';
 import { MemoryDedup } from './memory/memory-dedup.js';
 import { MemoryPresence } from './memory/memory-presence.js';
-import { PRESENCE, type PresenceStore } from './presence.js';
+import { PRESENCE } from './presence.js';
 
-/** The three seams between this instance's hub and the rest of the cluster. */
-export interface ClusterSeams {
-  broker: Broker;
-  presence: PresenceStore;
-  dedup: DedupStore;
-}
+export type { ClusterSeams } from './cluster-seams.js';
 
 const SEAMS = Symbol('CLUSTER_SEAMS');
 
@@ -26,10 +22,12 @@ async function createSeams(config: GatewayConfig): Promise<ClusterSeams> {
     const { createRedisSeams } = await import('./redis/index.js');
     return createRedisSeams(config);
   }
+  // One store: the broker records room publications' keys in it, the hub direct messages'.
+  const idempotency = new MemoryDedup();
   return {
-    broker: new MemoryBroker(config.historySize),
+    broker: new MemoryBroker(config.historySize, idempotency),
     presence: new MemoryPresence(),
-    dedup: new MemoryDedup(),
+    idempotency,
   };
 }
 
@@ -38,8 +36,8 @@ async function createSeams(config: GatewayConfig): Promise<ClusterSeams> {
     { provide: SEAMS, inject: [GATEWAY_CONFIG], useFactory: createSeams },
     { provide: BROKER, inject: [SEAMS], useFactory: (s: ClusterSeams) => s.broker },
     { provide: PRESENCE, inject: [SEAMS], useFactory: (s: ClusterSeams) => s.presence },
-    { provide: DEDUP, inject: [SEAMS], useFactory: (s: ClusterSeams) => s.dedup },
+    { provide: IDEMPOTENCY, inject: [SEAMS], useFactory: (s: ClusterSeams) => s.idempotency },
   ],
-  exports: [BROKER, PRESENCE, DEDUP],
+  exports: [BROKER, PRESENCE, IDEMPOTENCY],
 })
 export class ClusterModule {}

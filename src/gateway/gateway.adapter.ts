@@ -12,6 +12,7 @@ import { type Connection } from '../hub/connection.js';
 import { HubCounters } from '../hub/hub-counters.js';
 import { type HubService } from '../hub/hub.service.js';
 import { ErrorCode, Refusal } from '../protocol/codes.js';
+import type { ServerFrame } from '../protocol/frames.js';
 import { type HotInvoker, planHotRoute } from './hot-route.js';
 
 const CONNECTION = Symbol('connection');
@@ -251,7 +252,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
 
   private reply(c: Connection, value: unknown): void {
     if (value === undefined || value === null || isObservable(value)) return;
-    if (typeof value === 'object' && c.open) this.hub.send(c, value as { type: string });
+    if (typeof value === 'object' && c.open) this.hub.send(c, value as ServerFrame); // a handler's answer is a server frame (pong, authed)
   }
 
   /** Only reached when the exception filter itself failed: still an error frame, never silence. */

@@ -1,12 +1,13 @@
 import { type ArgumentsHost, Catch, Logger, type WsExceptionFilter } from '@nestjs/common';
 import type { WebSocket } from 'ws';
+import { HubError } from '../hub/hub-error.js';
 import { HubService } from '../hub/hub.service.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { WsError } from '../protocol/ws-error.js';
 import { connectionOf } from './gateway.adapter.js';
 
 /**
- * The one exception filter of the gateway: a WsError becomes its `error` frame; anything else is an
+ * The one exception filter of the gateway: a WsError or the hub's HubError becomes its `error` frame; anything else is an
  * unexpected fault, logged with its stack and answered `internal`. The connection stays up either way
  * (Nest's default filter would emit an "exception" event that `ws` never sends anywhere).
  */
@@ -22,8 +23,9 @@ export class WsErrorFilter implements WsExceptionFilter {
     if (c === undefined) return;
     const data = ws.getData<{ id?: unknown } | undefined>();
     const ref = typeof data === 'object' && data !== null ? data.id : undefined;
-    if (exception instanceof WsError) {
-      this.hub.sendError(c, exception.code, exception.message, ref, exception.details);
+    if (exception instanceof WsError || exception instanceof HubError) {
+      const details = exception instanceof WsError ? exception.details : undefined;
+      this.hub.sendError(c, exception.code, exception.message, ref, details);
       return;
     }
     this.logger.error(

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import type { Connection } from '../hub/connection.js';
 import { HubService } from '../hub/hub.service.js';
@@ -17,32 +23,38 @@ export interface DrainReport {
 /** Time kept back from SHUTDOWN_GRACE_MS for closing the server and the bus after the drain. */
 const CLOSE_MARGIN_MS = 1000;
 const POLL_MS = 20;
+/** The signals that drain; any other shutdown (app.close(), SIGHUP, ...) closes at once. */
+const DRAIN_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT'];
 
 /**
  * Graceful drain (terminus's graceful-shutdown service, for WebSockets). `drain()`:
- * 1. readiness turns false at once (`/readyz` 503) and the hub refuses new upgrades (503 draining);
+ * 1. the hub's drain flag goes up: readiness turns false at once (`/readyz` 503), new upgrades and
+ *    push requests are refused (503 draining);
  * 2. every connection's queued frames are flushed (waiting for the socket to drain when it must);
  * 3. each socket is closed 1001 "going away" at a random moment within DRAIN_SPREAD_MS (at most half
  *    of the grace), so that clients do not all reconnect in the same instant;
  * 4. connections still open at the deadline are terminated.
- * `handleSignals(app)` (main.ts) runs it on SIGTERM/SIGINT, then closes the app and exits, with a
- * hard exit at SHUTDOWN_GRACE_MS whatever happens.
+ * On SIGTERM/SIGINT Nest's shutdown hooks (main.ts) call `beforeApplicationShutdown`, which drains
+ * before the app closes; the process exits 1 if SHUTDOWN_GRACE_MS runs out, and at once on a second
+ * signal.
  */
 @Injectable()
-export class DrainService implements OnApplicationShutdown {
+export class DrainService implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Drain');
   private running: Promise<DrainReport> | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private signalHandlers: [NodeJS.Signals, () => void][] = [];
+  private secondSignal: [string, () => void][] = [];
+  /** How the process ends when the grace runs out or a second signal comes (replaceable in tests). */
+  exit: (code: number) => void = (code) => process.exit(code);
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(HubService) private readonly hub: HubService,
   ) {}
 
-  /** True from the first moment of a drain (readiness). */
+  /** True from the first moment of a drain (the hub's flag: admission, readiness, the push API). */
   get isDraining(): boolean {
-    return this.running !== null || this.hub.isDraining;
+    return this.hub.isDraining;
   }
 
   /** Starts the drain (idempotent) and resolves when every connection is closed or terminated. */
@@ -50,50 +62,33 @@ export class DrainService implements OnApplicationShutdown {
     return (this.running ??= this.run(graceMs));
   }
 
-  /**
-   * Installs SIGTERM/SIGINT handlers: drain, `app.close()`, exit 0; exit 1 if the grace runs out.
-   * A second signal while draining exits at once.
-   */
-  handleSignals(
-    app: { close(): Promise<void> },
-    exit: (code: number) => void = (code) => process.exit(code),
-  ): void {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  /** Nest's shutdown on a signal: drain first when it is SIGTERM/SIGINT, then let the app close. */
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    if (signal === undefined || !DRAIN_SIGNALS.includes(signal)) return;
+    this.logger.log({ msg: 'draining', signal, connections: this.hub.stats().connections });
+    const hard = setTimeout(() => {
+      this.logger.error(
+        `drain did not finish within SHUTDOWN_GRACE_MS=${this.config.shutdownGraceMs}: exiting`,
+      );
+      this.exit(1);
+    }, this.config.shutdownGraceMs);
+    hard.unref();
+    // Nest ignores signals once its shutdown runs; a second one means "stop now".
+    for (const s of DRAIN_SIGNALS) {
       const handler = (): void => {
-        if (this.running !== null) {
-          this.logger.warn(`${signal} again while draining: exiting now`);
-          exit(1);
-          return;
-        }
-        this.logger.log({ msg: 'draining', signal, connections: this.hub.stats().connections });
-        const hard = setTimeout(() => {
-          this.logger.error(
-            `drain did not finish within SHUTDOWN_GRACE_MS=${this.config.shutdownGraceMs}: exiting`,
-          );
-          exit(1);
-        }, this.config.shutdownGraceMs);
-        hard.unref();
-        this.drain()
-          .then((report) => {
-            this.logger.log({ msg: 'drained', ...report });
-            return app.close();
-          })
-          .then(
-            () => exit(0),
-            (err: unknown) => {
-              this.logger.error(`shutdown failed: ${(err as Error)?.message}`, (err as Error)?.stack);
-              exit(1);
-            },
-          );
+        this.logger.warn(`${s} again while draining: exiting now`);
+        this.exit(1);
       };
-      process.on(signal, handler);
-      this.signalHandlers.push([signal, handler]);
+      process.once(s, handler);
+      this.secondSignal.push([s, handler]);
     }
+    const report = await this.drain();
+    this.logger.log({ msg: 'drained', ...report });
   }
 
   onApplicationShutdown(): void {
-    for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
-    this.signalHandlers = [];
+    for (const [signal, handler] of this.secondSignal) process.off(signal, handler);
+    this.secondSignal = [];
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
 import type { UserRef } from '../protocol/frames.js';
@@ -24,7 +23,6 @@ export class Connection {
   constructor(
     readonly id: string,
     readonly ws: WebSocket,
-    readonly socket: Socket,
     public principal: Principal,
     readonly ip: string,
     readonly queue: SendQueue,

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { ClusterModule } from '../cluster/cluster.module.js';
 import { BROKER, type Broker } from '../cluster/broker.js';
-import { DEDUP, type DedupStore } from '../cluster/dedup.js';
+import { IDEMPOTENCY, type IdempotencyStore } from '../cluster/idempotency.js';
 import { PRESENCE, type PresenceStore } from '../cluster/presence.js';
 import { type GatewayConfig, loadConfig } from '../config/config.js';
 import { HubService } from './hub.service.js';
@@ -35,7 +35,7 @@ export const HUB_MODULE_OPTIONS = Symbol('HUB:MODULE_OPTIONS');
 /**
  * The hub as a reusable dynamic module: `forRoot(options)` or `forRootAsync({inject, useFactory})`,
  * both resolving to HUB_MODULE_OPTIONS. Exports HubService (publish, sendToUser, broadcast,
- * disconnectUser, stats, events) and re-exports ClusterModule (the broker/presence/dedup seams).
+ * disconnectUser, stats, events) and re-exports ClusterModule (the broker, presence and idempotency seams).
  *
  * Import it ONCE per application (AppModule does, with isGlobal): every forRoot call makes its own
  * HubService, and two hubs in one process would split the connections between them.
@@ -73,9 +73,13 @@ export class HubModule {
         // factory may itself inject GATEWAY_CONFIG without a cycle).
         {
           provide: HubService,
-          inject: [HUB_MODULE_OPTIONS, BROKER, PRESENCE, DEDUP],
-          useFactory: (o: HubModuleOptions, broker: Broker, presence: PresenceStore, dedup: DedupStore) =>
-            new HubService(o.config ?? loadConfig(), broker, presence, dedup),
+          inject: [HUB_MODULE_OPTIONS, BROKER, PRESENCE, IDEMPOTENCY],
+          useFactory: (
+            o: HubModuleOptions,
+            broker: Broker,
+            presence: PresenceStore,
+            idempotency: IdempotencyStore,
+          ) => new HubService(o.config ?? loadConfig(), broker, presence, idempotency),
         },
       ],
       exports: [HubService, HUB_MODULE_OPTIONS, ClusterModule],

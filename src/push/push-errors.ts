@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { type HubError, HubErrorCode } from '../hub/hub-error.js';
 import type { FieldProblem } from '../protocol/ws-error.js';
 
 /** The push API's error answers: `{error, message, details?}` like the handshake refusals. */
@@ -21,6 +22,27 @@ export class PushHttpError extends HttpException {
     readonly headers: Record<string, string> = {},
   ) {
     super({ error: kind.error, message, ...(details ? { details } : {}) }, kind.status);
+  }
+}
+
+/**
+ * The push API's answer to a hub failure. Every HubError code maps to one answer; a temporary one
+ * says when to retry.
+ */
+export function fromHubError(err: HubError): PushHttpError {
+  const retry: Record<string, string> = err.temporary ? { 'Retry-After': '1' } : {};
+  switch (err.code) {
+    case HubErrorCode.Unavailable:
+      return new PushHttpError(
+        PushError.Unavailable,
+        'the message bus is unavailable; retry with the same Idempotency-Key',
+        undefined,
+        retry,
+      );
+    case HubErrorCode.Forbidden:
+      return new PushHttpError(PushError.Forbidden, err.message, undefined, retry);
+    case HubErrorCode.NotJoined:
+      return new PushHttpError(PushError.BadRequest, err.message, undefined, retry);
   }
 }
 

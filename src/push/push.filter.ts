@@ -8,11 +8,12 @@ import {
 } from '@nestjs/common';
 import type { HttpResponse as Response } from './http-types.js';
 import { MetricsService } from '../health/metrics.service.js';
-import { PushHttpError } from './push-errors.js';
+import { HubError } from '../hub/hub-error.js';
+import { fromHubError, PushHttpError } from './push-errors.js';
 
 /**
- * Every push API failure as `{error, message, details?}` with its status; an unexpected fault is a
- * 500 `internal`, logged with its stack.
+ * Every push API failure as `{error, message, details?}` with its status (the hub's HubError
+ * translated by `fromHubError`); an unexpected fault is a 500 `internal`, logged with its stack.
  */
 @Catch()
 export class PushExceptionFilter implements ExceptionFilter {
@@ -20,7 +21,8 @@ export class PushExceptionFilter implements ExceptionFilter {
 
   constructor(@Inject(MetricsService) private readonly metrics: MetricsService) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    const exception = thrown instanceof HubError ? fromHubError(thrown) : thrown;
     const res = host.switchToHttp().getResponse<Response>();
     let status = 500;
     let body: unknown = { error: 'internal', message: 'internal error' };

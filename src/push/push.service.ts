@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BrokerUnavailableError } from '../cluster/broker.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { DrainService } from '../health/drain.service.js';
+import { HubError, HubErrorCode } from '../hub/hub-error.js';
 import { HubService } from '../hub/hub.service.js';
-import { ErrorCode } from '../protocol/codes.js';
 import type { UserRef } from '../protocol/frames.js';
-import { WsError } from '../protocol/ws-error.js';
 import { PushError, PushHttpError } from './push-errors.js';
 
 export interface PushInput {
@@ -37,7 +35,10 @@ export class PushService {
     @Inject(DrainService) private readonly drain: DrainService,
   ) {}
 
-  /** Throws a PushHttpError for 400 (content too long) and 503 (draining, bus down). */
+  /**
+   * Throws a PushHttpError for 400 (content too long) and 503 (draining), and the hub's HubError
+   * (bus down), which PushExceptionFilter answers 503.
+   */
   async push(input: PushInput, sender: UserRef): Promise<PushResult> {
     if (input.content.length > this.config.maxContentLength) {
       throw new PushHttpError(PushError.BadRequest, 'content is too long', [
@@ -54,34 +55,14 @@ export class PushService {
         },
       );
     }
-    if (!this.hub.isHealthy()) throw unavailable();
-    try {
-      if (input.room !== undefined) {
-        const r = await this.hub.publish(input.room, input.content, { sender, id: input.id });
-        return { id: r.id, seq: r.seq };
-      }
-      const r = await this.hub.sendDirect(sender, input.to!, input.content, { id: input.id });
-      return r.duplicate ? { id: r.id, duplicate: true } : { id: r.id };
-    } catch (err) {
-      if (isUnavailable(err)) throw unavailable();
-      throw err;
+    if (!this.hub.isHealthy()) {
+      throw new HubError(HubErrorCode.Unavailable, 'the message bus is unavailable', true);
     }
+    if (input.room !== undefined) {
+      const r = await this.hub.publish(input.room, input.content, { sender, id: input.id });
+      return { id: r.id, seq: r.seq };
+    }
+    const r = await this.hub.sendDirect(sender, input.to!, input.content, { id: input.id });
+    return r.duplicate ? { id: r.id, duplicate: true } : { id: r.id };
   }
-}
-
-function isUnavailable(err: unknown): boolean {
-  return (
-    err instanceof BrokerUnavailableError || (err instanceof WsError && err.code === ErrorCode.Unavailable)
-  );
-}
-
-function unavailable(): PushHttpError {
-  return new PushHttpError(
-    PushError.Unavailable,
-    'the message bus is unavailable; retry with the same Idempotency-Key',
-    undefined,
-    {
-      'Retry-After': '1',
-    },
-  );
 }

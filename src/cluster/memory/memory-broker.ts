@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { RoomMessage } from '../../protocol/frames.js';
+import { MemoryDedup } from './memory-dedup.js';
 import {
   type Broker,
   type BrokerHandler,
   type HistorySlice,
+  type PublishOptions,
   type RoomEvent,
   sliceHistory,
 } from '../broker.js';
@@ -18,19 +20,28 @@ interface RoomLog {
 /**
  * Single-instance broker: seq, history (a ring buffer per room) and fan-out to this process.
  * Its epoch is the process's: in-memory history is lost exactly when the process restarts.
+ * Idempotency keys are looked up in and recorded to the memory store it is given (the seam set's).
  */
 export class MemoryBroker implements Broker {
   private handler: BrokerHandler | null = null;
   private readonly rooms = new Map<string, RoomLog>();
   readonly epoch = randomBytes(6).toString('base64url');
 
-  constructor(private readonly historySize: number) {}
+  constructor(
+    private readonly historySize: number,
+    private readonly idempotency: MemoryDedup = new MemoryDedup(),
+  ) {}
 
   setHandler(handler: BrokerHandler): void {
     this.handler = handler;
   }
 
-  publish(message: Omit<RoomMessage, 'seq'>): RoomMessage {
+  publish(message: Omit<RoomMessage, 'seq'>, options?: PublishOptions): RoomMessage {
+    const key = options?.idempotencyKey;
+    if (key !== undefined) {
+      const prior = this.idempotency.get(key);
+      if (prior?.seq !== undefined && prior.room === message.room) return { ...message, seq: prior.seq };
+    }
     let log = this.rooms.get(message.room);
     if (log === undefined) {
       log = { seq: 0, ring: [], start: 0 };
@@ -46,6 +57,9 @@ export class MemoryBroker implements Broker {
       }
     }
     this.handler?.onMessage(full);
+    if (key !== undefined) {
+      this.idempotency.set(key, { room: full.room, seq: full.seq }, options!.idempotentResultTtlMs ?? 0);
+    }
     return full;
   }
 

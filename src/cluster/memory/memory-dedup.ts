@@ -1,4 +1,4 @@
-import type { DedupEntry, DedupStore } from '../dedup.js';
+import type { DedupEntry, IdempotencyStore } from '../idempotency.js';
 
 /** Generations kept: an id lives between one window and 1.5 windows (see MemoryDedup). */
 const GENERATIONS = 3;
@@ -152,12 +152,12 @@ function generation(): Generation {
  * generation is 64 IdTables chosen by the top bits of the key's hash, so a table that grows copies
  * a 64th of a generation, and a miss reads hashes from typed arrays only.
  */
-export class MemoryDedup implements DedupStore {
+export class MemoryDedup implements IdempotencyStore {
   /** gens[0] is the current generation. */
   private gens: Generation[] = [];
   private periodMs = 0;
   private rotateAt = 0;
-  /** The hub sets the key it just looked up: its hash is not computed twice. */
+  /** The broker sets the key it just looked up: its hash is not computed twice. */
   private lastKey = '';
   private lastHash = 0;
 
@@ -179,7 +179,7 @@ export class MemoryDedup implements DedupStore {
 
   set(key: string, entry: DedupEntry, ttlMs: number): void {
     const now = this.now();
-    // The window is the TTL the hub passes (DEDUP_WINDOW_MS); a longer one than seen so far
+    // The window is the TTL the caller passes (DEDUP_WINDOW_MS); a longer one than seen so far
     // lengthens the generations from the next shift on.
     const period = Math.max(1, Math.ceil(ttlMs / (GENERATIONS - 1)));
     if (period > this.periodMs) {
@@ -189,6 +189,12 @@ export class MemoryDedup implements DedupStore {
     this.advance(now);
     const hash = this.hashOf(key);
     this.gens[0][hash >>> (32 - SHARD_BITS)].set(key, hash, entry);
+  }
+
+  claim(key: string, ttlMs: number): boolean {
+    if (this.get(key) !== undefined) return false;
+    this.set(key, {}, ttlMs);
+    return true;
   }
 
   private hashOf(key: string): number {

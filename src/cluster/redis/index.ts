@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { GatewayConfig } from '../../config/config.js';
-import type { ClusterSeams } from '../cluster.module.js';
+import type { ClusterSeams } from '../cluster-seams.js';
 import { openRedis, SharedConnection, waitReady } from './connection.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisDedup } from './redis-dedup.js';
@@ -35,7 +35,7 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
     },
     shared,
   );
-  const dedup = new RedisDedup(config.redisKeyPrefix, shared);
+  const idempotency = new RedisDedup(config.redisKeyPrefix, shared);
   await Promise.all([
     waitReady(shared.redis, STARTUP_WAIT_MS),
     waitReady(broker.subscriber, STARTUP_WAIT_MS),
@@ -43,7 +43,7 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
   if (!broker.isHealthy())
     logger.warn(`Redis at ${redactUrl(url)} is not reachable yet: not ready, retrying`);
   else logger.log(`cluster mode: Redis at ${redactUrl(url)}, key prefix "${config.redisKeyPrefix}"`);
-  return { broker, presence, dedup };
+  return { broker, presence, idempotency };
 }
 
 function redactUrl(url: string): string {

@@ -7,9 +7,10 @@ import {
   type BrokerHandler,
   BrokerUnavailableError,
   type HistorySlice,
-  type PublishDedup,
+  type PublishOptions,
   type RoomEvent,
 } from '../broker.js';
+import { InFlight } from '../idempotency.js';
 import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './scripts.js';
@@ -71,6 +72,8 @@ export class RedisBroker implements Broker {
   /** Subscribed users: channel -> user id. */
   private readonly users = new Map<string, string>();
   private readonly broadcast: string;
+  /** Keyed publications under way on this instance (a racing retry waits for the original). */
+  private readonly inflight = new InFlight();
   private closed = false;
 
   constructor(
@@ -99,14 +102,28 @@ export class RedisBroker implements Broker {
   // ---------------------------------------------------------------- publishing
 
   /**
-   * Publishes a room message. With `dedup`, a publication retried under the same key within its TTL
-   * answers the original seq and is not published again, even when the first attempt's reply was lost
-   * (connection dropped or command timed out after Redis had run it).
+   * Publishes a room message. With an idempotency key, the publish script answers a retry under the
+   * same key within its TTL with the original seq and does not publish it again, even when the first
+   * attempt's reply was lost (connection dropped or command timed out after Redis had run it); a retry
+   * racing its original on this instance waits for the original instead.
    * When this instance is subscribed to the room, the promise resolves after the message has been
    * handed to the handler (so a sender sees its message before its ack, as with the memory broker),
    * or after OWN_DELIVERY_WAIT_MS at most.
    */
-  async publish(message: Omit<RoomMessage, 'seq'>, dedup?: PublishDedup): Promise<RoomMessage> {
+  publish(message: Omit<RoomMessage, 'seq'>, options?: PublishOptions): Promise<RoomMessage> {
+    const key = options?.idempotencyKey;
+    if (key === undefined) return this.publishScript(message, '', 0);
+    const ttlMs = Math.max(1, options!.idempotentResultTtlMs ?? 0);
+    return this.inflight.once(`${message.room}\u0000${key}`, () =>
+      this.publishScript(message, key, ttlMs),
+    ) as Promise<RoomMessage>;
+  }
+
+  private async publishScript(
+    message: Omit<RoomMessage, 'seq'>,
+    key: string,
+    ttlMs: number,
+  ): Promise<RoomMessage> {
     const { id, room, time, sender, content } = message;
     const head = JSON.stringify({ id, room }).slice(0, -1) + ',"seq":';
     const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
@@ -115,12 +132,12 @@ export class RedisBroker implements Broker {
       reply = await this.cmd.gwPublish(
         this.keys.meta(room),
         this.keys.log(room),
-        this.keys.idem(room, dedup?.key ?? ''),
+        this.keys.idem(room, key),
         newEpoch(),
         head,
         tail,
         this.options.historySize,
-        dedup ? Math.max(1, dedup.ttlMs) : 0,
+        ttlMs,
         this.keys.roomChannel(room),
         this.options.roomTtlMs,
       );

@@ -1,10 +1,14 @@
 import type { Redis } from 'ioredis';
-import type { DedupEntry, DedupStore } from '../dedup.js';
+import type { DedupEntry, IdempotencyStore } from '../idempotency.js';
 import { type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys } from './keys.js';
 
-/** The dedup window in Redis: one string per key, SET NX PX (the first answer wins, Redis expires it). */
-export class RedisDedup implements DedupStore {
+/**
+ * The idempotency window in Redis: one string per key under REDIS_KEY_PREFIX, SET NX PX (the first
+ * answer wins, Redis expires it). Room publications keep their key beside the room instead (the
+ * publish script checks it in the same step: `RedisKeys.idem`).
+ */
+export class RedisDedup implements IdempotencyStore {
   private readonly keys: RedisKeys;
   private readonly redis: Redis;
   private closed = false;
@@ -31,6 +35,14 @@ export class RedisDedup implements DedupStore {
     if (ttlMs <= 0) return;
     try {
       await this.redis.set(this.keys.dedup(key), JSON.stringify(entry), 'PX', ttlMs, 'NX');
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    try {
+      return (await this.redis.set(this.keys.dedup(key), '{}', 'PX', Math.max(1, ttlMs), 'NX')) === 'OK';
     } catch (err) {
       throw unavailable(err);
     }

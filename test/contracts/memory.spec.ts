@@ -1,10 +1,10 @@
-import { brokerContract } from '../broker.contract.js';
-import { dedupContract } from '../dedup.contract.js';
-import { presenceContract } from '../presence.contract.js';
-import { MemoryBroker } from './memory-broker.js';
-import { MemoryDedup } from './memory-dedup.js';
-import { dedupKey } from '../dedup.js';
-import { MemoryPresence } from './memory-presence.js';
+import { brokerContract } from './broker.contract.js';
+import { idempotencyContract } from './idempotency.contract.js';
+import { presenceContract } from './presence.contract.js';
+import { MemoryBroker } from '../../src/cluster/memory/memory-broker.js';
+import { MemoryDedup } from '../../src/cluster/memory/memory-dedup.js';
+import { idempotencyKey as dedupKey } from '../../src/cluster/idempotency.js';
+import { MemoryPresence } from '../../src/cluster/memory/memory-presence.js';
 
 brokerContract('memory', () => ({
   create: (historySize) => Promise.resolve(new MemoryBroker(historySize)),
@@ -16,7 +16,7 @@ presenceContract('memory', () => ({
   dispose: () => Promise.resolve(),
 }));
 
-dedupContract('memory', () => ({
+idempotencyContract('memory', () => ({
   create: () => Promise.resolve(new MemoryDedup()),
   dispose: () => Promise.resolve(),
 }));

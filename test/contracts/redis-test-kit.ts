@@ -1,8 +1,14 @@
 /** Test-only helpers for the Redis implementations (nothing in the app imports this file). */
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { uniqueName } from '../contract-kit.js';
-import { openRedis, quit, type RedisSettings, SharedConnection, waitReady } from './connection.js';
+import { uniqueName } from './contract-kit.js';
+import {
+  openRedis,
+  quit,
+  type RedisSettings,
+  SharedConnection,
+  waitReady,
+} from '../../src/cluster/redis/connection.js';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 

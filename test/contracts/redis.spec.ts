@@ -1,16 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { brokerContract, Recorder } from '../broker.contract.js';
-import { BrokerUnavailableError } from '../broker.js';
-import { eventually, msg, uniqueName } from '../contract-kit.js';
-import { dedupContract } from '../dedup.contract.js';
-import { presenceContract } from '../presence.contract.js';
-import { RedisKeys } from './keys.js';
-import { RedisBroker } from './redis-broker.js';
-import { RedisDedup } from './redis-dedup.js';
-import { RedisPresence } from './redis-presence.js';
+import { brokerContract, Recorder } from './broker.contract.js';
+import { BrokerUnavailableError } from '../../src/cluster/broker.js';
+import { eventually, msg, uniqueName } from './contract-kit.js';
+import { idempotencyContract } from './idempotency.contract.js';
+import { presenceContract } from './presence.contract.js';
+import { RedisKeys } from '../../src/cluster/redis/keys.js';
+import { RedisBroker } from '../../src/cluster/redis/redis-broker.js';
+import { RedisDedup } from '../../src/cluster/redis/redis-dedup.js';
+import { RedisPresence } from '../../src/cluster/redis/redis-presence.js';
 import { RedisNamespace } from './redis-test-kit.js';
-import { openRedis, quit, SharedConnection } from './connection.js';
+import { openRedis, quit, SharedConnection } from '../../src/cluster/redis/connection.js';
 
 Logger.overrideLogger(false);
 
@@ -41,7 +41,7 @@ presenceContract('redis', () => {
   return { create: () => presenceIn(ns), dispose: () => ns.dispose() };
 });
 
-dedupContract('redis', () => {
+idempotencyContract('redis', () => {
   const ns = new RedisNamespace();
   return {
     create: async () => {
@@ -106,9 +106,18 @@ describe('RedisBroker across instances', () => {
     b.setHandler(new Recorder());
     const room = uniqueName('room');
     await a.subscribeRoom(room);
-    const first = await a.publish(msg(room, 'x', 'id-1'), { key: 'u1/id-1', ttlMs: 10000 });
-    const retry = await b.publish(msg(room, 'x', 'id-1'), { key: 'u1/id-1', ttlMs: 10000 });
-    const other = await b.publish(msg(room, 'y', 'id-2'), { key: 'u1/id-2', ttlMs: 10000 });
+    const first = await a.publish(msg(room, 'x', 'id-1'), {
+      idempotencyKey: 'u1/id-1',
+      idempotentResultTtlMs: 10000,
+    });
+    const retry = await b.publish(msg(room, 'x', 'id-1'), {
+      idempotencyKey: 'u1/id-1',
+      idempotentResultTtlMs: 10000,
+    });
+    const other = await b.publish(msg(room, 'y', 'id-2'), {
+      idempotencyKey: 'u1/id-2',
+      idempotentResultTtlMs: 10000,
+    });
     expect([first.seq, retry.seq, other.seq]).toEqual([1, 1, 2]);
     await eventually(() => rec.messages.length >= 2);
     expect(rec.seqs(room)).toEqual([1, 2]);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { uniqueName } from './contract-kit.js';
-import type { PresenceStore } from './presence.js';
+import type { PresenceStore } from '../../src/cluster/presence.js';
 
 export interface PresenceFactory {
   create(): Promise<PresenceStore>;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { RoomMessage } from '../protocol/frames.js';
-import type { Broker, BrokerHandler, RoomEvent } from './broker.js';
+import type { RoomMessage } from '../../src/protocol/frames.js';
+import type { Broker, BrokerHandler, RoomEvent } from '../../src/cluster/broker.js';
 import { eventually, msg, range, sender, uniqueName } from './contract-kit.js';
 
 /** Creates brokers on a fresh, isolated backend namespace; `dispose` closes them and removes their data. */
@@ -62,6 +62,22 @@ export function brokerContract(name: string, makeFactory: () => BrokerFactory): 
       const other = uniqueName('other');
       expect((await broker.publish(msg(other, 'x'))).seq).toBe(1);
       expect((await broker.publish(msg(room, 'c'))).seq).toBe(3);
+    });
+
+    it('with an idempotency key, a retry (even racing) answers the original seq and is delivered once', async () => {
+      const key = { idempotencyKey: uniqueName('k'), idempotentResultTtlMs: 10000 };
+      const [first, racing] = await Promise.all([
+        broker.publish(msg(room, 'x', 'id-1'), key),
+        broker.publish(msg(room, 'x', 'id-1'), key),
+      ]);
+      const retry = await broker.publish(msg(room, 'x', 'id-1'), key);
+      const other = await broker.publish(msg(room, 'y', 'id-2'), { ...key, idempotencyKey: uniqueName('k') });
+      const elsewhere = uniqueName('other');
+      expect([first.seq, racing.seq, retry.seq, other.seq]).toEqual([1, 1, 1, 2]);
+      expect((await broker.publish(msg(elsewhere, 'x', 'id-1'), key)).seq).toBe(1);
+      await eventually(() => rec.seqs(room).length >= 2, 3000, '2 messages');
+      expect((await broker.history(room, 0)).messages.map((m) => m.content)).toEqual(['x', 'y']);
+      expect(rec.seqs(room)).toEqual([1, 2]);
     });
 
     it('hands each message of a subscribed room to the handler once, in seq order, as published', async () => {

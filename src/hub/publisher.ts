@@ -1,0 +1,139 @@
+import type { Broker, PublishOptions as BrokerPublishOptions } from '../cluster/broker.js';
+import { type IdempotencyStore, idempotencyKey, InFlight } from '../cluster/idempotency.js';
+import { after, type MaybeAsync } from '../cluster/maybe-async.js';
+import type { DirectFrame, RoomMessage, UserRef } from '../protocol/frames.js';
+import type { Connection } from './connection.js';
+import type { HubCounters } from './hub-counters.js';
+import { HubError, HubErrorCode, toHubError } from './hub-error.js';
+import type { Writer } from './writer.js';
+
+export interface PublishOptions {
+  /** Shown as the sender; defaults to `{id: 'system', name: 'system'}`. */
+  sender?: UserRef;
+  /** Message id; with it, a retry within DEDUP_WINDOW_MS is not delivered twice. */
+  id?: string;
+}
+
+export interface PublishResult {
+  id: string;
+  seq: number;
+}
+
+export const SYSTEM: UserRef = { id: 'system', name: 'system' };
+
+/**
+ * Publishing (centrifuge's node.go Publish): room messages through the broker, with the sender's id
+ * as the broker's idempotency key; direct messages, user frames and broadcasts; and the acks.
+ */
+export class Publisher {
+  /** Direct messages with an id under way (room messages have theirs in the broker). */
+  private readonly inflight = new InFlight();
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly idempotency: IdempotencyStore,
+    private readonly writer: Writer,
+    private readonly counters: HubCounters,
+    private readonly windowMs: number,
+    private readonly newId: () => string,
+  ) {}
+
+  /**
+   * A client's `message`: publish (idempotent by sender and id), then ack with the seq. With the
+   * seams in this process (memory) it all happens now, with no promise.
+   */
+  fromClient(c: Connection, room: string, content: string, clientId?: string): MaybeAsync<void> {
+    if (!c.joined(room)) {
+      throw new HubError(HubErrorCode.NotJoined, `join room "${room}" before sending to it`);
+    }
+    return after(this.publish(room, content, c.user, clientId), (result) => {
+      this.writer.send(c, { type: 'ack', id: result.id, room, seq: result.seq });
+    });
+  }
+
+  /**
+   * Publishes a message to a room on every instance. With a `clientId`, a retry by the same sender
+   * within DEDUP_WINDOW_MS answers the original seq and is not delivered again.
+   */
+  publish(room: string, content: string, sender: UserRef, clientId?: string): MaybeAsync<PublishResult> {
+    const id = clientId ?? this.newId();
+    const options: BrokerPublishOptions | undefined =
+      clientId === undefined
+        ? undefined
+        : {
+            idempotencyKey: idempotencyKey(sender.id, 'message', clientId),
+            idempotentResultTtlMs: this.windowMs,
+          };
+    this.counters.busPublished++;
+    let published: MaybeAsync<RoomMessage>;
+    try {
+      published = this.broker.publish({ id, room, time: Date.now(), sender, content }, options);
+    } catch (err) {
+      throw toHubError(err);
+    }
+    if (!(published instanceof Promise)) return { id, seq: published.seq };
+    return published.then(
+      (m) => ({ id, seq: m.seq }),
+      (err: unknown) => {
+        throw toHubError(err);
+      },
+    );
+  }
+
+  /** A client's `direct`: to every connection of `to` and of the sender, acked with the id. */
+  async directFromClient(c: Connection, to: string, content: string, clientId?: string): Promise<void> {
+    const { id } = await this.direct(c.user, to, content, { id: clientId, echo: true });
+    this.writer.send(c, { type: 'ack', id });
+  }
+
+  /**
+   * A `direct` frame to every connection of `to` (and of the sender with `echo`), on every instance.
+   * With an `id`, a retry by the same sender within DEDUP_WINDOW_MS is not delivered again.
+   */
+  direct(
+    sender: UserRef,
+    to: string,
+    content: string,
+    options: { id?: string; echo?: boolean } = {},
+  ): Promise<{ id: string; duplicate: boolean }> {
+    const { id, echo = false } = options;
+    if (id === undefined) return this.directOnce(sender, to, content, this.newId(), null, echo);
+    const key = idempotencyKey(sender.id, 'direct', id);
+    return this.inflight.once(key, () => this.directOnce(sender, to, content, id, key, echo)) as Promise<{
+      id: string;
+      duplicate: boolean;
+    }>;
+  }
+
+  private async directOnce(
+    sender: UserRef,
+    to: string,
+    content: string,
+    id: string,
+    key: string | null,
+    echo: boolean,
+  ): Promise<{ id: string; duplicate: boolean }> {
+    try {
+      if (key !== null && (await this.idempotency.get(key)) !== undefined) return { id, duplicate: true };
+      const frame: DirectFrame = { type: 'direct', id, time: Date.now(), sender, to, content };
+      await this.toUser(to, frame);
+      if (echo && to !== sender.id) await this.toUser(sender.id, frame);
+      if (key !== null) await this.idempotency.set(key, {}, this.windowMs);
+      return { id, duplicate: false };
+    } catch (err) {
+      throw toHubError(err);
+    }
+  }
+
+  /** A frame for every connection of a user, on every instance. */
+  async toUser(userId: string, payload: object): Promise<void> {
+    this.counters.busPublished++;
+    await this.broker.publishUserEvent(userId, payload);
+  }
+
+  /** A frame for every connection on every instance. */
+  async broadcast(payload: object): Promise<void> {
+    this.counters.busPublished++;
+    await this.broker.publishBroadcast(payload);
+  }
+}
