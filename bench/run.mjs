@@ -1,7 +1,7 @@
 // `npm run bench`: the gateway against a bare `ws` baseline and Socket.IO 4.8, in memory and on
 // one Redis, same scenarios, same run, same load generator.
 //
-//   npm run bench -- --save            everything, and update bench/results/latest.* (about 25 minutes)
+//   npm run bench -- --save            everything, and update bench/results/latest.* (15-20 minutes)
 //   npm run bench                      everything; results in bench/results/tmp/ only
 //   npm run bench -- --quick           a smoke run, a few seconds per scenario (CI); never saved
 //   npm run bench -- --only=fanout100,idle     some scenarios: fanout100 fanout1000 idle rooms soak
@@ -10,8 +10,9 @@
 //                                      socketio socketio-redis
 //   --redis-url=redis://127.0.0.1:6379 the Redis of the -redis servers and cross* (keys and channels
 //                                      under a prefix of their own, deleted at the end; never flushed)
-//   npm run bench -- --profile [--profile-rate=N] [--profile-clients=1000]
-//                                      CPU-profile the gateway (or --servers=baseline) under fan-out load
+//   npm run bench -- --profile [--profile-rate=N] [--profile-clients=1000] [--save]
+//                                      CPU-profile the gateway (or --servers=baseline) under fan-out load;
+//                                      the summary goes to results/tmp/ (with --save, results/)
 //   npm run bench -- --cost [--cost-clients=100] [--cost-rate=D] [--cost-runs=2]
 //                                      server CPU per publication at one fixed rate, both servers
 //   --server-node-args='--trace-gc'   node flags for the servers (output in bench/results/tmp/*.log)
@@ -58,7 +59,7 @@ if (flag('help') || flag('h')) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(0, 24)
+      .filter((l, i, all) => i < all.findIndex((x) => x.startsWith('import ')))
       .join('\n'),
   );
   process.exit(0);
@@ -79,10 +80,11 @@ const SERVERS = opt('servers', FIXED ? 'gateway,baseline' : ALL_SERVERS.join(','
 for (const s of SERVERS)
   if (!ALL_SERVERS.includes(s)) throw new Error(`unknown server ${s}; known: ${ALL_SERVERS.join(', ')}`);
 // The committed results are what the README shows: only a full run may replace them.
-if (SAVE && (QUICK || ONLY.length !== ALL.length || SERVERS.length !== ALL_SERVERS.length)) {
+if (SAVE && (QUICK || (!FIXED && (ONLY.length !== ALL.length || SERVERS.length !== ALL_SERVERS.length)))) {
   console.error(
-    'bench: --save updates bench/results/latest.*, which the README embeds: it needs a full run ' +
-      '(no --quick, --only or --servers). Without --save, results go to bench/results/tmp/.',
+    'bench: --save updates the committed bench/results/latest.* (the README embeds them) or, with ' +
+      '--profile, profile-latest.txt: it needs a full run (no --quick, --only or --servers). ' +
+      'Without --save, results go to bench/results/tmp/.',
   );
   process.exit(2);
 }
@@ -654,6 +656,7 @@ async function fixedRate(kind, { clients, rate, seconds, profileOut }) {
     return r?.steps?.[0] ?? { error: r?.error ?? 'no step' };
   } finally {
     if (srv) await stopServer(srv);
+    if (srv && kind.endsWith('-redis')) await cleanRedis(srv.keyPrefix);
   }
 }
 
@@ -671,12 +674,10 @@ async function profileGateway() {
     `under profile: delivered ${s.deliveredPerSec}/s, p99 ${s.p99Ms} ms, loss ${s.loss}, server CPU ${s.serverCpuPct}%`,
   );
   const text = render(summarize(file, 40));
-  writeFileSync(
-    join(RESULTS, 'profile-latest.txt'),
-    `${file.slice(ROOT.length + 1)}\n${JSON.stringify(s)}\n\n${text}\n`,
-  );
+  const summary = join(SAVE ? RESULTS : TMP, 'profile-latest.txt');
+  writeFileSync(summary, `${file.slice(ROOT.length + 1)}\n${JSON.stringify(s)}\n\n${text}\n`);
   console.log(text);
-  say(`profile: ${file.slice(ROOT.length + 1)}; summary in bench/results/profile-latest.txt`);
+  say(`profile: ${file.slice(ROOT.length + 1)}; summary in ${summary.slice(ROOT.length + 1)}`);
 }
 
 /**
@@ -715,6 +716,7 @@ async function costMode() {
 
 // ---- main ----------------------------------------------------------------------------------
 async function main() {
+  if (FIXED && SERVERS.some((k) => k.endsWith('-redis'))) await probeRedis();
   if (PROFILE) return profileGateway();
   if (flag('cost')) return costMode();
   say(
