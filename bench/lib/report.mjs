@@ -267,10 +267,9 @@ function peerTable(results) {
     ['gateway-redis', 'gateway', 'gateway+Redis / gateway'],
   ].filter(([a, b]) => present.includes(a) && present.includes(b));
   const out = [];
-  out.push(
-    `| scenario | metric | ${present.map((k) => LABELS[k]).join(' | ')} | ${ratioCols.map((c) => c[2]).join(' | ')} |`,
-  );
-  out.push(`|---|---|${present.map(() => '---:').join('|')}|${ratioCols.map(() => '---').join('|')}|`);
+  const cols = [...present.map((k) => LABELS[k]), ...ratioCols.map((c) => c[2])];
+  out.push(`| scenario | metric | ${cols.join(' | ')} |`);
+  out.push(`|---|---|${[...present.map(() => '---:'), ...ratioCols.map(() => '---')].join('|')}|`);
   const targets = peerTargets(results);
   for (const [key, title] of keys) {
     const b = Object.fromEntries(present.map((k) => [k, best(results, key, k)]));
@@ -289,10 +288,13 @@ function peerTable(results) {
       if (x.none) return isRate ? '0 (no step passed)' : '';
       return f(x);
     };
-    const row = (metric, f, isRate = false) =>
-      out.push(
-        `| ${title} | ${metric} | ${present.map((k) => cellOf(k, f, isRate)).join(' | ')} | ${ratioCols.map((c) => (isRate ? ratioCell(c) : '')).join(' | ')} |`,
-      );
+    const row = (metric, f, isRate = false) => {
+      const cells = [
+        ...present.map((k) => cellOf(k, f, isRate)),
+        ...ratioCols.map((c) => (isRate ? ratioCell(c) : '')),
+      ];
+      if (cells.some((c) => c !== '')) out.push(`| ${title} | ${metric} | ${cells.join(' | ')} |`);
+    };
     row('sustained delivered msg/s', (x) => fmtNum(x.deliveredPerSec), true);
     row('p50 / p99 / max ms at that rate', (x) => `${x.p50Ms} / ${x.p99Ms} / ${x.maxMs}`);
     row(
