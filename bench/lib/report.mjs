@@ -240,13 +240,18 @@ export function peerTargets(results) {
       if (!x || !y) continue;
       let ratio;
       let result;
-      if (x.error || y.error) result = `not measured (${x.error ?? y.error})`;
-      else if (!y.deliveredPerSec) result = `not measured (${LABELS[b]}: no step passed)`;
+      let short;
+      if (x.error || y.error) result = short = `not measured (${x.error ?? y.error})`;
+      else if (x.none) {
+        // The lowest offered rate already failed (loss or p99): no rate to claim.
+        short = `MISSED (${LABELS[a]}: no step passed)`;
+        result = `${short}: its lowest offered rate failed`;
+      } else if (y.none) result = short = `not measured (${LABELS[b]}: no step passed)`;
       else {
         ratio = x.deliveredPerSec / y.deliveredPerSec;
         result = `${ratio.toFixed(2)}x (${fmtNum(x.deliveredPerSec)} / ${fmtNum(y.deliveredPerSec)}, p99 ${x.p99Ms ?? 'n/a'} ms): ${ratio >= target ? 'met' : 'MISSED'}`;
       }
-      out.push({ key, a, b, target, what, ratio, ok: ratio !== undefined && ratio >= target, result });
+      out.push({ key, a, b, target, what, ratio, ok: ratio !== undefined && ratio >= target, result, short });
     }
   }
   return out;
@@ -277,6 +282,7 @@ function peerTable(results) {
       const t = targets.find((q) => q.key === key && q.a === x && q.b === y);
       if (t?.ratio !== undefined)
         return `${t.ratio.toFixed(2)} (target >= ${t.target}: ${t.ok ? 'ok' : 'MISSED'})`;
+      if (t?.short) return t.short;
       const rx = b[x]?.deliveredPerSec;
       const ry = b[y]?.deliveredPerSec;
       return rx !== undefined && ry ? (rx / ry).toFixed(2) : '';
