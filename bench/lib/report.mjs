@@ -526,10 +526,11 @@ export function svgChart(results) {
     for (const x of series) shown.add(x.server);
     // The ratios of this scenario under its panels, so the chart says what the table says.
     const line = targets
-      .filter((t) => t.key === k && t.ratio !== undefined)
-      .map(
-        (t) =>
-          `${LABELS[t.a]}/${LABELS[t.b]} ${t.ratio.toFixed(2)}x ${t.ok ? 'ok' : 'MISSED'} (>= ${t.target})`,
+      .filter((t) => t.key === k)
+      .map((t) =>
+        t.ratio === undefined
+          ? `${LABELS[t.a]}/${LABELS[t.b]}: ${t.short}`
+          : `${LABELS[t.a]}/${LABELS[t.b]} ${t.ratio.toFixed(2)}x ${t.ok ? 'ok' : 'MISSED'} (>= ${t.target})`,
       );
     line.forEach((text, j) =>
       o.push(
@@ -557,7 +558,7 @@ export function svgChart(results) {
     o.push(
       `<rect x="${lx}" y="${ly - 10}" width="14" height="4" fill="${COLORS[srv]}"/><text x="${lx + 20}" y="${ly - 4}" font-size="12">${esc(LABELS[srv])}</text>`,
     );
-    lx += 30 + LABELS[srv].length * 6.5;
+    lx += 36 + LABELS[srv].length * 7;
   }
   o.push(
     `<text x="20" y="${ly + 16}" font-size="11" fill="#555">filled dot: step passed (no loss, p99 &lt;= 100 ms); hollow: failed. ${esc(results.machine.cpu)}, ${esc(results.date)}${results.quick ? ' (quick run)' : ''}</text>`,
