@@ -6,6 +6,16 @@
 // Frames it sends are masked (client -> server, RFC 6455 5.3) with an all-zero key: legal, and
 // free to apply. Latency is measured from a timestamp the generator puts in each message's content
 // (`~B~<step>.<microseconds>~`), read back when the frame arrives: one process, one clock.
+//
+// Two wire protocols (cfg.protocol):
+// - `gateway` (default): the gateway's JSON frames (docs/protocol.md), which the baseline speaks too;
+//   the JWT goes in the upgrade's Authorization header.
+// - `socketio`: Engine.IO v4 / Socket.IO v5 over the websocket transport, one packet per frame:
+//   `0{..}` open, `40{"token":..}` connect with the JWT as handshake auth, `40{"sid":..}` connected
+//   (`44{..}` refused), `42["event",{..}]` events, `42<n>[..]`/`43<n>[..]` events with an ack, and
+//   Engine.IO's heartbeat `2` answered `3`. The ack payloads and the delivered events carry the same
+//   objects as the gateway's frames (bench/socketio-server.mjs), so everything after the framing is
+//   shared.
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -22,8 +32,14 @@ import {
 /** @type {any} */
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const HOST = cfg.host ?? '127.0.0.1';
-const PORT = cfg.port;
-const SERVER_PID = cfg.serverPid;
+/** One port per server instance; connection i goes to PORTS[i % PORTS.length]. */
+const PORTS = /** @type {number[]} */ (cfg.ports ?? [cfg.port]);
+/** Every process of the server under test: CPU and RSS are summed over them. */
+const SERVER_PIDS = /** @type {number[]} */ (cfg.serverPids ?? [cfg.serverPid]);
+const SERVER_PID = SERVER_PIDS[0];
+/** A process that is not ours but does work for the servers (Redis): its CPU is reported apart. */
+const AUX_PID = cfg.auxPid;
+const SIO = cfg.protocol === 'socketio';
 const SERVER_CORE = cfg.serverCore ?? 0;
 const GEN_CORE = cfg.genCore ?? 1;
 const label = `[${cfg.server ?? '?'} ${cfg.name ?? cfg.scenario}]`;
@@ -55,6 +71,17 @@ function clientFrame(op, payload) {
   return buf;
 }
 const textFrame = (str) => clientFrame(0x1, Buffer.from(str));
+
+/** Socket.IO: the first ack id a publication uses (1 is the join's). */
+let sioAckId = 2;
+
+/** A publication in the protocol under test. */
+function publishFrame(room, id, content) {
+  return SIO
+    ? `42${sioAckId++}["message",{"room":"${room}","id":"${id}","content":"${content}"}]`
+    : `{"type":"message","room":"${room}","id":"${id}","content":"${content}"}`;
+}
+const joinFrame = (room) => (SIO ? `421["join",{"room":"${room}"}]` : `{"type":"join","room":"${room}"}`);
 
 /** Total size (header + payload) of the frame at `off`, or -1 when its header is incomplete. */
 function frameSize(buf, off, end) {
@@ -134,10 +161,12 @@ class Conn {
     /** @type {((e: Error) => void) | null} */
     this.failer = null;
     this.closeCode = 0;
+    this.token = '';
   }
 
   /** Connects, upgrades and resolves when the `welcome` frame arrived. */
-  open(token, localAddress) {
+  open(token, localAddress, port) {
+    this.token = token;
     return new Promise((resolve, reject) => {
       this.waitType = 'welcome';
       this.waiter = resolve;
@@ -147,7 +176,7 @@ class Conn {
       // parsed before the callback returns; what must outlive it (a partial frame) is copied.
       const sock = net.connect({
         host: HOST,
-        port: PORT,
+        port,
         localAddress,
         onread: { buffer: READ_BUFFER, callback: (n, buf) => this.onData(buf.subarray(0, n)) },
       });
@@ -156,8 +185,12 @@ class Conn {
       sock.setNoDelay(true);
       sock.on('connect', () => {
         sock.write(
-          `GET /ws HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-            `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+          SIO
+            ? `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${HOST}:${port}\r\n` +
+                `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\n` +
+                `Sec-WebSocket-Version: 13\r\n\r\n`
+            : `GET /ws HTTP/1.1\r\nHost: ${HOST}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+                `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${token}\r\n\r\n`,
         );
       });
       sock.on('error', (err) => {
@@ -252,12 +285,19 @@ class Conn {
       if (op === 0x1) {
         // `{"type":"me...`: a delivered message (the servers put `type` first; a frame laid out
         // otherwise takes the JSON.parse path in onText, which also counts it).
-        if (buf[ps + 9] === 0x6d && buf[ps + 10] === 0x65 && buf[ps + 2] === 0x74 && len > 20) {
+        if (
+          SIO
+            ? // `42["message",{...`
+              buf[ps] === 0x34 && buf[ps + 1] === 0x32 && buf[ps + 4] === 0x6d && buf[ps + 5] === 0x65
+            : buf[ps + 9] === 0x6d && buf[ps + 10] === 0x65 && buf[ps + 2] === 0x74 && len > 20
+        ) {
           stepRecv++;
           if ((++sampleCounter & SAMPLE_MASK) === 0 || first) {
             this.sampleLatency(buf, ps, pe, now, (sampleCounter & SAMPLE_MASK) === 0);
           }
           lastRecvAt = now;
+        } else if (SIO) {
+          this.onSocketIo(buf, ps, pe, now);
         } else {
           this.onText(buf, ps, pe, now);
         }
@@ -301,6 +341,63 @@ class Conn {
     const us = now - t;
     if (systematic) hist.record(us);
     else if (us > hist.max) hist.max = us;
+  }
+
+  /**
+   * A Socket.IO packet other than a delivered message: Engine.IO open and ping, Socket.IO connect
+   * and connect error, acks (whose payload is a gateway-shaped frame, handed to onText).
+   * @param {Buffer} buf @param {number} ps @param {number} pe @param {number} now
+   */
+  onSocketIo(buf, ps, pe, now) {
+    const t = buf[ps];
+    if (t === 0x32 && pe - ps === 1) {
+      // Engine.IO ping: answer pong, or the server closes the connection after pingTimeout.
+      stats.pingsReceived++;
+      this.sock?.write(textFrame('3'));
+      return;
+    }
+    if (t === 0x30) {
+      // Engine.IO open: connect to the main namespace with the token as handshake auth.
+      this.sock?.write(textFrame(`40{"token":"${this.token}"}`));
+      return;
+    }
+    if (t === 0x34) {
+      const s = buf[ps + 1];
+      if (s === 0x30) {
+        // 40{"sid":..}: connected, the gateway's `welcome`.
+        return this.resolveWaiter('welcome', {});
+      }
+      if (s === 0x34) {
+        // 44{"message":..}: the middleware refused the connection.
+        bump(stats.refusals, `connect_error ${buf.toString('utf8', ps + 2, pe)}`);
+        this.sock?.destroy();
+        this.fail(new Error('connect refused'));
+        return;
+      }
+      if (s === 0x33) {
+        // 43<id>[<frame>]: an ack; its frame starts after the `[`.
+        let p = ps + 2;
+        while (p < pe && buf[p] !== 0x5b) p++;
+        if (buf[p + 10] === 0x61 && buf[p + 11] === 0x63 && buf[p + 3] === 0x74) {
+          stats.acks++; // [{"type":"ac
+          return;
+        }
+        return this.onText(buf, p + 1, pe - 1, now);
+      }
+      if (s === 0x31) {
+        bump(stats.closes, 'socket.io disconnect packet');
+        return;
+      }
+    }
+    stats.otherFrames++;
+  }
+
+  resolveWaiter(type, msg) {
+    if (this.waiter && this.waitType === type) {
+      const w = this.waiter;
+      this.waiter = this.failer = null;
+      w(msg);
+    }
   }
 
   /** @param {Buffer} buf @param {number} ps @param {number} pe @param {number} now */
@@ -398,7 +495,7 @@ async function connectMany(from, n, window) {
       const k = next++;
       const c = new Conn(from + k);
       try {
-        await c.open(tokens[k], localAddr(from + k));
+        await c.open(tokens[k], localAddr(from + k), PORTS[(from + k) % PORTS.length]);
         conns.push(c);
         stats.connectsOk++;
       } catch (e) {
@@ -424,7 +521,7 @@ async function joinAll(conns, roomOf, window = 200) {
     while (next < conns.length) {
       const c = conns[next++];
       try {
-        await withTimeout(c.request(`{"type":"join","room":"${roomOf(c)}"}`, 'joined'), 10_000);
+        await withTimeout(c.request(joinFrame(roomOf(c)), 'joined'), 10_000);
       } catch {
         failures++;
       }
@@ -455,22 +552,26 @@ async function settle(quietMs, maxMs) {
 }
 
 /** CPU and RSS meter for the server and for this process over an interval. */
+const serverCpuSeconds = () => SERVER_PIDS.reduce((a, pid) => a + procCpuSeconds(pid), 0);
+const serverRssBytes = () => SERVER_PIDS.reduce((a, pid) => a + procRssBytes(pid), 0);
+
 function meter() {
   const t0 = performance.now();
-  const s0 = procCpuSeconds(SERVER_PID);
+  const s0 = serverCpuSeconds();
+  const a0 = AUX_PID ? procCpuSeconds(AUX_PID) : NaN;
   const g0 = process.cpuUsage();
   const sc0 = coreTimes(SERVER_CORE);
   const gc0 = coreTimes(GEN_CORE);
-  let rssMax = procRssBytes(SERVER_PID);
+  let rssMax = serverRssBytes();
   const timer = setInterval(() => {
-    const r = procRssBytes(SERVER_PID);
+    const r = serverRssBytes();
     if (r > rssMax) rssMax = r;
   }, 250);
   return () => {
     clearInterval(timer);
     const sec = (performance.now() - t0) / 1000;
     const g = process.cpuUsage(g0);
-    const r = procRssBytes(SERVER_PID);
+    const r = serverRssBytes();
     if (r > rssMax) rssMax = r;
     const sc1 = coreTimes(SERVER_CORE);
     const gc1 = coreTimes(GEN_CORE);
@@ -478,7 +579,9 @@ function meter() {
     const genCorePct = round(((gc1.busy - gc0.busy) / (gc1.total - gc0.total)) * 100, 1);
     return {
       seconds: sec,
-      serverCpuPct: round(((procCpuSeconds(SERVER_PID) - s0) / sec) * 100, 1),
+      serverCpuPct: round(((serverCpuSeconds() - s0) / sec) * 100, 1),
+      // Redis's whole process (shared: other clients' work counts too), when the server uses it.
+      ...(AUX_PID ? { redisCpuPct: round(((procCpuSeconds(AUX_PID) - a0) / sec) * 100, 1) } : {}),
       serverCorePct: round(((sc1.busy - sc0.busy) / (sc1.total - sc0.total)) * 100, 1),
       serverRssMB: round(rssMax / 2 ** 20, 1),
       genCpuPct,
@@ -528,9 +631,7 @@ async function runStep(step, pubs, pubRate, ms, members) {
         for (let k = 0; k < due; k++) {
           const p = rr++ % pubs.length;
           batches[p].push(
-            textFrame(
-              `{"type":"message","room":"${pubs[p].room}","id":"s${step}-${idn++}","content":"~B~${step}.${ts}~${PAD}"}`,
-            ),
+            textFrame(publishFrame(pubs[p].room, `s${step}-${idn++}`, `~B~${step}.${ts}~${PAD}`)),
           );
         }
         for (let p = 0; p < pubs.length; p++) {
@@ -618,7 +719,7 @@ async function stepUp(pubs, members) {
     log(
       `step ${s.step}: offered ${fmt(s.offeredDeliveriesPerSec)}/s delivered ${fmt(s.deliveredPerSec)}/s ` +
         `p50 ${s.p50Ms} p99 ${s.p99Ms} max ${s.maxMs} ms loss ${s.loss} err ${s.errors} ` +
-        `${Object.keys(s.closes).length ? `closes ${JSON.stringify(s.closes)} ` : ''}server ${s.serverCpuPct}% (core ${s.serverCorePct}%) ${s.serverRssMB} MB gen ${s.genCpuPct}% (core ${s.genCorePct}%)${s.genSaturated ? ' SATURATED' : ''} ${s.pass ? 'ok' : 'FAIL'}`,
+        `${Object.keys(s.closes).length ? `closes ${JSON.stringify(s.closes)} ` : ''}server ${s.serverCpuPct}% (core ${s.serverCorePct}%) ${s.serverRssMB} MB ${s.redisCpuPct !== undefined ? `redis ${s.redisCpuPct}% ` : ''}gen ${s.genCpuPct}% (core ${s.genCorePct}%)${s.genSaturated ? ' SATURATED' : ''} ${s.pass ? 'ok' : 'FAIL'}`,
     );
     await sleep(cfg.coolMs ?? 500);
     // After a failure, wait for silence so late frames of this step cannot count in the next.

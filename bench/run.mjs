@@ -1,18 +1,27 @@
-// `npm run bench`: the gateway against a bare `ws` baseline, same scenarios, same run.
+// `npm run bench`: the gateway against a bare `ws` baseline and Socket.IO 4.8, in memory and on
+// one Redis, same scenarios, same run, same load generator.
 //
-//   npm run bench                      everything (about 7-9 minutes)
-//   npm run bench -- --quick           a smoke run, a few seconds per scenario (CI)
+//   npm run bench -- --save            everything, and update bench/results/latest.* (15-20 minutes)
+//   npm run bench                      everything; results in bench/results/tmp/ only
+//   npm run bench -- --quick           a smoke run, a few seconds per scenario (CI); never saved
 //   npm run bench -- --only=fanout100,idle     some scenarios: fanout100 fanout1000 idle rooms soak
-//   npm run bench -- --servers=baseline        one server only
-//   npm run bench -- --profile [--profile-rate=N] [--profile-clients=1000]
-//                                      CPU-profile the gateway (or --servers=baseline) under fan-out load
+//                                      cross100 cross1000 (two gateway instances on one Redis)
+//   npm run bench -- --servers=socketio,gateway   some servers: gateway gateway-redis baseline
+//                                      socketio socketio-redis
+//   --redis-url=redis://127.0.0.1:6379 the Redis of the -redis servers and cross* (keys and channels
+//                                      under a prefix of their own, deleted at the end; never flushed)
+//   npm run bench -- --profile [--profile-rate=N] [--profile-clients=1000] [--save]
+//                                      CPU-profile the gateway (or --servers=baseline) under fan-out load;
+//                                      the summary goes to results/tmp/ (with --save, results/)
 //   npm run bench -- --cost [--cost-clients=100] [--cost-rate=D] [--cost-runs=2]
 //                                      server CPU per publication at one fixed rate, both servers
 //   --server-node-args='--trace-gc'   node flags for the servers (output in bench/results/tmp/*.log)
 //   --no-build                         do not run `npm run build` even if dist/ is stale
 //
 // The server runs pinned to CPU 0 and the load generator to CPU 1 (taskset). Results go to
-// bench/results/latest.{json,md,svg}; server logs and profiles to bench/results/tmp/.
+// bench/results/tmp/latest.{json,md,svg}, and with --save (a full run only) to
+// bench/results/latest.{json,md,svg}, which the README embeds; server logs and profiles to
+// bench/results/tmp/.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -29,6 +38,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { consoleTable, markdown, svgChart } from './lib/report.mjs';
 import { render, summarize } from './profile-summary.mjs';
 import { coreTimes, sleep } from './lib/common.mjs';
@@ -49,19 +59,39 @@ if (flag('help') || flag('h')) {
   console.log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
       .split('\n')
-      .slice(0, 17)
+      .filter((l, i, all) => i < all.findIndex((x) => x.startsWith('import ')))
       .join('\n'),
   );
   process.exit(0);
 }
 const QUICK = flag('quick');
-const ALL = ['fanout100', 'fanout1000', 'idle', 'rooms', 'soak'];
+const SAVE = flag('save');
+const PROFILE = flag('profile');
+const FIXED = PROFILE || flag('cost');
+const ALL = ['fanout100', 'fanout1000', 'idle', 'rooms', 'soak', 'cross100', 'cross1000'];
 const ONLY = opt('only', ALL.join(',')).split(',').filter(Boolean);
 for (const s of ONLY)
   if (!ALL.includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
-const SERVERS = opt('servers', 'gateway,baseline').split(',').filter(Boolean);
-const PROFILE = flag('profile');
-// Node flags for BOTH servers under test: the gateway's production flags (package.json start:prod,
+const ALL_SERVERS = ['gateway', 'gateway-redis', 'baseline', 'socketio', 'socketio-redis'];
+// --profile and --cost compare the gateway with the baseline unless told otherwise.
+const SERVERS = opt('servers', FIXED ? 'gateway,baseline' : ALL_SERVERS.join(','))
+  .split(',')
+  .filter(Boolean);
+for (const s of SERVERS)
+  if (!ALL_SERVERS.includes(s)) throw new Error(`unknown server ${s}; known: ${ALL_SERVERS.join(', ')}`);
+// The committed results are what the README shows: only a full run may replace them.
+if (SAVE && (QUICK || (!FIXED && (ONLY.length !== ALL.length || SERVERS.length !== ALL_SERVERS.length)))) {
+  console.error(
+    'bench: --save updates the committed bench/results/latest.* (the README embeds them) or, with ' +
+      '--profile, profile-latest.txt: it needs a full run (no --quick, --only or --servers). ' +
+      'Without --save, results go to bench/results/tmp/.',
+  );
+  process.exit(2);
+}
+const REDIS_URL = opt('redis-url', 'redis://127.0.0.1:6379');
+/** Every key and channel this run creates in Redis starts with it (deleted at the end). */
+const RUN_TAG = `bench-${process.pid}-${randomBytes(3).toString('hex')}`;
+// Node flags for EVERY server under test: the gateway's production flags (package.json start:prod,
 // which deploy/Dockerfile runs too), given to the baseline too so that the ratio compares code, not runtime tuning
 // (a 64 MB semi-space took N=1000 fan-out from 7.6M to 10.9M deliveries/s on the gateway and from
 // 11.5M to 17.2M on the baseline; 32 MB keeps most of that without inflating idle RSS). Extra ones: --server-node-args=--trace-gc (in their logs).
@@ -165,35 +195,56 @@ function canConnect(port) {
 
 let runCounter = 0;
 
+/** The Redis prefix of one server start: its own, so that nothing it leaves can meet another run. */
+const redisPrefix = (kind) => `${RUN_TAG}-${kind}-${runCounter}:`;
+
 /**
- * Starts a server under test on CPU 0 and waits until its port answers.
- * @param {'gateway'|'baseline'} kind
+ * Starts a server under test on CPU 0 and waits until its port answers. `secret` and `prefix`
+ * let two instances share their JWT key and Redis prefix (the cross-instance scenarios).
+ * @param {string} kind one of ALL_SERVERS
  */
-async function startServer(kind, { heartbeatMs = 30_000, profileOut } = {}) {
+async function startServer(
+  kind,
+  { heartbeatMs = 30_000, profileOut, secret = randomBytes(24).toString('base64url'), prefix } = {},
+) {
   const port = await freePort();
-  const secret = randomBytes(24).toString('base64url');
   const logFile = join(TMP, `${kind}-${++runCounter}.log`);
+  const redis = kind.endsWith('-redis');
+  const keyPrefix = prefix ?? redisPrefix(kind);
   const fd = openSync(logFile, 'w');
   const nodeArgs = SERVER_NODE_ARGS.slice();
   if (profileOut) nodeArgs.push('--import', join(ROOT, 'bench', 'lib', 'profile-hook.mjs'));
-  const env =
-    kind === 'gateway'
-      ? {
-          ...process.env,
-          PORT: String(port),
-          NODE_ENV: 'production',
-          JWT_SECRET: secret,
-          RATE_LIMIT_PER_SEC: '100000',
-          MAX_CONNECTIONS_PER_IP: '0',
-          MAX_CONNECTIONS_PER_USER: '0',
-          MAX_CONNECTIONS: '0',
-          LOG_LEVEL: 'warn',
-          HEARTBEAT_MS: String(heartbeatMs),
-        }
-      : { ...process.env, PORT: String(port), JWT_SECRET: secret, HEARTBEAT_MS: String(heartbeatMs) };
+  const gateway = kind.startsWith('gateway');
+  /** @type {Record<string, string | undefined>} */
+  const env = gateway
+    ? {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        NODE_ENV: 'production',
+        JWT_SECRET: secret,
+        RATE_LIMIT_PER_SEC: '100000',
+        MAX_CONNECTIONS_PER_IP: '0',
+        MAX_CONNECTIONS_PER_USER: '0',
+        MAX_CONNECTIONS: '0',
+        LOG_LEVEL: 'warn',
+        HEARTBEAT_MS: String(heartbeatMs),
+      }
+    : { ...process.env, PORT: String(port), JWT_SECRET: secret, HEARTBEAT_MS: String(heartbeatMs) };
+  // In memory means in memory, whatever the caller's environment says.
+  for (const k of Object.keys(env)) if (k.startsWith('REDIS_')) delete env[k];
+  if (redis) {
+    env.REDIS_URL = REDIS_URL;
+    env.REDIS_KEY_PREFIX = keyPrefix;
+    // History and presence keys outlive the run by minutes at most, even if the cleanup is cut.
+    env.REDIS_ROOM_TTL_SEC = '900';
+  }
   if (profileOut) env.BENCH_PROFILE_OUT = profileOut;
-  const script =
-    kind === 'gateway' ? join(ROOT, 'dist', 'main.js') : join(ROOT, 'bench', 'baseline-server.mjs');
+  const script = gateway
+    ? join(ROOT, 'dist', 'main.js')
+    : kind.startsWith('socketio')
+      ? join(ROOT, 'bench', 'socketio-server.mjs')
+      : join(ROOT, 'bench', 'baseline-server.mjs');
   const child = spawnPinned(0, process.execPath, [...nodeArgs, script], {
     cwd: ROOT,
     env,
@@ -204,7 +255,7 @@ async function startServer(kind, { heartbeatMs = 30_000, profileOut } = {}) {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     if (await canConnect(port))
-      return { kind, child, pid: /** @type {number} */ (child.pid), port, secret, logFile };
+      return { kind, child, pid: /** @type {number} */ (child.pid), port, secret, logFile, keyPrefix };
     await sleep(100);
   }
   await stopServer({ child });
@@ -232,19 +283,72 @@ async function stopServer({ child }) {
   clearTimeout(timer);
 }
 
+// ---- Redis: reachability, its PID (its CPU is reported beside the server's), cleanup -----------
+const redactUrl = (url) => url.replace(/\/\/[^@/]*@/, '//***@');
+let redisOk = false;
+/** @type {number | undefined} */
+let redisPid;
+
+async function probeRedis() {
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    const info = await r.info('server');
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    // Only a Redis on this machine has a /proc entry we can read.
+    if (pid && existsSync(`/proc/${pid}/stat`)) redisPid = pid;
+    redisOk = true;
+  } catch (e) {
+    say(
+      `no Redis at ${redactUrl(REDIS_URL)} (${/** @type {Error} */ (e).message}): the -redis servers are skipped`,
+    );
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Deletes the keys one server start left under its own prefix (history, presence, dedup). */
+async function cleanRedis(prefix) {
+  const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  r.on('error', () => {});
+  let n = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) n += await r.unlink(...keys);
+    } while (cursor !== '0');
+  } catch (e) {
+    say(
+      `could not delete the keys under ${prefix} (${/** @type {Error} */ (e).message}); they expire in 15 minutes`,
+    );
+  } finally {
+    r.disconnect();
+  }
+  return n;
+}
+
 // ---- the generator -----------------------------------------------------------------------
 let addrBase = 2;
 
-/** Runs one generator scenario on CPU 1 against `srv` and returns its JSON result. */
-function runGenerator(srv, name, cfg) {
+/**
+ * Runs one generator scenario on CPU 1 against `srv` (or every instance in `more` too, connections
+ * spread over them) and returns its JSON result.
+ */
+function runGenerator(srv, name, cfg, more = []) {
   const out = join(TMP, `gen-${srv.kind}-${name}-${runCounter}.json`);
+  const all = [srv, ...more];
   const full = {
     ...cfg,
     name,
     server: srv.kind,
-    port: srv.port,
+    protocol: srv.kind.startsWith('socketio') ? 'socketio' : 'gateway',
+    ports: all.map((x) => x.port),
     secret: srv.secret,
-    serverPid: srv.pid,
+    serverPids: all.map((x) => x.pid),
+    auxPid: srv.kind.endsWith('-redis') ? redisPid : undefined,
     out,
     addrBase,
     addrCount: 4,
@@ -283,9 +387,21 @@ const stepping = QUICK
   ? { stepMs: 700, factor: 3, maxSteps: 3, bisect: 0, retries: 0, drainMs: 2000, coolMs: 200 }
   : { stepMs: 3000, factor: 1.5, maxSteps: 12, bisect: 3, retries: 1, drainMs: 4000, coolMs: 500 };
 
+const FANOUT_SERVERS = ALL_SERVERS;
+const PAIR = ['gateway', 'baseline'];
+/**
+ * Where the stepping starts, per server: Socket.IO tops out near 50-70k deliveries/s here, so it
+ * starts lower (from 200k its first step would fail and nothing would be measured).
+ */
+const START = {
+  socketio: QUICK ? 15_000 : 10_000,
+  'socketio-redis': QUICK ? 15_000 : 10_000,
+};
+
 const SCENARIOS = {
   fanout100: {
     title: 'fan-out, 100 subscribers in one room',
+    servers: FANOUT_SERVERS,
     cfg: {
       scenario: 'fanout',
       clients: 100,
@@ -297,6 +413,7 @@ const SCENARIOS = {
   },
   fanout1000: {
     title: 'fan-out, 1000 subscribers in one room',
+    servers: FANOUT_SERVERS,
     cfg: {
       scenario: 'fanout',
       clients: 1000,
@@ -308,6 +425,7 @@ const SCENARIOS = {
   },
   idle: {
     title: 'idle authenticated connections',
+    servers: PAIR,
     cfg: {
       scenario: 'idle',
       clients: QUICK ? 1000 : 10_000,
@@ -320,6 +438,7 @@ const SCENARIOS = {
   },
   rooms: {
     title: 'many rooms: 10000 clients in 1000 rooms of 10',
+    servers: PAIR,
     cfg: {
       scenario: 'rooms',
       clients: QUICK ? 1000 : 10_000,
@@ -333,7 +452,7 @@ const SCENARIOS = {
   },
   soak: {
     title: `soak: ${SOAK_CLIENTS} idle connections through several heartbeats (gateway only)`,
-    gatewayOnly: true,
+    servers: ['gateway'],
     heartbeatMs: QUICK ? 1000 : 5000,
     cfg: {
       scenario: 'soak',
@@ -342,6 +461,35 @@ const SCENARIOS = {
       window: 100,
       heartbeatMs: QUICK ? 1000 : 5000,
       holdMs: QUICK ? 3000 : 22_000,
+      maxMs: 240_000,
+    },
+  },
+  // Two gateway instances on one Redis, both pinned to CPU 0 (the generator keeps CPU 1), members
+  // alternating between them, publishers on both: every publication crosses Redis to the other
+  // instance. Compared with fanoutN on gateway-redis (one instance, same Redis).
+  cross100: {
+    title: 'cross-instance fan-out: 100 subscribers of one room on two gateway instances',
+    servers: ['gateway-redis'],
+    instances: 2,
+    cfg: {
+      scenario: 'fanout',
+      clients: 100,
+      publishers: 10,
+      startDeliveriesPerSec: QUICK ? 100_000 : 200_000,
+      ...stepping,
+      maxMs: 240_000,
+    },
+  },
+  cross1000: {
+    title: 'cross-instance fan-out: 1000 subscribers of one room on two gateway instances',
+    servers: ['gateway-redis'],
+    instances: 2,
+    cfg: {
+      scenario: 'fanout',
+      clients: 1000,
+      publishers: 10,
+      startDeliveriesPerSec: QUICK ? 100_000 : 200_000,
+      ...stepping,
       maxMs: 240_000,
     },
   },
@@ -373,27 +521,40 @@ async function runScenario(key, gatewayOk) {
   const sc = SCENARIOS[key];
   const out = {};
   for (const kind of SERVERS) {
-    if (sc.gatewayOnly && kind !== 'gateway') continue;
-    if (kind === 'gateway' && !gatewayOk) {
+    if (!sc.servers.includes(kind)) continue;
+    if (kind.startsWith('gateway') && !gatewayOk) {
       out[kind] = { error: 'gateway not built' };
+      continue;
+    }
+    if (kind.endsWith('-redis') && !redisOk) {
+      out[kind] = { error: `no Redis at ${redactUrl(REDIS_URL)}` };
       continue;
     }
     const bg = await backgroundLoad();
     say(`${key} on ${kind}: ${sc.title} (background load: core0 ${bg.core0Pct}%, core1 ${bg.core1Pct}%)`);
     if (Math.max(bg.core0Pct, bg.core1Pct) > 20)
       say('WARNING: something else is busy on these cores; figures will be low and noisy');
-    let srv;
+    /** @type {any[]} */
+    const srvs = [];
     try {
-      srv = await startServer(kind, { heartbeatMs: sc.heartbeatMs ?? 30_000 });
-      out[kind] = await runGenerator(srv, key, sc.cfg);
-      out[kind].serverLog = srv.logFile.slice(ROOT.length + 1);
+      const opts = { heartbeatMs: sc.heartbeatMs ?? 30_000 };
+      srvs.push(await startServer(kind, opts));
+      // Further instances share the first one's JWT key and Redis prefix: one cluster.
+      for (let i = 1; i < (sc.instances ?? 1); i++)
+        srvs.push(await startServer(kind, { ...opts, secret: srvs[0].secret, prefix: srvs[0].keyPrefix }));
+      const cfg = { ...sc.cfg, startDeliveriesPerSec: START[kind] ?? sc.cfg.startDeliveriesPerSec };
+      out[kind] = await runGenerator(srvs[0], key, cfg, srvs.slice(1));
+      out[kind].serverLog = srvs.map((x) => x.logFile.slice(ROOT.length + 1)).join(', ');
       out[kind].background = bg;
-      if (srv.child.exitCode !== null) out[kind].serverExited = srv.child.exitCode;
+      if (srvs.length > 1) out[kind].instances = srvs.length;
+      const exited = srvs.filter((x) => x.child.exitCode !== null);
+      if (exited.length) out[kind].serverExited = exited[0].child.exitCode;
     } catch (e) {
       say(`${key} on ${kind} failed: ${/** @type {Error} */ (e).message}`);
       out[kind] = { error: String(/** @type {Error} */ (e).message).split('\n')[0] };
     } finally {
-      if (srv) await stopServer(srv);
+      for (const x of srvs) await stopServer(x);
+      if (kind.endsWith('-redis') && srvs[0]) await cleanRedis(srvs[0].keyPrefix);
     }
     const r = out[kind];
     if (r.best)
@@ -446,8 +607,23 @@ function notesFor(results) {
     );
   }
   notes.push(
-    `Both servers ran with node ${RUNTIME_FLAGS.join(' ')} (the gateway's production flags, given to the baseline too).`,
+    `Every server ran with node ${RUNTIME_FLAGS.join(' ')} (the gateway's production flags, given to the baseline and Socket.IO too).`,
   );
+  const kinds = new Set(Object.values(results.scenarios).flatMap((sc) => Object.keys(sc)));
+  if (kinds.has('socketio') || kinds.has('socketio-redis'))
+    notes.push(
+      'Socket.IO 4.8 (bench/socketio-server.mjs): websocket transport only, no per-message compression, JWT in the ' +
+        'handshake auth checked by a middleware, `io.to(room).emit` with an ack per publication; the generator speaks Engine.IO v4 / Socket.IO v5 over the same raw sockets. Its seq is per process: it keeps no history, dedup or cluster-wide order, which the gateway pays for on every publication.',
+    );
+  if (results.redis)
+    notes.push(
+      `The +Redis servers share one Redis (${results.redis.url}, not pinned, so it runs on either core and takes CPU from the server or the generator; its CPU is the whole process's, other clients' work included). ` +
+        'The gateway uses its own REDIS_KEY_PREFIX per start, Socket.IO its own adapter key; their keys are deleted afterwards.',
+    );
+  if (kinds.has('gateway-redis') && (results.scenarios.cross100 || results.scenarios.cross1000))
+    notes.push(
+      'cross100/cross1000: two gateway instances on the same Redis, both pinned to CPU 0 (they share one core; the generator keeps CPU 1), members alternating between them, five publishers on each.',
+    );
   notes.push(
     "Latency is sampled 1 in 8 deliveries (max also checks the first frame of every read). This VM's vCPUs are " +
       'preempted by the host for up to ~90 ms when both are busy, so a step failing on p99 alone is run once more.',
@@ -480,6 +656,7 @@ async function fixedRate(kind, { clients, rate, seconds, profileOut }) {
     return r?.steps?.[0] ?? { error: r?.error ?? 'no step' };
   } finally {
     if (srv) await stopServer(srv);
+    if (srv && kind.endsWith('-redis')) await cleanRedis(srv.keyPrefix);
   }
 }
 
@@ -497,12 +674,10 @@ async function profileGateway() {
     `under profile: delivered ${s.deliveredPerSec}/s, p99 ${s.p99Ms} ms, loss ${s.loss}, server CPU ${s.serverCpuPct}%`,
   );
   const text = render(summarize(file, 40));
-  writeFileSync(
-    join(RESULTS, 'profile-latest.txt'),
-    `${file.slice(ROOT.length + 1)}\n${JSON.stringify(s)}\n\n${text}\n`,
-  );
+  const summary = join(SAVE ? RESULTS : TMP, 'profile-latest.txt');
+  writeFileSync(summary, `${file.slice(ROOT.length + 1)}\n${JSON.stringify(s)}\n\n${text}\n`);
   console.log(text);
-  say(`profile: ${file.slice(ROOT.length + 1)}; summary in bench/results/profile-latest.txt`);
+  say(`profile: ${file.slice(ROOT.length + 1)}; summary in ${summary.slice(ROOT.length + 1)}`);
 }
 
 /**
@@ -541,17 +716,20 @@ async function costMode() {
 
 // ---- main ----------------------------------------------------------------------------------
 async function main() {
+  if (FIXED && SERVERS.some((k) => k.endsWith('-redis'))) await probeRedis();
   if (PROFILE) return profileGateway();
   if (flag('cost')) return costMode();
   say(
     `scenarios: ${ONLY.join(', ')}; servers: ${SERVERS.join(', ')}${QUICK ? '; quick' : ''}; fd limit ${FD_LIMIT}`,
   );
-  const gatewayOk = SERVERS.includes('gateway') ? ensureBuilt() : false;
+  const gatewayOk = SERVERS.some((k) => k.startsWith('gateway')) ? ensureBuilt() : false;
+  if (SERVERS.some((k) => k.endsWith('-redis'))) await probeRedis();
   const results = {
     date: new Date().toISOString(),
     quick: QUICK,
     machine: machine(),
     argv,
+    redis: redisOk ? { url: redactUrl(REDIS_URL), pid: redisPid ?? null } : null,
     scenarios: {},
     notes: [],
   };
@@ -562,15 +740,21 @@ async function main() {
   }
   results.notes = notesFor(results);
   results.seconds = Math.round((Date.now() - t0) / 1000);
-  writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(results, null, 1));
-  writeFileSync(join(RESULTS, 'latest.svg'), svgChart(results));
-  const md = markdown(results);
-  writeFileSync(join(RESULTS, 'latest.md'), md);
+  // Only a full run with --save replaces what the README embeds; anything else stays in tmp/.
+  const dir = SAVE ? RESULTS : TMP;
+  const rel = dir.slice(ROOT.length + 1);
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify(results, null, 1));
+  writeFileSync(join(dir, 'latest.svg'), svgChart(results));
+  const md = markdown(results, `${rel}/latest.svg`);
+  writeFileSync(join(dir, 'latest.md'), md);
   console.log('\n' + consoleTable(results) + '\n');
   for (const n of results.notes) console.log(`- ${n}`);
-  console.log('\nMarkdown for the README (also in bench/results/latest.md):\n');
+  console.log(`\nMarkdown for the README (also in ${rel}/latest.md):\n`);
   console.log(md);
-  say(`done in ${results.seconds} s: bench/results/latest.{json,md,svg}`);
+  say(
+    `done in ${results.seconds} s: ${rel}/latest.{json,md,svg}` +
+      (SAVE ? '' : ' (bench/results/latest.* untouched: a full run with --save updates them)'),
+  );
 }
 
 main().then(

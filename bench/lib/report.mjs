@@ -198,8 +198,156 @@ export function consoleTable(results) {
   return [line(head), w.map((n) => '-'.repeat(n)).join('-+-'), ...data.map(line)].join('\n');
 }
 
+// ---- peers: Socket.IO in memory and on Redis, the gateway on Redis, two instances ----------------
+export const LABELS = {
+  gateway: 'gateway',
+  'gateway-redis': 'gateway+Redis',
+  baseline: 'baseline (bare ws)',
+  socketio: 'Socket.IO',
+  'socketio-redis': 'Socket.IO+Redis',
+  cross: 'gateway+Redis, 2 instances',
+};
+
+/** The best passing step of `kind` in scenario `key`: its figures, 0 when no step passed. */
+function best(results, key, kind) {
+  const r = results.scenarios[key]?.[kind];
+  if (!r) return undefined;
+  if (r.error) return { error: r.error };
+  return r.best ?? { deliveredPerSec: 0, none: true };
+}
+
+/**
+ * The ratio targets of the peer comparison (issue: gateway >= 10x Socket.IO in memory and with
+ * Redis at N=100 and N=1000, p99 <= 100 ms; gateway on one Redis >= 0.7x / 0.8x its in-memory rate).
+ * Every figure comes from one run. p99 <= 100 ms holds by construction for a reported rate (a step
+ * over it does not pass), so a target is met when the ratio holds and both sides have a rate.
+ */
+export function peerTargets(results) {
+  const out = [];
+  for (const [key, n, own] of [
+    ['fanout100', 100, 0.7],
+    ['fanout1000', 1000, 0.8],
+  ]) {
+    if (!results.scenarios[key]) continue;
+    const pairs = [
+      ['gateway', 'socketio', 10, `fan-out N=${n}: gateway >= 10x Socket.IO, in memory`],
+      ['gateway-redis', 'socketio-redis', 10, `fan-out N=${n}: gateway+Redis >= 10x Socket.IO+Redis`],
+      ['gateway-redis', 'gateway', own, `fan-out N=${n}: gateway+Redis >= ${own}x gateway in memory`],
+    ];
+    for (const [a, b, target, what] of pairs) {
+      const x = best(results, key, a);
+      const y = best(results, key, b);
+      if (!x || !y) continue;
+      let ratio;
+      let result;
+      let short;
+      if (x.error || y.error) result = short = `not measured (${x.error ?? y.error})`;
+      else if (x.none) {
+        // The lowest offered rate already failed (loss or p99): no rate to claim.
+        short = `MISSED (${LABELS[a]}: no step passed)`;
+        result = `${short}: its lowest offered rate failed`;
+      } else if (y.none) result = short = `not measured (${LABELS[b]}: no step passed)`;
+      else {
+        ratio = x.deliveredPerSec / y.deliveredPerSec;
+        result = `${ratio.toFixed(2)}x (${fmtNum(x.deliveredPerSec)} / ${fmtNum(y.deliveredPerSec)}, p99 ${x.p99Ms ?? 'n/a'} ms): ${ratio >= target ? 'met' : 'MISSED'}`;
+      }
+      out.push({ key, a, b, target, what, ratio, ok: ratio !== undefined && ratio >= target, result, short });
+    }
+  }
+  return out;
+}
+
+/** Table of every server on the fan-out scenarios, and the ratios between them. */
+function peerTable(results) {
+  const keys = [
+    ['fanout100', 'fan-out N=100'],
+    ['fanout1000', 'fan-out N=1000'],
+  ].filter(([k]) => results.scenarios[k]);
+  const kinds = ['gateway', 'gateway-redis', 'baseline', 'socketio', 'socketio-redis'];
+  const present = kinds.filter((k) => keys.some(([key]) => results.scenarios[key][k]));
+  if (!keys.length || !present.some((k) => k !== 'gateway' && k !== 'baseline')) return [];
+  const ratioCols = [
+    ['gateway', 'socketio', 'gateway / Socket.IO'],
+    ['gateway-redis', 'socketio-redis', 'gateway+Redis / Socket.IO+Redis'],
+    ['gateway-redis', 'gateway', 'gateway+Redis / gateway'],
+  ].filter(([a, b]) => present.includes(a) && present.includes(b));
+  const out = [];
+  const cols = [...present.map((k) => LABELS[k]), ...ratioCols.map((c) => c[2])];
+  out.push(`| scenario | metric | ${cols.join(' | ')} |`);
+  out.push(`|---|---|${[...present.map(() => '---:'), ...ratioCols.map(() => '---')].join('|')}|`);
+  const targets = peerTargets(results);
+  for (const [key, title] of keys) {
+    const b = Object.fromEntries(present.map((k) => [k, best(results, key, k)]));
+    const ratioCell = ([x, y]) => {
+      const t = targets.find((q) => q.key === key && q.a === x && q.b === y);
+      if (t?.ratio !== undefined)
+        return `${t.ratio.toFixed(2)} (target >= ${t.target}: ${t.ok ? 'ok' : 'MISSED'})`;
+      if (t?.short) return t.short;
+      const rx = b[x]?.deliveredPerSec;
+      const ry = b[y]?.deliveredPerSec;
+      return rx !== undefined && ry ? (rx / ry).toFixed(2) : '';
+    };
+    const cellOf = (k, f, isRate) => {
+      const x = b[k];
+      if (!x) return '';
+      if (x.error) return isRate ? 'error' : '';
+      if (x.none) return isRate ? '0 (no step passed)' : '';
+      return f(x);
+    };
+    const row = (metric, f, isRate = false) => {
+      const cells = [
+        ...present.map((k) => cellOf(k, f, isRate)),
+        ...ratioCols.map((c) => (isRate ? ratioCell(c) : '')),
+      ];
+      if (cells.some((c) => c !== '')) out.push(`| ${title} | ${metric} | ${cells.join(' | ')} |`);
+    };
+    row('sustained delivered msg/s', (x) => fmtNum(x.deliveredPerSec), true);
+    row('p50 / p99 / max ms at that rate', (x) => `${x.p50Ms} / ${x.p99Ms} / ${x.maxMs}`);
+    row(
+      'server CPU % (process / its core)',
+      (x) => `${Math.round(x.serverCpuPct)} / ${Math.round(x.serverCorePct)}`,
+    );
+    row('Redis process CPU % (shared Redis)', (x) =>
+      x.redisCpuPct === undefined ? '' : `${Math.round(x.redisCpuPct)}`,
+    );
+    row('server RSS MB', (x) => fmtNum(x.serverRssMB));
+  }
+  return out;
+}
+
+/** The cross-instance scenarios beside one gateway instance on the same Redis. */
+function crossTable(results) {
+  const rows = [
+    ['cross100', 'fanout100', 100],
+    ['cross1000', 'fanout1000', 1000],
+  ].filter(([k]) => results.scenarios[k]?.['gateway-redis']);
+  if (!rows.length) return [];
+  const out = [];
+  out.push(
+    '| scenario | sustained delivered msg/s | p50 / p99 / max ms | both instances CPU % (process sum / core 0) | Redis CPU % | RSS MB (both) | vs one gateway+Redis instance |',
+  );
+  out.push('|---|---:|---|---|---:|---:|---|');
+  for (const [key, single, n] of rows) {
+    const r = results.scenarios[key]['gateway-redis'];
+    const x = r.error ? undefined : r.best;
+    const one = best(results, single, 'gateway-redis');
+    const title = `2 instances, N=${n} (${n / 2} members on each, publishers on both)`;
+    if (!x) {
+      out.push(`| ${title} | ${r.error ? `error: ${r.error}` : 'no step passed'} | | | | | |`);
+      continue;
+    }
+    const vs = one?.deliveredPerSec
+      ? `${(x.deliveredPerSec / one.deliveredPerSec).toFixed(2)}x (${fmtNum(one.deliveredPerSec)})`
+      : '';
+    out.push(
+      `| ${title} | ${fmtNum(x.deliveredPerSec)} | ${x.p50Ms} / ${x.p99Ms} / ${x.maxMs} | ${Math.round(x.serverCpuPct)} / ${Math.round(x.serverCorePct)} | ${x.redisCpuPct === undefined ? 'n/a' : Math.round(x.redisCpuPct)} | ${fmtNum(x.serverRssMB)} | ${vs} |`,
+    );
+  }
+  return out;
+}
+
 /** Markdown section for the README. */
-export function markdown(results) {
+export function markdown(results, svgPath = 'bench/results/latest.svg') {
   const rows = tableRows(results);
   const m = results.machine;
   const out = [];
@@ -207,25 +355,56 @@ export function markdown(results) {
     `Measured ${results.date} on ${m.cpu} (${m.cores} vCPUs, ${m.memGiB} GiB), Linux ${m.kernel}, Node ${m.node}; ` +
       `server pinned to CPU 0, load generator to CPU 1${results.quick ? '; **quick smoke run, not representative**' : ''}.`,
   );
-  out.push('');
-  out.push('| scenario | metric | gateway | baseline | gateway/baseline |');
-  out.push('|---|---|---:|---:|---|');
-  for (const r of rows) {
+  const pair = rows.filter((r) => r.gateway !== undefined || r.baseline !== undefined);
+  if (pair.length) {
+    out.push('');
+    out.push('| scenario | metric | gateway | baseline | gateway/baseline |');
+    out.push('|---|---|---:|---:|---|');
+  }
+  for (const r of pair) {
     out.push(
       `| ${r.scenario} | ${r.metric} | ${cell(r.gateway, r.digits)} | ${cell(r.baseline, r.digits)} | ${ratio(r).text} |`,
     );
+  }
+  const peers = peerTable(results);
+  if (peers.length) {
+    out.push('');
+    out.push('Against Socket.IO 4.8 and on one Redis (same run, same generator, same node flags):');
+    out.push('');
+    out.push(...peers);
+  }
+  const cross = crossTable(results);
+  if (cross.length) {
+    out.push('');
+    out.push('Two gateway instances on one Redis (both on CPU 0; every publication crosses Redis):');
+    out.push('');
+    out.push(...cross);
+  }
+  const targets = peerTargets(results);
+  if (targets.length) {
+    out.push('');
+    out.push('| target | result |');
+    out.push('|---|---|');
+    for (const t of targets) out.push(`| ${t.what}, p99 <= 100 ms | ${t.result} |`);
   }
   if (results.notes?.length) {
     out.push('');
     for (const n of results.notes) out.push(`- ${n}`);
   }
   out.push('');
-  out.push('![delivered rate and p99 against offered rate](bench/results/latest.svg)');
+  out.push(`![delivered rate and p99 against offered rate](${svgPath})`);
   return out.join('\n') + '\n';
 }
 
 // ---- SVG -----------------------------------------------------------------------------------
-const COLORS = { gateway: '#d6452b', baseline: '#2b6cd6' };
+const COLORS = {
+  gateway: '#d6452b',
+  'gateway-redis': '#e8962a',
+  baseline: '#2b6cd6',
+  socketio: '#2a9d4b',
+  'socketio-redis': '#7cc48f',
+  cross: '#8e44ad',
+};
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** log10 ticks covering [lo, hi] at 1, 2, 5 x 10^k. */
@@ -314,31 +493,50 @@ function panel(x0, y0, w, h, title, series, yKey, opts) {
 /** The chart: for each publishing scenario, delivered/s and p99 against offered deliveries/s. */
 export function svgChart(results) {
   const keys = [
-    ['fanout100', 'fan-out N=100'],
-    ['fanout1000', 'fan-out N=1000'],
+    ['fanout100', 'fan-out N=100', 'cross100'],
+    ['fanout1000', 'fan-out N=1000', 'cross1000'],
     ['rooms', 'many rooms (1000 x 10)'],
   ].filter(([k]) => results.scenarios[k]);
+  const targets = peerTargets(results);
+  /** @type {Set<string>} */
+  const shown = new Set();
   const W = 380;
   const H = 250;
-  const width = Math.max(1, keys.length) * W + 20;
-  const height = 2 * H + 70;
+  const width = Math.max(2, keys.length) * W + 20;
+  // Under the panels: up to three ratio lines, the legend, the footnote.
+  const height = 2 * H + 130;
   const o = [];
   o.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
   );
   o.push(`<rect width="100%" height="100%" fill="#fff"/>`);
-  keys.forEach(([k, title], i) => {
-    const series = ['gateway', 'baseline']
-      .filter((srv) => results.scenarios[k][srv]?.steps)
-      .map((srv) => ({
-        server: srv,
-        points: results.scenarios[k][srv].steps.map((s) => ({
-          x: s.offeredDeliveriesPerSec,
-          delivered: s.deliveredPerSec,
-          p99: s.p99Ms,
-          pass: s.pass,
-        })),
+  keys.forEach(([k, title, crossKey], i) => {
+    const points = (r) =>
+      r.steps.map((s) => ({
+        x: s.offeredDeliveriesPerSec,
+        delivered: s.deliveredPerSec,
+        p99: s.p99Ms,
+        pass: s.pass,
       }));
+    const series = ['gateway', 'gateway-redis', 'baseline', 'socketio', 'socketio-redis']
+      .filter((srv) => results.scenarios[k][srv]?.steps)
+      .map((srv) => ({ server: srv, points: points(results.scenarios[k][srv]) }));
+    const cross = crossKey ? results.scenarios[crossKey]?.['gateway-redis'] : undefined;
+    if (cross?.steps) series.push({ server: 'cross', points: points(cross) });
+    for (const x of series) shown.add(x.server);
+    // The ratios of this scenario under its panels, so the chart says what the table says.
+    const line = targets
+      .filter((t) => t.key === k)
+      .map((t) =>
+        t.ratio === undefined
+          ? `${LABELS[t.a]}/${LABELS[t.b]}: ${t.short}`
+          : `${LABELS[t.a]}/${LABELS[t.b]} ${t.ratio.toFixed(2)}x ${t.ok ? 'ok' : 'MISSED'} (>= ${t.target})`,
+      );
+    line.forEach((text, j) =>
+      o.push(
+        `<text x="${10 + i * W + 10}" y="${2 * H + 28 + j * 13}" font-size="10" fill="#333">${esc(text)}</text>`,
+      ),
+    );
     o.push(
       panel(10 + i * W, 10, W, H, `${title}: delivered/s`, series, 'delivered', {
         yLabel: 'delivered/s',
@@ -354,15 +552,16 @@ export function svgChart(results) {
       }),
     );
   });
-  const ly = 2 * H + 40;
+  const ly = 2 * H + 90;
+  let lx = 20;
+  for (const srv of Object.keys(COLORS).filter((x) => shown.has(x))) {
+    o.push(
+      `<rect x="${lx}" y="${ly - 10}" width="14" height="4" fill="${COLORS[srv]}"/><text x="${lx + 20}" y="${ly - 4}" font-size="12">${esc(LABELS[srv])}</text>`,
+    );
+    lx += 36 + LABELS[srv].length * 7;
+  }
   o.push(
-    `<rect x="20" y="${ly - 10}" width="14" height="4" fill="${COLORS.gateway}"/><text x="40" y="${ly - 4}" font-size="12">gateway</text>`,
-  );
-  o.push(
-    `<rect x="120" y="${ly - 10}" width="14" height="4" fill="${COLORS.baseline}"/><text x="140" y="${ly - 4}" font-size="12">baseline (bare ws)</text>`,
-  );
-  o.push(
-    `<text x="300" y="${ly - 4}" font-size="11" fill="#555">filled dot: step passed (no loss, p99 &lt;= 100 ms); hollow: failed. ${esc(results.machine.cpu)}, ${esc(results.date)}${results.quick ? ' (quick run)' : ''}</text>`,
+    `<text x="20" y="${ly + 16}" font-size="11" fill="#555">filled dot: step passed (no loss, p99 &lt;= 100 ms); hollow: failed. ${esc(results.machine.cpu)}, ${esc(results.date)}${results.quick ? ' (quick run)' : ''}</text>`,
   );
   o.push('</svg>');
   return o.join('\n') + '\n';

@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The bench's own contract, on a short targeted run: a smoke run never replaces the committed
+ * results the README embeds, `--save` is refused outside a full run, and the load generator's
+ * Engine.IO / Socket.IO framing really drives the Socket.IO peer (connects, joins, acks, deliveries).
+ */
+const ROOT = process.cwd();
+const RESULTS = join(ROOT, 'bench', 'results');
+const committed = ['latest.json', 'latest.md', 'latest.svg'].map((f) => join(RESULTS, f));
+const digest = () =>
+  committed.map((f) => createHash('sha256').update(readFileSync(f)).digest('hex')).join(',');
+
+function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bench', 'run.mjs'), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`bench did not finish in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe('npm run bench', () => {
+  it('refuses --save outside a full run and leaves the committed results alone', async () => {
+    const before = digest();
+    const r = await runBench(['--quick', '--save', '--no-build'], 20_000);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/--save .* needs a full run/);
+    expect(digest()).toBe(before);
+  }, 30_000);
+
+  it('a quick run drives Socket.IO over its own framing and writes only results/tmp/', async () => {
+    const before = digest();
+    const r = await runBench(['--quick', '--only=fanout100', '--servers=socketio', '--no-build'], 90_000);
+    expect(r.code).toBe(0);
+    expect(digest()).toBe(before);
+    const res = JSON.parse(readFileSync(join(RESULTS, 'tmp', 'latest.json'), 'utf8'));
+    const sio = res.scenarios.fanout100.socketio;
+    expect(sio.error).toBeUndefined();
+    expect(sio.generator.connectsOk).toBe(100);
+    expect(sio.joinFailures).toBe(0);
+    // The first step runs whatever the load: every publication acked, every member got it.
+    const first = sio.steps[0];
+    expect(first.published).toBeGreaterThan(0);
+    expect(first.acked).toBe(first.published);
+    expect(first.delivered).toBe(first.published * 100);
+  }, 100_000);
+});
