@@ -23,7 +23,7 @@ import { HubCounters } from './hub-counters.js';
 import { encodeFrame, textFrame } from './frame.js';
 import { type JoinState, LocalRoom } from './local-room.js';
 import { BatchCache, SendQueue } from './send-queue.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../protocol/wire/token-bucket.js';
 
 export interface PublishOptions {
   /** Shown as the sender; defaults to `{id: 'system', name: 'system'}`. */
