@@ -16,8 +16,8 @@ import { MESSAGE_METADATA } from '@nestjs/websockets/constants.js';
 import type { WebSocket } from 'ws';
 import type { Connection } from '../hub/connection.js';
 import { EnvelopePipe } from '../protocol/envelope.pipe.js';
-import { WsErrorFilter } from './ws-exception.filter.js';
-import { connectionParam } from './ws-principal.decorator.js';
+import { WsErrorFilter } from './ws-error.filter.js';
+import { connectionParam } from './ws-params.decorator.js';
 
 type GatewayClass = new (...args: never[]) => object;
 /** Marked methods; matched to frames by their @SubscribeMessage pattern when the adapter binds. */

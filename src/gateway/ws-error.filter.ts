@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { HubService } from '../hub/hub.service.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { WsError } from '../protocol/ws-error.js';
-import { connectionOf } from './gateway.adapter.js';
+import { connectionOf } from './socket-tag.js';
 
 /**
  * The one exception filter of the gateway: a WsError becomes its `error` frame; anything else is an
