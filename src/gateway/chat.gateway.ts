@@ -14,7 +14,7 @@ import { WsErrorFilter } from './ws-error.filter.js';
 import { WsConnection, WsPrincipal } from './ws-params.decorator.js';
 
 /**
- * Routes client frames to the hub. Authentication happened at the handshake (GatewayAdapter);
+ * Routes client frames to the hub. Authentication happened at the handshake (upgrade.ts);
  * every payload is validated by EnvelopePipe and every failure becomes an `error` frame through
  * WsErrorFilter. The hub sends all answers through the connection's queue.
  */

@@ -16,9 +16,13 @@ export class TokenBucket {
     this.last = now;
   }
 
-  /** Takes one token if there is one. */
+  /** Takes one token if there is one. Runs per client frame: the refill is written out, not called. */
   take(now: number): boolean {
-    this.refill(now);
+    const elapsed = now - this.last;
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
+      this.last = now;
+    }
     if (this.tokens >= 1) {
       this.tokens -= 1;
       return true;
@@ -26,18 +30,11 @@ export class TokenBucket {
     return false;
   }
 
-  /** Milliseconds until `take` can succeed (at least 1 when it cannot now; Infinity at rate 0). */
+  /** Milliseconds until `take` can succeed: 0 now, else at least 1 (Infinity at rate 0). */
   waitMs(now: number): number {
-    this.refill(now);
-    if (this.tokens >= 1) return 0;
-    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.rate));
-  }
-
-  private refill(now: number): void {
-    const elapsed = now - this.last;
-    if (elapsed > 0) {
-      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
-      this.last = now;
-    }
+    const elapsed = Math.max(0, now - this.last);
+    const tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
+    if (tokens >= 1) return 0;
+    return Math.max(1, Math.ceil(((1 - tokens) * 1000) / this.rate));
   }
 }
