@@ -30,7 +30,7 @@ import type {
 import { ROOM_NAME, MAX_USER_ID_LENGTH } from '../protocol/wire/limits.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
-import { type ClientErrorCode, GatewayError } from './errors.js';
+import { type ClientErrorCode, GatewayError } from './gateway-error.js';
 import { newId } from './ids.js';
 import { Outbox, type OutgoingFrame } from './outbox.js';
 import { Pacer } from './pacer.js';
@@ -41,7 +41,7 @@ export * from '../protocol/wire/codes.js';
 export * from '../protocol/wire/frames.js';
 export * from '../protocol/wire/limits.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
-export { type ClientErrorCode, GatewayError } from './errors.js';
+export { type ClientErrorCode, GatewayError } from './gateway-error.js';
 export { newId } from './ids.js';
 export type { GapEvent } from './room-resume.js';
 export { tokenExpiryMs } from './token.js';

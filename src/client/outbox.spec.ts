@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { ErrorFrame, Limits } from '../protocol/wire/frames.js';
-import { GatewayError } from './errors.js';
+import { GatewayError } from './gateway-error.js';
 import { Outbox, type OutgoingFrame } from './outbox.js';
 
 function makeOutbox(options: { limits?: Limits; ready?: (f: OutgoingFrame) => boolean } = {}) {

@@ -7,7 +7,7 @@ import type {
   MessageFrameOut,
 } from '../protocol/wire/frames.js';
 import { MAX_ID_LENGTH } from '../protocol/wire/limits.js';
-import { GatewayError } from './errors.js';
+import { GatewayError } from './gateway-error.js';
 
 export type OutgoingFrame = MessageFrameOut | DirectFrameOut;
 

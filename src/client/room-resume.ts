@@ -1,5 +1,5 @@
 import type { JoinedFrame, JoinFrame, MessageFrame } from '../protocol/wire/frames.js';
-import type { GatewayError } from './errors.js';
+import type { GatewayError } from './gateway-error.js';
 
 /** History could not fill the gap since the last seq the client had: some messages were lost. */
 export interface GapEvent {
