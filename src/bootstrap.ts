@@ -14,7 +14,7 @@ import { GatewayHttpAdapter } from './gateway/http-adapter.js';
 import { MetricsService } from './health/metrics.service.js';
 import { HubService } from './hub/hub.service.js';
 import { PinoLoggerService } from './logging/pino-logger.service.js';
-import { publishBodyReader } from './push/body-limit.middleware.js';
+import { publishBodyReader } from './push/publish-body-reader.js';
 
 /** The project root (one level above src/ or dist/). */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

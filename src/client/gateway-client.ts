@@ -11,37 +11,39 @@
 // - never reconnects after a 401 at the handshake or a close 1008 without asking the application
 //   for a new token through `getToken`.
 
+import { CloseCode, TEMPORARY_ERRORS } from '../protocol/wire/codes.js';
+import type {
+  AckFrame,
+  AuthedFrame,
+  ClientFrame,
+  DirectFrame,
+  ErrorFrame,
+  JoinedFrame,
+  LeftFrame,
+  Limits,
+  MessageFrame,
+  PongFrame,
+  PresenceFrame,
+  ServerFrame,
+  WelcomeFrame,
+} from '../protocol/wire/frames.js';
+import { ROOM_NAME, MAX_USER_ID_LENGTH } from '../protocol/wire/limits.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
-import {
-  CloseCode,
-  MAX_ID_LENGTH,
-  ROOM_NAME,
-  type AckFrame,
-  type AuthedFrame,
-  type ClientFrame,
-  type DirectFrame,
-  type DirectFrameOut,
-  type ErrorCode,
-  type ErrorDetail,
-  type ErrorFrame,
-  type JoinedFrame,
-  type JoinFrame,
-  type LeftFrame,
-  type Limits,
-  type MessageFrame,
-  type MessageFrameOut,
-  type PongFrame,
-  type PresenceFrame,
-  type ServerFrame,
-  type WelcomeFrame,
-} from './frames.js';
+import { type ClientErrorCode, GatewayError } from './gateway-error.js';
 import { newId } from './ids.js';
+import { Outbox, type OutgoingFrame } from './outbox.js';
+import { Pacer } from './pacer.js';
+import { type GapEvent, RoomResume } from './room-resume.js';
 import { tokenExpiryMs } from './token.js';
 
-export * from './frames.js';
+export * from '../protocol/wire/codes.js';
+export * from '../protocol/wire/frames.js';
+export * from '../protocol/wire/limits.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { type ClientErrorCode, GatewayError } from './gateway-error.js';
 export { newId } from './ids.js';
+export type { GapEvent } from './room-resume.js';
 export { tokenExpiryMs } from './token.js';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -106,21 +108,6 @@ export interface StatusEvent {
   reason?: string;
 }
 
-/** History could not fill the gap since the last seq the client had: some messages were lost. */
-export interface GapEvent {
-  room: string;
-  recovered: false;
-  /** The last seq the client had delivered before the rejoin. */
-  since: number;
-  /** The lowest seq the server still held. */
-  oldestSeq: number;
-  /** The room's last seq after the replay. */
-  seq: number;
-  /** The room's history generation changed (the server lost its history); seqs start over. */
-  epochChanged: boolean;
-  epoch: string;
-}
-
 export interface CloseEvent {
   code: number;
   reason: string;
@@ -155,40 +142,6 @@ export interface GatewayClientEvents {
   frame: ServerFrame;
 }
 
-/** Client-side failure codes, next to the server's `ErrorCode`s. */
-export type ClientErrorCode =
-  'offline' | 'closed' | 'outbox_full' | 'too_large' | 'invalid' | 'left' | 'no_token' | 'refused';
-
-/** Rejection of `send`, `direct`, `join`, `connect`: a server `error` frame or a client-side failure. */
-export class GatewayError extends Error {
-  readonly code: ErrorCode | ClientErrorCode;
-  readonly ref?: string;
-  readonly details?: ErrorDetail[];
-  /** True when the server sent it as an `error` frame. */
-  readonly fromServer: boolean;
-
-  constructor(
-    code: ErrorCode | ClientErrorCode,
-    message: string,
-    extra: { ref?: string; details?: ErrorDetail[]; fromServer?: boolean } = {},
-  ) {
-    super(message);
-    this.name = 'GatewayError';
-    this.code = code;
-    this.ref = extra.ref;
-    this.details = extra.details;
-    this.fromServer = extra.fromServer ?? false;
-  }
-
-  static fromFrame(frame: ErrorFrame): GatewayError {
-    return new GatewayError(frame.code, frame.message, {
-      ref: frame.ref,
-      details: frame.details,
-      fromServer: true,
-    });
-  }
-}
-
 export interface SendResult {
   id: string;
   room: string;
@@ -207,36 +160,10 @@ export interface RoomInfo {
 // ---------------------------------------------------------------------------------------------
 
 const OPEN = 1;
-const RETRYABLE: ReadonlySet<string> = new Set(['rate_limited', 'unavailable', 'internal']);
 /** Handshake statuses after which retrying the same request cannot succeed. */
 const FATAL_HANDSHAKE: ReadonlySet<number> = new Set([400, 403, 404]);
-/** Below the server's refill rate so that clock drift never makes a paced frame `rate_limited`. */
-const PACE_SAFETY = 0.9;
 /** setTimeout's largest delay (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647;
-
-interface RoomState {
-  name: string;
-  lastSeq?: number;
-  epoch?: string;
-  joined: boolean;
-  lastJoined?: JoinedFrame;
-  /** Set while a join is in flight: replayed messages are held until `joined` says which epoch they are from. */
-  resume: { since?: number; epoch?: string; buffer: MessageFrame[] } | null;
-  waiters: Array<{ resolve: (frame: JoinedFrame) => void; reject: (err: GatewayError) => void }>;
-  retries: number;
-}
-
-interface PendingSend {
-  id: string;
-  frame: MessageFrameOut | DirectFrameOut;
-  /** queued: in the outbox; sent: handed to the socket (or its pacing queue); waiting: retry timer. */
-  state: 'queued' | 'sent' | 'waiting';
-  retries: number;
-  timer?: ReturnType<typeof setTimeout>;
-  resolve: (ack: AckFrame) => void;
-  reject: (err: GatewayError) => void;
-}
 
 /** A frame without an `id` the server answers exactly once (joined/left/authed or a ref-less error). */
 interface PendingControl {
@@ -246,14 +173,8 @@ interface PendingControl {
   settle: (answer: { ok: true; frame: ServerFrame } | { ok: false; error: ErrorFrame }) => void;
 }
 
-interface QueuedWrite {
-  frame: ClientFrame;
-  onWrite?: () => void;
-}
-
 interface Timers {
   reconnect?: ReturnType<typeof setTimeout>;
-  pace?: ReturnType<typeof setTimeout>;
   heartbeat?: ReturnType<typeof setInterval>;
   refresh?: ReturnType<typeof setTimeout>;
 }
@@ -263,10 +184,8 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   private readonly getToken?: TokenProvider;
   private readonly Impl: WebSocketConstructor;
   private readonly backoff: BackoffOptions | false;
-  private readonly outboxLimit: number;
   private readonly maxSendRetries: number;
   private readonly retryDelayMs: number;
-  private readonly pace: boolean;
   private readonly refreshMarginMs: number | false;
   private readonly random: () => number;
 
@@ -281,11 +200,10 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   private connectedAt = 0;
   private lastInbound = 0;
   private welcomeFrame?: WelcomeFrame;
-  private readonly rooms = new Map<string, RoomState>();
-  private readonly sends = new Map<string, PendingSend>();
+  private readonly rooms = new Map<string, RoomResume>();
+  private readonly outbox: Outbox;
+  private readonly pacer: Pacer;
   private controls: PendingControl[] = [];
-  private writes: QueuedWrite[] = [];
-  private bucket = { tokens: 0, capacity: 0, ratePerMs: 0, at: 0 };
   private readonly timers: Timers = {};
   private connectWaiters: Array<{ resolve: (w: WelcomeFrame) => void; reject: (e: GatewayError) => void }> =
     [];
@@ -307,13 +225,27 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
       options.reconnect === false
         ? false
         : { minMs: options.reconnect?.minMs ?? 250, maxMs: options.reconnect?.maxMs ?? 10_000 };
-    this.outboxLimit = options.outboxLimit ?? 100;
     this.maxSendRetries = options.maxSendRetries ?? 8;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
-    this.pace = options.pace ?? true;
     this.refreshMarginMs =
       options.tokenRefresh === false ? false : (options.tokenRefresh?.marginMs ?? 60_000);
     this.random = options.random ?? Math.random;
+    this.pacer = new Pacer(options.pace ?? true, () => (this.isLive() ? this.sock : null));
+    this.outbox = new Outbox(
+      {
+        isLive: () => this.isLive(),
+        // A message waits while its room is being rejoined; one for a room the app left goes out.
+        ready: (frame) => frame.type !== 'message' || this.rooms.get(frame.room)?.joined !== false,
+        write: (frame) => this.write(frame),
+        limits: () => this.welcomeFrame?.limits,
+      },
+      {
+        limit: options.outboxLimit ?? 100,
+        maxRetries: this.maxSendRetries,
+        retryDelayMs: this.retryDelayMs,
+        maxRetryDelayMs: this.backoff === false ? 30_000 : this.backoff.maxMs,
+      },
+    );
   }
 
   // ---- public API ------------------------------------------------------------------------------
@@ -333,7 +265,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
 
   /** Number of sends not yet acknowledged (the outbox). */
   get pendingCount(): number {
-    return this.sends.size;
+    return this.outbox.size;
   }
 
   roomInfo(room: string): RoomInfo | undefined {
@@ -380,16 +312,13 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     if (state && state.joined && options.since === undefined && state.lastJoined)
       return Promise.resolve(state.lastJoined);
     if (!state) {
-      state = { name: room, joined: false, resume: null, waiters: [], retries: 0 };
+      state = new RoomResume(room);
       this.rooms.set(room, state);
     }
-    if (options.since !== undefined) {
-      state.lastSeq = options.since;
-      state.epoch = undefined;
-    }
+    if (options.since !== undefined) state.restartFrom(options.since);
     const promise = new Promise<JoinedFrame>((resolve, reject) => state.waiters.push({ resolve, reject }));
     // Not connected: the join goes out with the rejoins after the next welcome.
-    if (this.isLive() && !state.resume) this.sendJoin(state);
+    if (this.isLive() && !state.joining) this.sendJoin(state);
     return promise;
   }
 
@@ -421,8 +350,8 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
 
   /** Sends a direct message to every connection of user `to` (and the sender's other connections). */
   async direct(to: string, content: string, options: { id?: string } = {}): Promise<{ id: string }> {
-    if (typeof to !== 'string' || to.length < 1 || to.length > 128)
-      throw new GatewayError('invalid', 'to must be 1..128 characters');
+    if (typeof to !== 'string' || to.length < 1 || to.length > MAX_USER_ID_LENGTH)
+      throw new GatewayError('invalid', `to must be 1..${MAX_USER_ID_LENGTH} characters`);
     const ack = await this.enqueueSend({ type: 'direct', to, content, id: options.id ?? newId() });
     return { id: ack.id };
   }
@@ -627,11 +556,10 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
 
   /** Forgets everything tied to the socket that just closed; rooms and the outbox survive. */
   private resetConnectionState(): void {
-    clearTimeout(this.timers.pace);
+    this.pacer.clear();
     clearInterval(this.timers.heartbeat);
     clearTimeout(this.timers.refresh);
-    this.timers.pace = this.timers.heartbeat = this.timers.refresh = undefined;
-    this.writes = [];
+    this.timers.heartbeat = this.timers.refresh = undefined;
     // Answers to these will never come; joins are redone after the next welcome.
     const controls = this.controls;
     this.controls = [];
@@ -643,13 +571,8 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
         });
       }
     }
-    for (const room of this.rooms.values()) {
-      room.joined = false;
-      room.resume = null; // the replay restarts from lastSeq, which only delivered messages advanced
-    }
-    for (const send of this.sends.values()) {
-      if (send.state === 'sent') send.state = 'queued';
-    }
+    for (const room of this.rooms.values()) room.disconnected();
+    this.outbox.requeue();
   }
 
   private goOffline(code: ClientErrorCode | TokenReason, reason: string): void {
@@ -661,11 +584,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
       reason,
     );
     for (const w of this.connectWaiters.splice(0)) w.reject(err);
-    for (const send of this.sends.values()) {
-      clearTimeout(send.timer);
-      send.reject(err);
-    }
-    this.sends.clear();
+    this.outbox.rejectAll(err);
     for (const room of this.rooms.values()) {
       for (const w of room.waiters.splice(0)) w.reject(err);
     }
@@ -675,10 +594,10 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
 
   private clearTimers(): void {
     clearTimeout(this.timers.reconnect);
-    clearTimeout(this.timers.pace);
+    this.pacer.pause();
     clearInterval(this.timers.heartbeat);
     clearTimeout(this.timers.refresh);
-    this.timers.reconnect = this.timers.pace = this.timers.heartbeat = this.timers.refresh = undefined;
+    this.timers.reconnect = this.timers.heartbeat = this.timers.refresh = undefined;
   }
 
   // ---- inbound -------------------------------------------------------------------------------
@@ -726,84 +645,41 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   private onWelcome(frame: WelcomeFrame): void {
     this.welcomeFrame = frame;
     this.connectedAt = Date.now();
-    const rate = frame.limits?.ratePerSec;
-    if (rate && rate > 0) {
-      this.bucket = { tokens: rate, capacity: rate, ratePerMs: (rate * PACE_SAFETY) / 1000, at: Date.now() };
-    } else {
-      this.bucket = { tokens: Infinity, capacity: Infinity, ratePerMs: 0, at: Date.now() };
-    }
+    this.pacer.start(frame.limits?.ratePerSec);
     this.emit('welcome', frame);
     this.setStatus('connected');
     for (const w of this.connectWaiters.splice(0)) w.resolve(frame);
     for (const room of this.rooms.values()) this.sendJoin(room);
-    this.flushOutbox();
+    this.outbox.flush();
     this.startHeartbeat(frame.heartbeatMs);
     this.scheduleRefresh();
   }
 
   private onMessage(frame: MessageFrame): void {
-    const room = this.rooms.get(frame.room);
-    if (!room) return; // left, or never joined
-    if (room.resume) {
-      room.resume.buffer.push(frame);
-      return;
-    }
-    this.deliver(room, frame);
+    // Not in the room: left, or never joined.
+    this.rooms.get(frame.room)?.receive(frame, this.deliver);
   }
 
-  /** The one place a room message reaches the application: at most once per seq, in seq order. */
-  private deliver(room: RoomState, frame: MessageFrame): void {
-    if (room.lastSeq !== undefined && frame.seq <= room.lastSeq) return;
-    room.lastSeq = frame.seq;
-    this.emit('message', frame);
-  }
+  private readonly deliver = (frame: MessageFrame): void => this.emit('message', frame);
 
   private onJoined(frame: JoinedFrame): void {
     const room = this.rooms.get(frame.room);
     this.settleControl((c) => c.kind === 'join' && c.room === frame.room, { ok: true, frame });
     if (!room) return; // left meanwhile
-    const resume = room.resume;
-    room.resume = null;
-    room.joined = true;
-    room.retries = 0;
-    room.lastJoined = frame;
-    const since = resume?.since;
-    const epochChanged = since !== undefined && resume?.epoch !== undefined && frame.epoch !== resume.epoch;
-    if (since !== undefined && (!frame.recovered || epochChanged)) {
-      this.emit('gap', {
-        room: frame.room,
-        recovered: false,
-        since,
-        oldestSeq: frame.oldestSeq,
-        seq: frame.seq,
-        epochChanged,
-        epoch: frame.epoch,
-      });
-    }
-    // A new epoch numbers its messages from scratch: what it replays is all new to the application.
-    if (epochChanged) room.lastSeq = undefined;
-    room.epoch = frame.epoch;
-    for (const message of resume?.buffer ?? []) this.deliver(room, message);
-    if (room.lastSeq === undefined || frame.seq > room.lastSeq) room.lastSeq = frame.seq;
+    room.complete(frame, (gap) => this.emit('gap', gap), this.deliver);
     this.emit('joined', frame);
     for (const w of room.waiters.splice(0)) w.resolve(frame);
-    this.flushOutbox();
+    this.outbox.flush();
   }
 
   private onAck(frame: AckFrame): void {
-    const send = this.sends.get(frame.id);
-    if (send) {
-      this.sends.delete(frame.id);
-      clearTimeout(send.timer);
-      send.resolve(frame);
-    }
+    this.outbox.ack(frame);
     this.emit('ack', frame);
   }
 
   private onError(frame: ErrorFrame): void {
     if (frame.ref !== undefined) {
-      const send = this.sends.get(frame.ref);
-      if (send) this.onSendError(send, frame);
+      this.outbox.error(frame);
     } else {
       // join/leave/auth carry no id: the server answers frames in order, so a ref-less error
       // belongs to the oldest control frame still waiting for its answer.
@@ -811,24 +687,6 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
       if (control) control.settle({ ok: false, error: frame });
     }
     this.emit('error', frame);
-  }
-
-  private onSendError(send: PendingSend, frame: ErrorFrame): void {
-    if (RETRYABLE.has(frame.code) && send.retries < this.maxSendRetries) {
-      send.state = 'waiting';
-      const cap = this.backoff === false ? 30_000 : this.backoff.maxMs;
-      const delay = Math.min(cap, this.retryDelayMs * 2 ** send.retries);
-      send.retries++;
-      send.timer = setTimeout(() => {
-        send.timer = undefined;
-        if (send.state !== 'waiting') return;
-        send.state = 'queued';
-        this.flushOutbox();
-      }, delay);
-      return;
-    }
-    this.sends.delete(send.id);
-    send.reject(GatewayError.fromFrame(frame));
   }
 
   private settleControl(
@@ -843,25 +701,20 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
 
   // ---- outbound ------------------------------------------------------------------------------
 
-  private sendJoin(room: RoomState): void {
-    const frame: JoinFrame = { type: 'join', room: room.name };
-    if (room.lastSeq !== undefined) {
-      frame.since = room.lastSeq;
-      if (room.epoch !== undefined) frame.epoch = room.epoch;
-    }
-    room.resume = { since: frame.since, epoch: frame.epoch, buffer: [] };
+  private sendJoin(room: RoomResume): void {
+    const frame = room.beginJoin();
     this.writeControl(frame, {
       kind: 'join',
       room: room.name,
       settle: (answer) => {
         if (answer.ok) return; // onJoined does the work
         if (this.rooms.get(room.name) !== room) return;
-        room.resume = null;
+        room.abandonJoin();
         const error = answer.error;
-        if (RETRYABLE.has(error.code) && room.retries < this.maxSendRetries) {
+        if (TEMPORARY_ERRORS.has(error.code) && room.retries < this.maxSendRetries) {
           room.retries++;
           setTimeout(() => {
-            if (this.rooms.get(room.name) === room && this.isLive() && !room.joined && !room.resume)
+            if (this.rooms.get(room.name) === room && this.isLive() && !room.joined && !room.joining)
               this.sendJoin(room);
           }, this.retryDelayMs);
           return;
@@ -873,59 +726,10 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     });
   }
 
-  private enqueueSend(frame: MessageFrameOut | DirectFrameOut): Promise<AckFrame> {
+  private enqueueSend(frame: OutgoingFrame): Promise<AckFrame> {
     if (this.stopped)
       return Promise.reject(new GatewayError('offline', 'not connected: call connect() first'));
-    const id = frame.id as string;
-    if (typeof frame.content !== 'string')
-      return Promise.reject(new GatewayError('invalid', 'content must be a string'));
-    if (id.length < 1 || id.length > MAX_ID_LENGTH)
-      return Promise.reject(new GatewayError('invalid', `id must be 1..${MAX_ID_LENGTH} characters`));
-    const limits = this.welcomeFrame?.limits;
-    if (limits && frame.content.length > limits.maxContentLength) {
-      return Promise.reject(
-        new GatewayError(
-          'too_long',
-          `content is ${frame.content.length} characters, the limit is ${limits.maxContentLength}`,
-          { ref: id },
-        ),
-      );
-    }
-    if (limits && new TextEncoder().encode(JSON.stringify(frame)).length > limits.maxMessageBytes) {
-      // The server would close the connection 1009 for it.
-      return Promise.reject(
-        new GatewayError('too_large', `frame is larger than ${limits.maxMessageBytes} bytes`, { ref: id }),
-      );
-    }
-    if (this.sends.has(id)) return Promise.reject(new GatewayError('invalid', `id ${id} is already pending`));
-    if (this.sends.size >= this.outboxLimit) {
-      return Promise.reject(
-        new GatewayError(
-          'outbox_full',
-          `${this.sends.size} sends are waiting (outboxLimit ${this.outboxLimit})`,
-          { ref: id },
-        ),
-      );
-    }
-    return new Promise<AckFrame>((resolve, reject) => {
-      this.sends.set(id, { id, frame, state: 'queued', retries: 0, resolve, reject });
-      this.flushOutbox();
-    });
-  }
-
-  /** Writes queued sends in order, each once its room is joined on this connection. */
-  private flushOutbox(): void {
-    if (!this.isLive()) return;
-    for (const send of this.sends.values()) {
-      if (send.state !== 'queued') continue;
-      const frame = send.frame;
-      if (frame.type === 'message') {
-        const room = this.rooms.get(frame.room);
-        if (room && !room.joined) continue; // goes out after its rejoin's `joined`
-      }
-      send.state = 'sent';
-      this.write(frame);
-    }
+    return this.outbox.add(frame);
   }
 
   private writeControl(frame: ClientFrame, control: PendingControl): void {
@@ -934,38 +738,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   }
 
   private write(frame: ClientFrame, onWrite?: () => void): void {
-    this.writes.push({ frame, onWrite });
-    this.drainWrites();
-  }
-
-  /** Writes what the pacing bucket allows; the rest waits for tokens. */
-  private drainWrites(): void {
-    const sock = this.sock;
-    while (this.writes.length > 0 && sock && sock.readyState === OPEN && this.currentStatus === 'connected') {
-      if (this.pace && !this.takeToken()) {
-        if (!this.timers.pace) {
-          const waitMs = Math.max(1, Math.ceil((1 - this.bucket.tokens) / this.bucket.ratePerMs));
-          this.timers.pace = setTimeout(() => {
-            this.timers.pace = undefined;
-            this.drainWrites();
-          }, waitMs);
-        }
-        return;
-      }
-      const next = this.writes.shift() as QueuedWrite;
-      sock.send(JSON.stringify(next.frame));
-      next.onWrite?.();
-    }
-  }
-
-  private takeToken(): boolean {
-    const b = this.bucket;
-    const now = Date.now();
-    b.tokens = Math.min(b.capacity, b.tokens + (now - b.at) * b.ratePerMs);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    this.pacer.write(frame, onWrite);
   }
 
   // ---- liveness and token refresh --------------------------------------------------------------

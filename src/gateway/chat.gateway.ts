@@ -4,16 +4,17 @@ import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
 import { Connection } from '../hub/connection.js';
 import { HubService } from '../hub/hub.service.js';
-import { ErrorCode } from '../protocol/codes.js';
+import { ErrorCode } from '../protocol/wire/codes.js';
+import type { AuthedFrame, PongFrame } from '../protocol/wire/frames.js';
 import { AuthDto, DirectDto, JoinDto, LeaveDto, MessageDto, PingDto } from '../protocol/envelope.dto.js';
 import { EnvelopePipe } from '../protocol/envelope.pipe.js';
 import { WsError } from '../protocol/ws-error.js';
 import { HotRoute } from './hot-route.js';
-import { WsErrorFilter } from './ws-exception.filter.js';
-import { WsConnection, WsPrincipal } from './ws-principal.decorator.js';
+import { WsErrorFilter } from './ws-error.filter.js';
+import { WsConnection, WsPrincipal } from './ws-params.decorator.js';
 
 /**
- * Routes client frames to the hub. Authentication happened at the handshake (GatewayAdapter);
+ * Routes client frames to the hub. Authentication happened at the handshake (upgrade.ts);
  * every payload is validated by EnvelopePipe and every failure becomes an `error` frame through
  * WsErrorFilter. The hub sends all answers through the connection's queue.
  */
@@ -48,7 +49,7 @@ export class ChatGateway {
   }
 
   @SubscribeMessage('ping')
-  ping(@MessageBody() dto: PingDto): object {
+  ping(@MessageBody() dto: PingDto): PongFrame {
     return dto.id === undefined
       ? { type: 'pong', time: Date.now() }
       : { type: 'pong', time: Date.now(), id: dto.id };
@@ -60,7 +61,7 @@ export class ChatGateway {
     @WsConnection() c: Connection,
     @WsPrincipal() current: Principal,
     @MessageBody() dto: AuthDto,
-  ): object {
+  ): AuthedFrame {
     let next: Principal;
     try {
       next = this.jwt.verify(dto.token);

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatGateway } from './chat.gateway.js';
-import { WsErrorFilter } from './ws-exception.filter.js';
+import { WsErrorFilter } from './ws-error.filter.js';
 import { EnvelopePipe } from '../protocol/envelope.pipe.js';
 
 /**

@@ -16,19 +16,19 @@ import { MESSAGE_METADATA } from '@nestjs/websockets/constants.js';
 import type { WebSocket } from 'ws';
 import type { Connection } from '../hub/connection.js';
 import { EnvelopePipe } from '../protocol/envelope.pipe.js';
-import { WsErrorFilter } from './ws-exception.filter.js';
-import { connectionParam } from './ws-principal.decorator.js';
+import { WsErrorFilter } from './ws-error.filter.js';
+import { connectionParam } from './ws-params.decorator.js';
 
 type GatewayClass = new (...args: never[]) => object;
-/** Marked methods; matched to frames by their @SubscribeMessage pattern when the adapter binds. */
+/** Marked methods; matched to frames by their @SubscribeMessage pattern when the router binds. */
 const hotMethods: { cls: GatewayClass; methodName: string }[] = [];
 
 /**
  * Marks a `@SubscribeMessage` handler of shape `(@WsConnection() c, @MessageBody() dto)` as a hot
- * route: GatewayAdapter calls it directly (EnvelopePipe, then the method, errors to WsErrorFilter)
+ * route: the Router calls it directly (EnvelopePipe, then the method, errors to WsErrorFilter)
  * instead of through Nest's handler pipeline, which costs several microseconds and about fifteen
  * promises per frame. The result is the same as Nest's as long as the handler has nothing else
- * around it, and the adapter checks exactly that when it binds: any guard, interceptor, other pipe
+ * around it, and the router checks exactly that when it binds: any guard, interceptor, other pipe
  * or filter (on the method, the class or global) or any other parameter makes it fall back to
  * Nest's pipeline, with a warning. So adding `@UseGuards()` later never silently skips the guard.
  */

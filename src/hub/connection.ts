@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
 import type { UserRef } from '../protocol/frames.js';
 import { type SendQueue } from './send-queue.js';
-import { type TokenBucket } from './token-bucket.js';
+import { type TokenBucket } from '../protocol/wire/token-bucket.js';
 
 /**
  * One WebSocket connection as the hub sees it (gorilla's Client). Kept small: an idle connection

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
 import { Connection } from './connection.js';
 import { SendQueue } from './send-queue.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../protocol/wire/token-bucket.js';
 import type { Writer } from './writer.js';
 
 export interface RegistryStats {

@@ -1,23 +1,29 @@
 import { applyDecorators } from '@nestjs/common';
 import { IsInt, IsOptional, IsString, Length, Matches, Min } from 'class-validator';
+import {
+  MAX_ID_LENGTH,
+  MAX_TOKEN_LENGTH,
+  MAX_USER_ID_LENGTH,
+  ROOM_NAME,
+  ROOM_NAME_PROBLEM,
+} from './wire/limits.js';
 
-/** Room names: 1..64 characters from A-Z a-z 0-9 _ - . : */
-export const ROOM_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A room name field (the wire's ROOM_NAME rule). */
+export const IsRoom = (): PropertyDecorator => Matches(ROOM_NAME, { message: ROOM_NAME_PROBLEM });
 
-/** A room name field. */
-const IsRoom = (): PropertyDecorator =>
-  Matches(ROOM_PATTERN, { message: 'must be 1..64 characters of A-Z a-z 0-9 _ - . :' });
+/** A string of 1..`max` characters. */
+export const IsBoundedString = (max: number): PropertyDecorator =>
+  applyDecorators(
+    Length(1, max, { message: `must be 1..${max} characters` }),
+    IsString({ message: 'must be a string' }),
+  );
 
 /**
  * An optional string of 1..`max` characters (client ids, epochs). Listed in the order stacked
  * decorators register (bottom first), so error details keep their order.
  */
 const IsOptionalString = (max: number): PropertyDecorator =>
-  applyDecorators(
-    Length(1, max, { message: `must be 1..${max} characters` }),
-    IsString({ message: 'must be a string' }),
-    IsOptional(),
-  );
+  applyDecorators(IsBoundedString(max), IsOptional());
 
 /** Client frame DTOs; validated by EnvelopePipe. Unknown fields (such as `sender`) are stripped. */
 export class JoinDto {
@@ -29,7 +35,7 @@ export class JoinDto {
   @Min(0, { message: 'must be >= 0' })
   since?: number;
 
-  @IsOptionalString(64)
+  @IsOptionalString(MAX_ID_LENGTH)
   epoch?: string;
 }
 
@@ -46,29 +52,27 @@ export class MessageDto {
   @IsString({ message: 'must be a string' })
   content!: string;
 
-  @IsOptionalString(64)
+  @IsOptionalString(MAX_ID_LENGTH)
   id?: string;
 }
 
 export class DirectDto {
-  @IsString({ message: 'must be a string' })
-  @Length(1, 128, { message: 'must be 1..128 characters' })
+  @IsBoundedString(MAX_USER_ID_LENGTH)
   to!: string;
 
   @IsString({ message: 'must be a string' })
   content!: string;
 
-  @IsOptionalString(64)
+  @IsOptionalString(MAX_ID_LENGTH)
   id?: string;
 }
 
 export class PingDto {
-  @IsOptionalString(64)
+  @IsOptionalString(MAX_ID_LENGTH)
   id?: string;
 }
 
 export class AuthDto {
-  @IsString({ message: 'must be a string' })
-  @Length(1, 8192, { message: 'must be 1..8192 characters' })
+  @IsBoundedString(MAX_TOKEN_LENGTH)
   token!: string;
 }

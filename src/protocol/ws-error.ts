@@ -1,10 +1,9 @@
 import type { ValidationError } from 'class-validator';
-import type { ErrorCode } from './codes.js';
+import type { ErrorCode } from './wire/codes.js';
+import type { ErrorDetail } from './wire/frames.js';
 
-export interface FieldProblem {
-  field: string;
-  problem: string;
-}
+/** One invalid field: `{field, problem}`, an error frame's `details` entry. */
+export type FieldProblem = ErrorDetail;
 
 /** An error that becomes an `error` frame on the wire; the connection stays open. */
 export class WsError extends Error {

@@ -1,5 +1,6 @@
-import { IsDefined, IsOptional, IsString, Length, Matches, ValidateIf } from 'class-validator';
-import { ROOM_PATTERN } from '../protocol/envelope.dto.js';
+import { IsDefined, IsOptional, IsString, Length, ValidateIf } from 'class-validator';
+import { IsBoundedString, IsRoom } from '../protocol/envelope.dto.js';
+import { MAX_ID_LENGTH, MAX_USER_ID_LENGTH } from '../protocol/wire/limits.js';
 
 /**
  * POST /api/publish body (and the `hub.publish` event payload): `{room, content}` publishes to a room
@@ -9,12 +10,11 @@ import { ROOM_PATTERN } from '../protocol/envelope.dto.js';
 export class PublishRequest {
   @ValidateIf((o: PublishRequest) => o.to === undefined || o.room !== undefined)
   @IsDefined({ message: 'room or to is required' })
-  @Matches(ROOM_PATTERN, { message: 'must be 1..64 characters of A-Z a-z 0-9 _ - . :' })
+  @IsRoom()
   room?: string;
 
   @ValidateIf((o: PublishRequest) => o.to !== undefined)
-  @IsString({ message: 'must be a string' })
-  @Length(1, 128, { message: 'must be 1..128 characters' })
+  @IsBoundedString(MAX_USER_ID_LENGTH)
   to?: string;
 
   @IsDefined({ message: 'is required' })
@@ -29,8 +29,7 @@ export class PublishEvent extends PublishRequest {
    * exactly one of them claims it, and the dedup key of the message (a re-emit is not re-delivered).
    */
   @IsDefined({ message: 'is required (the idempotency key of the event)' })
-  @IsString({ message: 'must be a string' })
-  @Length(1, 64, { message: 'must be 1..64 characters' })
+  @IsBoundedString(MAX_ID_LENGTH)
   id!: string;
 
   /** Optional service name, shown as the sender; defaults to "service". */

@@ -9,7 +9,7 @@ import type { HttpRequest as Request } from './http-types.js';
 import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
-import { TokenBucket } from '../hub/token-bucket.js';
+import { TokenBucket } from '../protocol/wire/token-bucket.js';
 import { bearerToken } from '../auth/bearer.js';
 import { PushError, PushHttpError } from './push-errors.js';
 

@@ -4,7 +4,7 @@
 
 import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
-import { SERVER_FRAME_TYPES } from '../../src/client/frames.js';
+import { SERVER_FRAME_TYPES } from '../../src/protocol/wire/frames.js';
 import type { GatewayClient, GatewayClientEvents } from '../../src/client/gateway-client.js';
 
 type EventName = keyof GatewayClientEvents;

@@ -1,8 +1,8 @@
 import { type CanActivate, type ExecutionContext, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage } from '@nestjs/websockets';
 import { HotRoute, planHotRoute } from '../../src/gateway/hot-route.js';
-import { WsErrorFilter } from '../../src/gateway/ws-exception.filter.js';
-import { WsConnection } from '../../src/gateway/ws-principal.decorator.js';
+import { WsErrorFilter } from '../../src/gateway/ws-error.filter.js';
+import { WsConnection } from '../../src/gateway/ws-params.decorator.js';
 import type { Connection } from '../../src/hub/connection.js';
 import { MessageDto } from '../../src/protocol/envelope.dto.js';
 import { EnvelopePipe } from '../../src/protocol/envelope.pipe.js';

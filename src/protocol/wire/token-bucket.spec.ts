@@ -24,3 +24,22 @@ describe('TokenBucket', () => {
     expect(b.take(2000)).toBe(true);
   });
 });
+
+describe('TokenBucket.waitMs', () => {
+  it('says how long until the next token, and 0 while one is there', () => {
+    const b = new TokenBucket(10, 1, 0);
+    expect(b.waitMs(0)).toBe(0);
+    expect(b.take(0)).toBe(true);
+    expect(b.waitMs(0)).toBe(100);
+    expect(b.waitMs(40)).toBe(60);
+    expect(b.take(99)).toBe(false);
+    expect(b.waitMs(100)).toBe(0);
+    expect(b.take(100)).toBe(true);
+  });
+
+  it('waits at least 1 ms for a fraction of a token', () => {
+    const b = new TokenBucket(1000, 1, 0);
+    expect(b.take(0)).toBe(true);
+    expect(b.waitMs(0)).toBe(1);
+  });
+});

@@ -4,7 +4,7 @@ import { HubError } from '../hub/hub-error.js';
 import { HubService } from '../hub/hub.service.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { WsError } from '../protocol/ws-error.js';
-import { connectionOf } from './gateway.adapter.js';
+import { connectionOf } from './socket-tag.js';
 
 /**
  * The one exception filter of the gateway: a WsError or the hub's HubError becomes its `error` frame; anything else is an

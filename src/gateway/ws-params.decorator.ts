@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { WebSocket } from 'ws';
-import { connectionOf } from './gateway.adapter.js';
+import { connectionOf } from './socket-tag.js';
 
 /** The verified principal of the connection a message came from. */
 export const WsPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext) => {

@@ -1,5 +1,7 @@
-// Wire protocol v1 frame shapes, copied from docs/protocol.md (the source of truth).
-// This file is shared by the browser build and Node callers: types only, no imports.
+// Wire protocol v1 frame shapes (docs/protocol.md is the contract they follow). The server and the
+// typed client both compile this file, the client for the browser: no Node or Nest import here.
+
+import type { ErrorCode } from './codes.js';
 
 /** A user as the server names it: `id` is the token's `sub`, `name` its display name. */
 export interface UserRef {
@@ -28,7 +30,7 @@ export interface MessageFrameOut {
   type: 'message';
   room: string;
   content: string;
-  /** 1..64 characters; echoed in `ack`, in the delivered `message` and as `ref` in errors; dedup key. */
+  /** 1..MAX_ID_LENGTH characters; echoed in `ack`, in the delivered `message` and as `ref` in errors; dedup key. */
   id?: string;
 }
 
@@ -136,19 +138,6 @@ export interface AuthedFrame {
   exp: number | null;
 }
 
-export type ErrorCode =
-  | 'bad_json'
-  | 'bad_envelope'
-  | 'too_long'
-  | 'rate_limited'
-  | 'forbidden'
-  | 'not_joined'
-  | 'unknown_type'
-  | 'unsupported'
-  | 'unauthorized'
-  | 'unavailable'
-  | 'internal';
-
 export interface ErrorDetail {
   field: string;
   problem: string;
@@ -180,54 +169,19 @@ export type ServerFrameType = ServerFrame['type'];
 /** Maps a server frame type to its shape: `FrameOf<'joined'>` is `JoinedFrame`. */
 export type FrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;
 
-export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = [
-  'welcome',
-  'message',
-  'direct',
-  'joined',
-  'left',
-  'presence',
-  'ack',
-  'pong',
-  'authed',
-  'error',
-];
+/** Each server frame type once; a type missing here is a compile error. */
+const SERVER_FRAME_TYPE_SET: Record<ServerFrameType, true> = {
+  welcome: true,
+  message: true,
+  direct: true,
+  joined: true,
+  left: true,
+  presence: true,
+  ack: true,
+  pong: true,
+  authed: true,
+  error: true,
+};
 
-// ---------------------------------------------------------------------------------------------
-// Handshake refusals (HTTP answers before the upgrade) and close codes.
-
-/** Body of a refused handshake: `{error, message}`. */
-export interface HandshakeRefusal {
-  error:
-    | 'bad_request'
-    | 'unauthorized'
-    | 'forbidden_origin'
-    | 'not_found'
-    | 'too_many_connections'
-    | 'server_full'
-    | 'draining';
-  message: string;
-}
-
-/** Close codes the server uses, with the client's reaction in gateway-client.ts. */
-export const CloseCode = {
-  /** Instance draining (SIGTERM), reason "going away": reconnect with backoff. */
-  GoingAway: 1001,
-  /** No close frame at all (network drop, process killed). */
-  Abnormal: 1006,
-  /** "token expired" or "too many errors": get a new token before reconnecting. */
-  PolicyViolation: 1008,
-  /** A frame larger than maxMessageBytes: do not resend it. */
-  MessageTooBig: 1009,
-  /** "internal error": reconnect. */
-  InternalError: 1011,
-  /** "slow consumer": reconnect and resume with since. */
-  TryAgainLater: 1013,
-  /** A service called disconnectUser: do not reconnect blindly. */
-  Disconnected: 4000,
-} as const;
-
-/** Room names: 1..64 characters from A-Z a-z 0-9 _ - . : */
-export const ROOM_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
-/** Maximum length of a client-given `id`. */
-export const MAX_ID_LENGTH = 64;
+/** Every server frame type, for code that enumerates them (event names, tests). */
+export const SERVER_FRAME_TYPES = Object.keys(SERVER_FRAME_TYPE_SET) as readonly ServerFrameType[];

@@ -1,0 +1,120 @@
+import type { JoinedFrame, JoinFrame, MessageFrame } from '../protocol/wire/frames.js';
+import type { GatewayError } from './gateway-error.js';
+
+/** History could not fill the gap since the last seq the client had: some messages were lost. */
+export interface GapEvent {
+  room: string;
+  recovered: false;
+  /** The last seq the client had delivered before the rejoin. */
+  since: number;
+  /** The lowest seq the server still held. */
+  oldestSeq: number;
+  /** The room's last seq after the replay. */
+  seq: number;
+  /** The room's history generation changed (the server lost its history); seqs start over. */
+  epochChanged: boolean;
+  epoch: string;
+}
+
+/**
+ * A room the client is in, and its resume across reconnects: each (re)join asks for the messages
+ * after the last seq delivered (`since`) in the epoch last seen, holds the replay until `joined`
+ * says which epoch it came from and whether it was complete, then delivers every message exactly
+ * once and in seq order.
+ */
+export class RoomResume {
+  /** The last seq delivered to the application (the next rejoin's `since`). */
+  lastSeq?: number;
+  epoch?: string;
+  /** Joined on the current connection. */
+  joined = false;
+  lastJoined?: JoinedFrame;
+  /** `join()` calls waiting for the next `joined`. */
+  readonly waiters: Array<{ resolve: (frame: JoinedFrame) => void; reject: (err: GatewayError) => void }> =
+    [];
+  /** Temporary join failures in a row. */
+  retries = 0;
+  /** Set while a join is in flight: replayed messages are held until `joined` says which epoch they are from. */
+  private pending: { since?: number; epoch?: string; buffer: MessageFrame[] } | null = null;
+
+  constructor(readonly name: string) {}
+
+  /** A join is in flight. */
+  get joining(): boolean {
+    return this.pending !== null;
+  }
+
+  /** Starts from `since` instead of what was delivered (a `join` with an explicit `since`). */
+  restartFrom(since: number): void {
+    this.lastSeq = since;
+    this.epoch = undefined;
+  }
+
+  /** The `join` that resumes from what the application has; messages are held until `joined`. */
+  beginJoin(): JoinFrame {
+    const frame: JoinFrame = { type: 'join', room: this.name };
+    if (this.lastSeq !== undefined) {
+      frame.since = this.lastSeq;
+      if (this.epoch !== undefined) frame.epoch = this.epoch;
+    }
+    this.pending = { since: frame.since, epoch: frame.epoch, buffer: [] };
+    return frame;
+  }
+
+  /** The join in flight failed or its connection closed; the next one resumes from lastSeq again. */
+  abandonJoin(): void {
+    this.pending = null;
+  }
+
+  /** The connection closed: not joined, and lastSeq (only delivered messages advanced it) stays. */
+  disconnected(): void {
+    this.joined = false;
+    this.pending = null;
+  }
+
+  /** A live or replayed message: held while joining, else delivered unless already delivered. */
+  receive(frame: MessageFrame, deliver: (frame: MessageFrame) => void): void {
+    if (this.pending) {
+      this.pending.buffer.push(frame);
+      return;
+    }
+    this.deliver(frame, deliver);
+  }
+
+  /**
+   * `joined` ends the join: reports a gap (`onGap`) when the replay was incomplete or the epoch
+   * changed, then delivers the held messages.
+   */
+  complete(frame: JoinedFrame, onGap: (gap: GapEvent) => void, deliver: (frame: MessageFrame) => void): void {
+    const resume = this.pending;
+    this.pending = null;
+    this.joined = true;
+    this.retries = 0;
+    this.lastJoined = frame;
+    const since = resume?.since;
+    const epochChanged = since !== undefined && resume?.epoch !== undefined && frame.epoch !== resume.epoch;
+    if (since !== undefined && (!frame.recovered || epochChanged)) {
+      onGap({
+        room: frame.room,
+        recovered: false,
+        since,
+        oldestSeq: frame.oldestSeq,
+        seq: frame.seq,
+        epochChanged,
+        epoch: frame.epoch,
+      });
+    }
+    // A new epoch numbers its messages from scratch: what it replays is all new to the application.
+    if (epochChanged) this.lastSeq = undefined;
+    this.epoch = frame.epoch;
+    for (const message of resume?.buffer ?? []) this.deliver(message, deliver);
+    if (this.lastSeq === undefined || frame.seq > this.lastSeq) this.lastSeq = frame.seq;
+  }
+
+  /** The one place a room message reaches the application: at most once per seq, in seq order. */
+  private deliver(frame: MessageFrame, deliver: (frame: MessageFrame) => void): void {
+    if (this.lastSeq !== undefined && frame.seq <= this.lastSeq) return;
+    this.lastSeq = frame.seq;
+    deliver(frame);
+  }
+}
