@@ -3,6 +3,7 @@ import type { Server } from 'node:net';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createApp, startMicroservices } from './bootstrap.js';
 import { DrainService } from './health/drain.service.js';
+import { listenOrExit } from './listen-error.js';
 import { PinoLoggerService } from './logging/pino-logger.service.js';
 
 // A .env file in the working directory is read if present; variables already in the environment win.
@@ -25,7 +26,7 @@ const app = await createApp(config, { logger });
 app.get(DrainService).handleSignals(app);
 app.enableShutdownHooks(['SIGHUP', 'SIGQUIT', 'SIGUSR2']);
 await startMicroservices(app);
-await app.listen(config.port, config.host);
+await listenOrExit(() => app.listen(config.port, config.host), config);
 const address = (app.getHttpServer() as Server).address();
 const port = typeof address === 'object' && address ? address.port : config.port;
 const scheme = config.tls ? 'https' : 'http';
