@@ -113,6 +113,22 @@ describe('loadConfig', () => {
       expect(second.jwt.signKey).toBe(first.jwt.verifyKey);
     });
 
+    it('is not kept on disk with NODE_ENV=test (a restart gets a new key, as tests expect)', () => {
+      const saved = { ...process.env };
+      try {
+        process.env.NODE_ENV = 'test';
+        delete process.env.JWT_SECRET;
+        delete process.env.JWT_PUBLIC_KEY;
+        const c = loadConfig();
+        expect(c.jwt.secretGenerated).toBe(true);
+        expect(c.jwt.devSecret).toEqual({ created: true });
+        expect(loadConfig().jwt.verifyKey).not.toBe(c.jwt.verifyKey);
+      } finally {
+        for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+        Object.assign(process.env, saved);
+      }
+    });
+
     it('is not used when a key is configured, nor in production', () => {
       const file = join(dir, '.dev-secret');
       expect(

@@ -155,7 +155,8 @@ export interface LoadConfigOptions {
   /**
    * Where a development secret is kept when no key is configured, so that tokens survive restarts;
    * null keeps it in memory only. Default: ./.dev-secret when reading the process's own environment
-   * (the default `env`), in memory for an explicit `env` object (tests).
+   * (the default `env`) with NODE_ENV development (or unset); in memory with NODE_ENV=test or for an
+   * explicit `env` object (unit tests).
    */
   readonly devSecretFile?: string | null;
 }
@@ -190,9 +191,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const secretGenerated = !secret && !publicKey;
   let devSecret: DevSecret | undefined;
   if (secretGenerated && !production) {
+    // Kept on disk only in development proper: NODE_ENV=test (the test harnesses) gets a fresh
+    // secret per process, as a restart with a new key is something tests exercise.
     const file =
       options.devSecretFile === undefined
-        ? env === process.env
+        ? env === process.env && nodeEnv === 'development'
           ? DEV_SECRET_FILE
           : null
         : options.devSecretFile;
