@@ -65,7 +65,12 @@ export async function createApp(
     );
   }
   const log = new Logger('Bootstrap');
-  if (config.jwt.secretGenerated) {
+  const devSecret = config.jwt.devSecret;
+  if (devSecret?.file) {
+    log.warn(
+      `JWT secret ${devSecret.created ? 'generated at boot and kept' : 'read'} in ${devSecret.file} (development mode, git-ignored): tokens survive restarts`,
+    );
+  } else if (config.jwt.secretGenerated) {
     log.warn('JWT secret generated at boot (development mode): tokens do not survive a restart');
   }
   if (config.devTokens) log.warn('dev tokens are ON: POST /auth/dev-token issues tokens to anyone');

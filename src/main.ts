@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createApp } from './bootstrap.js';
+import { listenOrExit } from './listen-error.js';
 import { PinoLoggerService } from './logging/pino-logger.service.js';
 
 // A .env file in the working directory is read if present; variables already in the environment win.
@@ -25,7 +26,7 @@ const app = await createApp(config, { logger });
 app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 app.enableShutdownHooks(['SIGHUP', 'SIGQUIT', 'SIGUSR2']);
 await app.startAllMicroservices();
-await app.listen(config.port, config.host);
+await listenOrExit(() => app.listen(config.port, config.host), config);
 const address = (app.getHttpServer() as Server).address();
 const port = typeof address === 'object' && address ? address.port : config.port;
 const scheme = config.tls ? 'https' : 'http';

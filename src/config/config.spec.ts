@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config.js';
 
 function problems(env: Record<string, string>): string[] {
@@ -83,5 +86,64 @@ describe('loadConfig', () => {
     const c = loadConfig({ ALLOWED_ORIGINS: 'https://a.example/, https://b.example', MAX_CONNECTIONS: '0' });
     expect(c.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(c.maxConnections).toBe(0);
+  });
+
+  it('binds to loopback unless production (dev tokens are on in development), HOST overrides', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ NODE_ENV: 'test' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), HOST: '::1' }).host).toBe('::1');
+  });
+
+  describe('the development secret file', () => {
+    let dir: string;
+    beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'gw-config-'))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('is created once (mode 0600) and read back, so tokens survive a restart', () => {
+      const file = join(dir, '.dev-secret');
+      const first = loadConfig({}, { devSecretFile: file });
+      expect(first.jwt).toMatchObject({ secretGenerated: true, devSecret: { file, created: true } });
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(file, 'utf8').trim()).toBe(first.jwt.verifyKey);
+      const second = loadConfig({}, { devSecretFile: file });
+      expect(second.jwt.devSecret).toEqual({ file, created: false });
+      expect(second.jwt.verifyKey).toBe(first.jwt.verifyKey);
+      expect(second.jwt.signKey).toBe(first.jwt.verifyKey);
+    });
+
+    it('is not kept on disk with NODE_ENV=test (a restart gets a new key, as tests expect)', () => {
+      const saved = { ...process.env };
+      try {
+        process.env.NODE_ENV = 'test';
+        delete process.env.JWT_SECRET;
+        delete process.env.JWT_PUBLIC_KEY;
+        const c = loadConfig();
+        expect(c.jwt.secretGenerated).toBe(true);
+        expect(c.jwt.devSecret).toEqual({ created: true });
+        expect(loadConfig().jwt.verifyKey).not.toBe(c.jwt.verifyKey);
+      } finally {
+        for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+        Object.assign(process.env, saved);
+      }
+    });
+
+    it('is not used when a key is configured, nor in production', () => {
+      const file = join(dir, '.dev-secret');
+      expect(
+        loadConfig({ JWT_SECRET: 's'.repeat(32) }, { devSecretFile: file }).jwt.devSecret,
+      ).toBeUndefined();
+      expect(problems({ NODE_ENV: 'production' })).toHaveLength(1);
+      expect(() => statSync(file)).toThrow();
+    });
+
+    it('a damaged file is a configuration problem naming it', () => {
+      const file = join(dir, '.dev-secret');
+      writeFileSync(file, 'short\n');
+      expect(() => loadConfig({}, { devSecretFile: file })).toThrow(
+        /\.dev-secret: expected a secret of at least 32 characters; delete the file/,
+      );
+    });
   });
 });

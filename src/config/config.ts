@@ -1,5 +1,6 @@
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { DEV_SECRET_FILE, type DevSecret, loadDevSecret, randomDevSecret } from './dev-secret.js';
 
 /**
  * Every setting of the service, read once from the environment and validated at boot.
@@ -18,7 +19,10 @@ export interface GatewayConfig {
     readonly verifyKey: string;
     /** Key dev tokens are signed with (HS256 only); undefined when dev tokens cannot be minted. */
     readonly signKey?: string;
+    /** No key configured: a development secret is in use (`devSecret` says where it lives). */
     readonly secretGenerated: boolean;
+    /** With `secretGenerated`: the git-ignored file holding it, and whether this start created it. */
+    readonly devSecret?: { readonly file?: string; readonly created: boolean };
     readonly issuer?: string;
     readonly audience?: string;
     readonly clockToleranceSec: number;
@@ -147,8 +151,18 @@ function tlsFiles(r: Reader): { certFile: string; keyFile: string } | undefined 
 }
 // ---- end of push API and operations -------------------------------------------------------------
 
+export interface LoadConfigOptions {
+  /**
+   * Where a development secret is kept when no key is configured, so that tokens survive restarts;
+   * null keeps it in memory only. Default: ./.dev-secret when reading the process's own environment
+   * (the default `env`) with NODE_ENV development (or unset); in memory with NODE_ENV=test or for an
+   * explicit `env` object (unit tests).
+   */
+  readonly devSecretFile?: string | null;
+}
+
 /** Reads and validates the configuration; throws one ConfigError naming every bad value. */
-export function loadConfig(env: Env = process.env): GatewayConfig {
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): GatewayConfig {
   const r = new Reader(env);
   const nodeEnv = r.raw('NODE_ENV') ?? 'development';
   const production = nodeEnv === 'production';
@@ -175,7 +189,23 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     ? r.oneOf('JWT_ALGORITHM', 'RS256', ['RS256', 'ES256'] as const)
     : r.oneOf('JWT_ALGORITHM', 'HS256', ['HS256'] as const);
   const secretGenerated = !secret && !publicKey;
-  const hsKey = secret ?? (secretGenerated ? randomBytes(32).toString('base64url') : undefined);
+  let devSecret: DevSecret | undefined;
+  if (secretGenerated && !production) {
+    // Kept on disk only in development proper: NODE_ENV=test (the test harnesses) gets a fresh
+    // secret per process, as a restart with a new key is something tests exercise.
+    const file =
+      options.devSecretFile === undefined
+        ? env === process.env && nodeEnv === 'development'
+          ? DEV_SECRET_FILE
+          : null
+        : options.devSecretFile;
+    try {
+      devSecret = file === null ? randomDevSecret() : loadDevSecret(file);
+    } catch (err) {
+      r.problems.push((err as Error).message);
+    }
+  }
+  const hsKey = secret ?? devSecret?.secret;
 
   const devTokens = r.bool('AUTH_DEV_TOKENS', !production);
   if (devTokens && publicKey) {
@@ -202,13 +232,16 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     nodeEnv,
     production,
     port: r.int('PORT', 8080, 0, 65535),
-    host: r.raw('HOST') ?? '0.0.0.0',
+    // Loopback unless production: dev tokens are on in development, and anyone who can reach the
+    // port could mint one. The Docker image sets HOST=0.0.0.0 (and NODE_ENV=production).
+    host: r.raw('HOST') ?? (production ? '0.0.0.0' : '127.0.0.1'),
     logLevel,
     jwt: {
       algorithm,
       verifyKey: publicKey ?? hsKey ?? '',
       signKey: publicKey ? undefined : hsKey,
       secretGenerated,
+      ...(devSecret ? { devSecret: { file: devSecret.file, created: devSecret.created } } : {}),
       issuer: r.raw('JWT_ISSUER'),
       audience: r.raw('JWT_AUDIENCE'),
       clockToleranceSec: r.int('JWT_CLOCK_TOLERANCE_SEC', 5, 0, 300),
