@@ -64,7 +64,7 @@ export interface GatewayConfig {
   readonly presenceTtlMs: number;
   readonly shutdownGraceMs: number;
 
-  // ---- push API and operations (issue 6) -------------------------------------------------------
+  // ---- push API and operations -----------------------------------------------------------------
   /** PUBLISH_MAX_BODY_BYTES: largest POST /api/publish body; a larger one is answered 413. */
   readonly publishMaxBodyBytes: number;
   /** SERVICE_RATE_LIMIT_PER_SEC: publish requests per second per service (token bucket, same burst). */
@@ -131,7 +131,7 @@ class Reader {
   }
 }
 
-// ---- push API and operations (issue 6) -----------------------------------------------------------
+// ---- push API and operations ---------------------------------------------------------------------
 /** TLS_CERT_FILE and TLS_KEY_FILE: both or neither, each a readable file. */
 function tlsFiles(r: Reader): { certFile: string; keyFile: string } | undefined {
   const certFile = r.raw('TLS_CERT_FILE');
@@ -220,13 +220,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
         .filter(Boolean)
     : null;
 
-  const logLevel = r.oneOf('LOG_LEVEL', production ? 'info' : 'info', [
-    'debug',
-    'info',
-    'warn',
-    'error',
-    'silent',
-  ] as const);
+  const logLevel = r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const);
 
   const config: GatewayConfig = {
     nodeEnv,
@@ -275,7 +269,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     presenceTtlMs: r.int('PRESENCE_TTL_MS', 30000, 300, 3600000),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10000, 0, 600000),
 
-    // ---- push API and operations (issue 6) -----------------------------------------------------
+    // ---- push API and operations ---------------------------------------------------------------
     publishMaxBodyBytes: r.int('PUBLISH_MAX_BODY_BYTES', 64 * 1024, 256, 16 * 1024 * 1024),
     serviceRatePerSec: r.int('SERVICE_RATE_LIMIT_PER_SEC', 100, 1),
     drainSpreadMs: r.int('DRAIN_SPREAD_MS', 2000, 0, 600000),

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import type { HttpResponse as Response } from '../push/http-types.js';
+import type { HttpResponse as Response } from '../common/http.js';
 import { HubService } from '../hub/hub.service.js';
 import { DrainService } from './drain.service.js';
 import { MetricsService } from './metrics.service.js';

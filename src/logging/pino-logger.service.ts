@@ -35,11 +35,6 @@ export class PinoLoggerService implements LoggerService {
     );
   }
 
-  /** A child logger with fixed fields (e.g. `{context: 'Push'}`). */
-  child(bindings: Record<string, unknown>): Logger {
-    return this.pino.child(bindings);
-  }
-
   log(message: unknown, ...rest: unknown[]): void {
     this.write('info', message, rest);
   }

@@ -1,4 +1,4 @@
-import type { HttpRequest as Request, HttpResponse as Response, NextFunction } from './http-types.js';
+import type { HttpRequest as Request, HttpResponse as Response, NextFunction } from '../common/http.js';
 
 /**
  * The push API's own JSON body reader, installed in front of Nest's parser for /api/publish: a

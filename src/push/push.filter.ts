@@ -6,7 +6,7 @@ import {
   Inject,
   Logger,
 } from '@nestjs/common';
-import type { HttpResponse as Response } from './http-types.js';
+import type { HttpResponse as Response } from '../common/http.js';
 import { MetricsService } from '../health/metrics.service.js';
 import { HubError } from '../hub/hub-error.js';
 import { fromHubError, PushHttpError } from './push-errors.js';

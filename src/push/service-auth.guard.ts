@@ -5,7 +5,7 @@ import {
   Injectable,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import type { HttpRequest as Request } from './http-types.js';
+import type { HttpRequest as Request } from '../common/http.js';
 import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';

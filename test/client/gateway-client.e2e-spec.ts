@@ -9,21 +9,27 @@ import {
   type GatewayClientOptions,
   type TokenReason,
 } from '../../src/client/gateway-client.js';
-import { freePort, GatewayServer } from './server.js';
-import { ClientRecorder, instrumentedWebSocket, signHs256, untilTime } from './tools.js';
+import {
+  ClientRecorder,
+  freePort,
+  GatewayProcess,
+  instrumentedWebSocket,
+  signToken,
+  TestClient,
+} from '../harness/index.js';
 
 jest.setTimeout(60_000);
 
 const SECRET = 'client-e2e-secret-0123456789abcdef0123456789';
 const FAST = { minMs: 20, maxMs: 200 };
 
-let server: GatewayServer;
+let server: GatewayProcess;
 let deadPort: number;
 const clients: GatewayClient[] = [];
 
 beforeAll(async () => {
   deadPort = await freePort();
-  server = await GatewayServer.start({
+  server = await GatewayProcess.start({
     env: { JWT_SECRET: SECRET, HISTORY_SIZE: '5', RATE_LIMIT_PER_SEC: '10' },
   });
 });
@@ -39,7 +45,7 @@ afterAll(async () => {
 /** A client on `srv` with its recorder; closed after the test. */
 function makeClient(
   options: Partial<GatewayClientOptions> & { token?: string },
-  srv: GatewayServer = server,
+  srv: GatewayProcess = server,
 ) {
   const client = new GatewayClient({ url: srv.wsUrl, WebSocketImpl: WebSocket, reconnect: FAST, ...options });
   clients.push(client);
@@ -48,7 +54,7 @@ function makeClient(
 
 function token(sub: string, ttlSec = 3600): string {
   const now = Math.floor(Date.now() / 1000);
-  return signHs256(SECRET, { sub, name: sub, iat: now, exp: now + ttlSec });
+  return signToken({ sub, name: sub, iat: now, exp: now + ttlSec }, { key: SECRET });
 }
 
 /** Unique room names so that tests sharing the server do not see each other's history. */
@@ -155,7 +161,7 @@ describe('reconnect and resume', () => {
 
   it('after a server restart (new epoch, new JWT secret) asks for a new token, resumes with its old epoch and gets the new generation exactly once', async () => {
     // A server of its own without JWT_SECRET: development mode, a new secret at every boot.
-    const srv = await GatewayServer.start({ env: { HISTORY_SIZE: '50' } });
+    const srv = await GatewayProcess.start({ env: { JWT_SECRET: '', HISTORY_SIZE: '50' } });
     try {
       const r = room('epoch');
       const { Impl, control } = instrumentedWebSocket(deadPort);
@@ -354,10 +360,10 @@ describe('tokens: no retry after 401 or 1008 without a new token', () => {
   });
 
   it('after a 401 asks getToken; without a new token it stops, with one it connects', async () => {
-    const bad = signHs256('some-other-secret-that-the-server-does-not-know', {
-      sub: 'alice',
-      exp: Math.floor(Date.now() / 1000) + 600,
-    });
+    const bad = signToken(
+      { sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 },
+      { key: 'some-other-secret-that-the-server-does-not-know' },
+    );
 
     const first = instrumentedWebSocket(deadPort);
     const reasons1: TokenReason[] = [];
@@ -442,13 +448,14 @@ describe('tokens: no retry after 401 or 1008 without a new token', () => {
     await alice.rec.waitFor('authed', () => alice.rec.of('authed').length === 1, 8000);
     expect(reasons).toEqual(['refresh']);
     expect(control.sentOfType('auth')).toHaveLength(1);
-    // Past the first token's expiry (+ the server's 1 s sweep) the connection is still up.
-    const firstExpiry =
-      JSON.parse(Buffer.from(control.urls[0].split('token=')[1].split('.')[1], 'base64url').toString()).exp *
-      1000;
+    // Past the first token's expiry the connection is still up. A witness connected with that same
+    // first token is closed 1008 by the sweep that passes the expiry, the sweep that also checks
+    // alice: her pong after that proves she survived it.
+    const firstToken = decodeURIComponent(control.urls[0].split('token=')[1]);
+    const witness = await TestClient.connect(server.wsUrl, { token: firstToken });
     await alice.client.join(room('after-refresh'));
+    expect(await witness.closed(8000)).toEqual({ code: 1008, reason: 'token expired' });
     const pong = new Promise<void>((resolve) => alice.client.once('pong', () => resolve()));
-    await untilTime(firstExpiry + 1500);
     alice.client.ping();
     await pong;
     expect(alice.rec.of('close')).toEqual([]);

@@ -1,5 +1,12 @@
-import { type TestClient } from '../helpers/ws-client.js';
-import { Cluster, connect, joinRoom, range, seqs } from './cluster-helpers.js';
+import {
+  Cluster,
+  connectAs as connect,
+  type Frame,
+  join as joinRoom,
+  range,
+  seqs,
+  type TestClient,
+} from '../harness/index.js';
 
 /**
  * Several gateway instances in this process over the shared Redis, each test under its own key prefix:
@@ -42,8 +49,11 @@ describe('cluster over Redis', () => {
     const acks = [...(await ann.waitFor('ack', 25)), ...(await ben.waitFor('ack', 25))];
     expect(acks.map((f) => f.seq).sort((x, y) => x - y)).toEqual(range(1, 50));
     for (const ack of acks) expect(contentAt(ann)[ack.seq - 1]).toBe(ack.id);
-    await members[2].expectNo('message', 200);
-    expect(members[2].all('message')).toHaveLength(50);
+    // A room is delivered in order: a copy of any of the 50 would reach cid before a later message.
+    const marker = (f: Frame) => f.id === 'end-marker';
+    await ann.say('lobby', 'end', 'end-marker');
+    await members[2].find(marker, 'the end marker');
+    expect(members[2].allBefore('message', marker)).toHaveLength(50);
   });
 
   it('delivers a direct message to every connection of the target and of the sender, on any instance', async () => {
@@ -66,8 +76,11 @@ describe('cluster over Redis', () => {
     // A retry with the same id is acked and not delivered again.
     bobC.send({ type: 'direct', to: 'alice', content: 'psst', id: 'd1' });
     expect(await bobC.next('ack')).toMatchObject({ id: 'd1' });
-    await aliceA.expectNo('direct', 300);
-    for (const x of [aliceA, aliceC, bobB, bobC]) expect(x.all('direct')).toHaveLength(1);
+    // A user's directs are delivered in order: a second d1 would come before a later direct.
+    bobC.send({ type: 'direct', to: 'alice', content: 'marker', id: 'd-marker' });
+    const marker = (f: Frame) => f.id === 'd-marker';
+    for (const x of [aliceA, aliceC, bobB, bobC]) await x.find(marker, 'the marker direct');
+    for (const x of [aliceA, aliceC, bobB, bobC]) expect(x.allBefore('direct', marker)).toHaveLength(1);
     expect(carol.all('direct')).toHaveLength(0);
   });
 
@@ -133,10 +146,15 @@ describe('cluster over Redis', () => {
     // A second tab of alice on a third instance: still one member, nobody is told.
     const alice2 = track(await connect(c.wsUrl, 'alice', 'Alice'));
     expect((await joinRoom(alice2, 'team')).members).toHaveLength(2);
-    await bob.expectNo('presence', 300);
+    // Presence travels with the room's messages, in order: a later message proves none was sent.
+    await alice2.say('team', 'marker', 'marker-1');
+    await bob.find((f) => f.id === 'marker-1', 'the first marker');
+    expect(bob.all('presence')).toHaveLength(0);
     alice1.send({ type: 'leave', room: 'team' });
     await alice1.next('left');
-    await bob.expectNo('presence', 300);
+    await alice2.say('team', 'marker', 'marker-2');
+    await bob.find((f) => f.id === 'marker-2', 'the second marker');
+    expect(bob.all('presence')).toHaveLength(0);
     alice2.close();
     expect(await bob.next('presence')).toMatchObject({ user: { id: 'alice' }, status: 'left' });
     expect(bob.all('presence')).toHaveLength(1);

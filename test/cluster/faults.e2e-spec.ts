@@ -1,14 +1,16 @@
-import type { Frame, TestClient } from '../helpers/ws-client.js';
 import {
   Cluster,
-  connect,
+  Conditions,
+  connectAs as connect,
   deleteKeys,
-  joinRoom,
+  type Frame,
+  join as joinRoom,
+  poll,
   PrivateRedis,
   range,
   seqs,
-  until,
-} from './cluster-helpers.js';
+  type TestClient,
+} from '../harness/index.js';
 
 /**
  * Redis faults, against a redis-server of our own (a free port, its own directory, stopped by PID):
@@ -24,6 +26,8 @@ class ReliableSender {
   constructor(
     private readonly c: TestClient,
     private readonly room: string,
+    /** Poked on every ack (for waits on the progress of several senders). */
+    private readonly progress = new Conditions(),
   ) {}
 
   /** Sends `id` until acked; returns its seq. */
@@ -35,28 +39,24 @@ class ReliableSender {
       const answer = await this.answer(id, from, 5000);
       if (answer.type === 'ack') {
         this.acked.set(id, answer.seq as number);
+        this.progress.poke();
         return answer.seq as number;
       }
       expect(answer.code).toBe('unavailable');
       this.unavailable++;
       if (Date.now() > deadline) throw new Error(`${id} not acked in time`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 100)); // a client's retry delay, not a wait
     }
   }
 
   /** The ack or error answering `id` among the frames after `from` (not consumed: retries reuse the id). */
-  private async answer(id: string, from: number, timeoutMs: number): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (let i = from; i < this.c.frames.length; i++) {
-        const f = this.c.frames[i];
-        if ((f.type === 'ack' && f.id === id) || (f.type === 'error' && f.ref === id)) return f;
-      }
-      if (this.c.closeEvent)
-        throw new Error(`closed (${this.c.closeEvent.code}) waiting for the answer to ${id}`);
-      if (Date.now() > deadline) throw new Error(`no answer to ${id} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  private answer(id: string, from: number, timeoutMs: number): Promise<Frame> {
+    return this.c.find(
+      (f) => (f.type === 'ack' && f.id === id) || (f.type === 'error' && f.ref === id),
+      `the answer to ${id}`,
+      timeoutMs,
+      from,
+    );
   }
 
   get client(): TestClient {
@@ -100,7 +100,7 @@ describe('Redis down and back (persistent Redis: AOF, fsync always)', () => {
     await ria.waitFor('message', 1);
 
     await redis.stop();
-    await until(() => !a.hub.isHealthy() && !b.hub.isHealthy(), 5000, 'instances unready');
+    await poll(() => !a.hub.isHealthy() && !b.hub.isHealthy(), 5000, 'instances unready');
     const started = Date.now();
     sam.send({ type: 'message', room: 'ops', content: 'x', id: 'during-1' });
     expect(await sam.next('error', 3000, (f) => f.ref === 'during-1')).toMatchObject({ code: 'unavailable' });
@@ -113,7 +113,7 @@ describe('Redis down and back (persistent Redis: AOF, fsync always)', () => {
     if (ready.status !== 404) expect(ready.status).toBe(503);
 
     await redis.start();
-    await until(() => a.hub.isHealthy() && b.hub.isHealthy(), 10000, 'instances ready again');
+    await poll(() => a.hub.isHealthy() && b.hub.isHealthy(), 10000, 'instances ready again');
     await sender.send('during-1'); // the client's retry, same id
     await sender.send('after-1');
     await ria.waitFor('message', 3);
@@ -136,9 +136,10 @@ describe('Redis down and back (persistent Redis: AOF, fsync always)', () => {
       track(await connect(c.wsUrl, 'm3')),
     ];
     for (const m of members) await joinRoom(m, 'stream');
+    const progress = new Conditions();
     const senders = [
-      new ReliableSender(track(await connect(a.wsUrl, 's1')), 'stream'),
-      new ReliableSender(track(await connect(b.wsUrl, 's2')), 'stream'),
+      new ReliableSender(track(await connect(a.wsUrl, 's1')), 'stream', progress),
+      new ReliableSender(track(await connect(b.wsUrl, 's2')), 'stream', progress),
     ];
     for (const s of senders) await joinRoom(s.client, 'stream');
 
@@ -146,16 +147,16 @@ describe('Redis down and back (persistent Redis: AOF, fsync always)', () => {
     const loops = senders.map(async (s, i) => {
       for (let n = 0; !stop; n++) {
         await s.send(`s${i}-${n}`);
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 10)); // pacing of the load
       }
     });
     const total = () => senders.reduce((sum, s) => sum + s.acked.size, 0);
-    await until(() => total() >= 20, 10000, '20 acked before the restart');
+    await progress.waitFor('20 acked before the restart', () => total() >= 20, 10000);
     await redis.stop();
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300)); // Redis stays down a while: the outage itself
     await redis.start();
     const resumedAt = total();
-    await until(() => total() >= resumedAt + 20, 15000, '20 more acked after the restart');
+    await progress.waitFor('20 more acked after the restart', () => total() >= resumedAt + 20, 15000);
     stop = true;
     await Promise.all(loops);
 
@@ -164,7 +165,7 @@ describe('Redis down and back (persistent Redis: AOF, fsync always)', () => {
     expect(new Set(acked.values()).size).toBe(acked.size); // one seq per acked message
     expect(lastSeq).toBe(acked.size); // persistent Redis: seqs continue, no gap
     for (const m of members) {
-      await until(() => seqs(m, 'stream').length >= lastSeq, 10000, `member has ${lastSeq} messages`);
+      await m.waitFor('message', lastSeq, 10000);
       expect(seqs(m, 'stream')).toEqual(range(1, lastSeq));
       expectExactlyOnce(m, 'stream', acked);
     }
@@ -198,7 +199,7 @@ describe('Redis restarted empty (no persistence): a new epoch', () => {
 
     await redis.stop();
     await redis.start();
-    await until(() => a.hub.isHealthy() && b.hub.isHealthy(), 10000, 'instances ready again');
+    await poll(() => a.hub.isHealthy() && b.hub.isHealthy(), 10000, 'instances ready again');
     const seq = await sender.send('new-1');
     expect(seq).toBe(1); // the room starts over in a new epoch
     await sender.send('new-2');

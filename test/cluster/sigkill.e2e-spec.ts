@@ -1,14 +1,14 @@
-import { type TestClient } from '../helpers/ws-client.js';
 import {
-  connect,
+  connectAs as connect,
   deleteKeys,
   GatewayProcess,
-  joinRoom,
+  join as joinRoom,
   range,
   seqs,
   SHARED_REDIS_URL,
+  type TestClient,
   uniquePrefix,
-} from './cluster-helpers.js';
+} from '../harness/index.js';
 
 /**
  * Gateways as child processes (`node dist/main.js`, built by `npm run build`): one is killed with
@@ -17,14 +17,20 @@ import {
  */
 describe('an instance killed with SIGKILL', () => {
   const prefix = uniquePrefix();
-  const env = { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix, PRESENCE_TTL_MS: '1500' };
+  const env = {
+    REDIS_URL: SHARED_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    PRESENCE_TTL_MS: '1500',
+    AUTH_DEV_TOKENS: 'false',
+    RATE_LIMIT_PER_SEC: '1000',
+  };
   let x: GatewayProcess;
   let y: GatewayProcess;
   const clients: TestClient[] = [];
   const track = (c: TestClient) => (clients.push(c), c);
 
   beforeAll(async () => {
-    [x, y] = await Promise.all([GatewayProcess.spawn(env), GatewayProcess.spawn(env)]);
+    [x, y] = await Promise.all([GatewayProcess.start({ env }), GatewayProcess.start({ env })]);
   }, 30000);
   afterAll(async () => {
     for (const c of clients) c.terminate();

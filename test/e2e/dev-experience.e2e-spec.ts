@@ -5,62 +5,25 @@
  * loopback default of HOST; one clear line for a busy port; and a rebuild that does not disturb an
  * instance running from the same checkout.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type ChildGateway, startChild } from '../helpers/child-gateway.js';
-import { join as joinRoom, TestClient } from '../helpers/ws-client.js';
+import {
+  DIST_MAIN as MAIN,
+  GatewayProcess,
+  join as joinRoom,
+  PROJECT_ROOT as ROOT,
+  TestClient,
+} from '../harness/index.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'main.js');
 const TOKEN_CLI = join(ROOT, 'scripts', 'token.mjs');
 
-interface Gateway {
-  port: number;
-  output: string[];
-  exited: Promise<number | string>;
-  stop(): Promise<void>;
-}
-
 /** `node dist/main.js` in `cwd` (where it keeps .dev-secret and reads .env) with only `env` set. */
-function startIn(cwd: string, env: Record<string, string> = {}): Promise<Gateway> {
-  const proc: ChildProcess = spawn(process.execPath, [MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const exited = new Promise<number | string>((resolve) =>
-    proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    await exited;
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`gateway did not listen within 15 s:\n${output.join('\n')}`));
-    }, 15000);
-    const collect = (chunk: Buffer): void => {
-      for (const line of chunk.toString().split('\n')) if (line) output.push(line);
-      const listening = output.find((l) => l.includes('gateway listening'));
-      if (listening) {
-        clearTimeout(timer);
-        resolve({ port: Number(/"port":(\d+)/.exec(listening)![1]), output, exited, stop });
-      }
-    };
-    proc.stdout!.on('data', collect);
-    proc.stderr!.on('data', collect);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited (${code}) before listening:\n${output.join('\n')}`));
-    });
-  });
+function startIn(cwd: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+  return GatewayProcess.start({ bare: true, cwd, env });
 }
 
 /** Runs scripts/token.mjs in `cwd` (as `npm run token --` does in the checkout). */
@@ -99,7 +62,7 @@ async function member(port: number, room: string): Promise<TestClient> {
 
 describe('getting started', () => {
   let dir: string;
-  let gw: Gateway | undefined;
+  let gw: GatewayProcess | undefined;
   let client: TestClient | undefined;
 
   beforeEach(() => {
@@ -221,13 +184,13 @@ describe('getting started', () => {
 });
 
 describe('npm run build next to a running instance', () => {
-  let gw: ChildGateway | undefined;
+  let gw: GatewayProcess | undefined;
   afterEach(async () => {
     await gw?.stop();
   });
 
   it('keeps serving dist/public while dist/ is rebuilt in the same checkout', async () => {
-    gw = await startChild({});
+    gw = await GatewayProcess.start();
     const url = `http://127.0.0.1:${gw.port}/js/gateway-client.js`;
     const build = spawn(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], {
       cwd: ROOT,

@@ -1,9 +1,13 @@
-import jwt from 'jsonwebtoken';
 import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
-import { HandshakeRefused, TestClient } from '../helpers/ws-client.js';
-import { startApp, type TestApp, TEST_SECRET } from '../helpers/app.js';
-import { until } from '../helpers/wait.js';
+import {
+  HandshakeRefused,
+  hubEvent,
+  signToken,
+  startApp,
+  TestClient,
+  type TestApp,
+} from '../harness/index.js';
 
 async function refusal(p: Promise<unknown>): Promise<HandshakeRefused> {
   try {
@@ -56,12 +60,12 @@ describe('handshake', () => {
   it.each([
     ['no token', undefined],
     ['garbage', 'not.a.jwt'],
-    ['wrong secret', jwt.sign({ sub: 'x' }, 'another-secret', { algorithm: 'HS256' })],
-    ['expired', jwt.sign({ sub: 'x', exp: Math.floor(Date.now() / 1000) - 60 }, TEST_SECRET)],
-    ['not yet valid', jwt.sign({ sub: 'x', nbf: Math.floor(Date.now() / 1000) + 600 }, TEST_SECRET)],
-    ['no sub', jwt.sign({ name: 'x' }, TEST_SECRET)],
-    ['alg none', jwt.sign({ sub: 'x' }, '', { algorithm: 'none' })],
-    ['HS512 instead of HS256', jwt.sign({ sub: 'x' }, TEST_SECRET, { algorithm: 'HS512' })],
+    ['wrong secret', signToken({ sub: 'x' }, { key: 'another-secret' })],
+    ['expired', signToken({ sub: 'x', exp: Math.floor(Date.now() / 1000) - 60 })],
+    ['not yet valid', signToken({ sub: 'x', nbf: Math.floor(Date.now() / 1000) + 600 })],
+    ['no sub', signToken({ name: 'x' })],
+    ['alg none', signToken({ sub: 'x' }, { key: '', algorithm: 'none' })],
+    ['HS512 instead of HS256', signToken({ sub: 'x' }, { algorithm: 'HS512' })],
   ])('refuses %s with 401 before the upgrade', async (_name, token) => {
     const r = await refusal(TestClient.connect(t.wsUrl, { token }));
     expect(r.status).toBe(401);
@@ -87,9 +91,12 @@ describe('handshake', () => {
     const r = await refusal(TestClient.connect(t.wsUrl, { token }));
     expect(r.status).toBe(429);
     expect(r.body.error).toBe('too_many_connections');
+    // the slot is freed when the server forgets the connection, which it announces
+    const aGone = hubEvent(t.hub, 'disconnected', (e) => e.connectionId === a.frames[0].session);
     a.close();
     await a.closed();
-    await until(() => tryConnect(t.wsUrl, token), 3000, 'the freed slot');
+    await aGone;
+    (await TestClient.connect(t.wsUrl, { token })).close();
     b.close();
   });
 
@@ -195,29 +202,25 @@ describe('handshake limits', () => {
       JWT_AUDIENCE: 'gw',
     });
     try {
-      const good = jwt.sign({ sub: 'rs' }, privateKey, {
-        algorithm: 'RS256',
-        issuer: 'issuer-1',
-        audience: 'gw',
-      });
+      const good = signToken(
+        { sub: 'rs' },
+        { key: privateKey, algorithm: 'RS256', issuer: 'issuer-1', audience: 'gw' },
+      );
       (await TestClient.connect(t.wsUrl, { token: good })).close();
-      const confused = jwt.sign({ sub: 'rs' }, pem, {
-        algorithm: 'HS256',
-        issuer: 'issuer-1',
-        audience: 'gw',
-      } as jwt.SignOptions);
+      const confused = signToken(
+        { sub: 'rs' },
+        { key: pem, algorithm: 'HS256', issuer: 'issuer-1', audience: 'gw' },
+      );
       expect((await refusal(TestClient.connect(t.wsUrl, { token: confused }))).status).toBe(401);
-      const wrongIss = jwt.sign({ sub: 'rs' }, privateKey, {
-        algorithm: 'RS256',
-        issuer: 'other',
-        audience: 'gw',
-      });
+      const wrongIss = signToken(
+        { sub: 'rs' },
+        { key: privateKey, algorithm: 'RS256', issuer: 'other', audience: 'gw' },
+      );
       expect((await refusal(TestClient.connect(t.wsUrl, { token: wrongIss }))).status).toBe(401);
-      const wrongAud = jwt.sign({ sub: 'rs' }, privateKey, {
-        algorithm: 'RS256',
-        issuer: 'issuer-1',
-        audience: 'x',
-      });
+      const wrongAud = signToken(
+        { sub: 'rs' },
+        { key: privateKey, algorithm: 'RS256', issuer: 'issuer-1', audience: 'x' },
+      );
       expect((await refusal(TestClient.connect(t.wsUrl, { token: wrongAud }))).status).toBe(401);
       const res = await fetch(`${t.httpUrl}/auth/dev-token`, {
         method: 'POST',
@@ -254,12 +257,3 @@ describe('dev tokens', () => {
     }
   });
 });
-
-async function tryConnect(url: string, token: string): Promise<boolean> {
-  try {
-    (await TestClient.connect(url, { token })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}

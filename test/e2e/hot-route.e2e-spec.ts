@@ -6,8 +6,7 @@ import { WsConnection } from '../../src/gateway/ws-params.decorator.js';
 import type { Connection } from '../../src/hub/connection.js';
 import { MessageDto } from '../../src/protocol/envelope.dto.js';
 import { EnvelopePipe } from '../../src/protocol/envelope.pipe.js';
-import { startApp, type TestApp } from '../helpers/app.js';
-import { join, TestClient } from '../helpers/ws-client.js';
+import { join, startApp, TestClient, type TestApp } from '../harness/index.js';
 
 /** Denies every frame whose payload says `blocked`: proves a guard runs. */
 class DenyBlocked implements CanActivate {

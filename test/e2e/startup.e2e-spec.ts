@@ -1,34 +1,26 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { GatewayProcess } from '../harness/index.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-/** Runs `node dist/main.js` with a clean environment until it exits or prints `until`. */
-function run(env: Record<string, string>, until?: RegExp): Promise<{ code: number | null; out: string }> {
-  if (!existsSync(MAIN)) throw new Error('dist/main.js is missing: run npm run build (npm test does)');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
-      cwd: fileURLToPath(new URL('.', import.meta.url)), // no .env here
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no exit and no ${String(until)} within 10 s:\n${out}`));
-    }, 10000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (until && until.test(out)) child.kill('SIGTERM');
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
+/**
+ * Runs `node dist/main.js` with nothing but PATH in its environment until it exits, or until it
+ * listens (then stops it with SIGTERM); returns its exit code and everything it printed.
+ */
+async function run(
+  env: Record<string, string>,
+  listens = false,
+): Promise<{ code: number | string; out: string }> {
+  const g = GatewayProcess.spawn({
+    env: { PORT: '0', HOST: '127.0.0.1', ...env },
+    bare: true,
+    cwd: fileURLToPath(new URL('.', import.meta.url)), // no .env here
+    startTimeoutMs: 10000,
   });
+  if (listens) {
+    await g.listening();
+    await g.stop();
+  }
+  const code = await g.exited;
+  return { code, out: g.log() };
 }
 
 describe('start-up', () => {
@@ -46,7 +38,7 @@ describe('start-up', () => {
   });
 
   it('starts with no settings in development, says the secret was generated, never prints it', async () => {
-    const { out } = await run({}, /gateway listening/);
+    const { out } = await run({}, true);
     expect(out).toMatch(/JWT secret (generated at boot|read in \.dev-secret)/);
     expect(out).toMatch(/dev tokens are ON/);
     // the only long base64url run a secret could be: none appears in the output
@@ -54,7 +46,7 @@ describe('start-up', () => {
   });
 
   it('starts in production with a secret, dev tokens off', async () => {
-    const { out } = await run({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) }, /gateway listening/);
+    const { out } = await run({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) }, true);
     expect(out).not.toMatch(/dev tokens are ON/);
     expect(out).not.toContain('p'.repeat(40));
   });

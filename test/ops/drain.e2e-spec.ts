@@ -1,5 +1,4 @@
-import { join as joinRoom, TestClient } from '../helpers/ws-client.js';
-import { type ChildGateway, startChild, userToken, waitUntil } from './helpers.js';
+import { GatewayProcess, join as joinRoom, poll, TestClient, userToken } from '../harness/index.js';
 
 /**
  * `kill -TERM` on a loaded instance (`node dist/main.js` as a child process; `npm run build` first):
@@ -7,20 +6,22 @@ import { type ChildGateway, startChild, userToken, waitUntil } from './helpers.j
  * SHUTDOWN_GRACE_MS.
  */
 describe('graceful drain on SIGTERM (child process)', () => {
-  let gw: ChildGateway | undefined;
+  let gw: GatewayProcess | undefined;
   afterEach(async () => {
-    await gw?.stop();
+    await gw?.kill();
   });
 
   it('loses no acked message and closes every client 1001 "going away"', async () => {
     const GRACE = 6000;
-    gw = await startChild({
-      SHUTDOWN_GRACE_MS: String(GRACE),
-      DRAIN_SPREAD_MS: '1000',
-      RATE_LIMIT_PER_SEC: '1000',
-      SEND_QUEUE_MESSAGES: '100000',
-      SEND_QUEUE_BYTES: String(64 * 1024 * 1024),
-      MAX_CONNECTIONS_PER_IP: '0',
+    gw = await GatewayProcess.start({
+      env: {
+        SHUTDOWN_GRACE_MS: String(GRACE),
+        DRAIN_SPREAD_MS: '1000',
+        RATE_LIMIT_PER_SEC: '1000',
+        SEND_QUEUE_MESSAGES: '100000',
+        SEND_QUEUE_BYTES: String(64 * 1024 * 1024),
+        MAX_CONNECTIONS_PER_IP: '0',
+      },
     });
     const url = `ws://127.0.0.1:${gw.port}/ws`;
     const N = 16;
@@ -40,7 +41,7 @@ describe('graceful drain on SIGTERM (child process)', () => {
       return timer;
     });
     try {
-      await waitUntil(() => clients.every((c) => c.all('ack').length >= 10), 10000, 'load to build up');
+      await Promise.all(clients.map((c) => c.waitFor('ack', 10, 10000))); // load has built up
       const killedAt = Date.now();
       gw.proc.kill('SIGTERM');
       const closes = await Promise.all(clients.map((c) => c.closed(GRACE + 2000)));
@@ -83,11 +84,11 @@ describe('graceful drain on SIGTERM (child process)', () => {
   }, 30000);
 
   it('answers 503 to new upgrades and /readyz while draining, then exits', async () => {
-    gw = await startChild({ SHUTDOWN_GRACE_MS: '4000', DRAIN_SPREAD_MS: '1500' });
+    gw = await GatewayProcess.start({ env: { SHUTDOWN_GRACE_MS: '4000', DRAIN_SPREAD_MS: '1500' } });
     const url = `ws://127.0.0.1:${gw.port}/ws`;
     const holder = await TestClient.connect(url, { token: userToken('holder') });
     gw.proc.kill('SIGTERM');
-    await waitUntil(
+    await poll(
       async () => (await fetch(`http://127.0.0.1:${gw!.port}/readyz`)).status === 503,
       2000,
       'readyz 503',

@@ -1,7 +1,14 @@
 import { DrainService } from '../../src/health/drain.service.js';
 import { PinoLoggerService } from '../../src/logging/pino-logger.service.js';
-import { HandshakeRefused, join as joinRoom, TestClient } from '../helpers/ws-client.js';
-import { LogCapture, type OpsApp, startOpsApp, userToken, waitUntil } from './helpers.js';
+import {
+  HandshakeRefused,
+  join as joinRoom,
+  LogCapture,
+  startApp,
+  TestClient,
+  type TestApp,
+  userToken,
+} from '../harness/index.js';
 
 async function get(url: string): Promise<{ status: number; body: any; type: string | null }> {
   const res = await fetch(url);
@@ -22,9 +29,9 @@ function sample(text: string, name: string, labels = ''): number | undefined {
 }
 
 describe('health, readiness, metrics', () => {
-  let t: OpsApp;
+  let t: TestApp;
   beforeAll(async () => {
-    t = await startOpsApp({ DRAIN_SPREAD_MS: '400', SHUTDOWN_GRACE_MS: '5000' });
+    t = await startApp({ DRAIN_SPREAD_MS: '400', SHUTDOWN_GRACE_MS: '5000' }, { logLevel: 'info' });
   });
   afterAll(() => t.close());
 
@@ -96,10 +103,10 @@ describe('health, readiness, metrics', () => {
     const c = await TestClient.connect(`${t.wsUrl}?token=${token}`, {});
     const session = c.frames[0].session as string;
     c.close();
-    await waitUntil(
-      () => t.logs.lines.some((l) => l.includes('"disconnected"') && l.includes(session)),
-      3000,
+    await t.logs.waitForLine(
+      (l) => l.includes('"disconnected"') && l.includes(session),
       'disconnect log',
+      3000,
     );
     const connected = t.logs.entries.find((e) => e.msg === 'connected' && e.connectionId === session);
     expect(connected).toMatchObject({
@@ -134,7 +141,7 @@ describe('health, readiness, metrics', () => {
 
 describe('drain (in process)', () => {
   it('readyz turns 503 at once, new upgrades get 503, every socket closes 1001 "going away" spread over the window', async () => {
-    const t = await startOpsApp({ DRAIN_SPREAD_MS: '600', SHUTDOWN_GRACE_MS: '5000' }, { logLevel: 'info' });
+    const t = await startApp({ DRAIN_SPREAD_MS: '600', SHUTDOWN_GRACE_MS: '5000' }, { logLevel: 'info' });
     try {
       const clients = await Promise.all(
         Array.from({ length: 12 }, (_, i) => TestClient.connect(t.wsUrl, { token: userToken(`d${i}`) })),

@@ -4,9 +4,14 @@ import { loadConfig } from '../../src/config/config.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { HUB_MODULE_OPTIONS, HubModule } from '../../src/hub/hub.module.js';
 import { HubService } from '../../src/hub/hub.service.js';
-import { TEST_SECRET } from '../helpers/app.js';
-import { join as joinRoom, TestClient } from '../helpers/ws-client.js';
-import { type OpsApp, startOpsApp, userToken } from './helpers.js';
+import {
+  join as joinRoom,
+  startApp,
+  TEST_SECRET,
+  TestClient,
+  type TestApp,
+  userToken,
+} from '../harness/index.js';
 
 /** The example of docs/operations.md: another module injects HubService and listens to hub.events. */
 @Injectable()
@@ -53,9 +58,9 @@ describe('HubModule as a reusable dynamic module', () => {
   });
 
   it('the docs example works in the running app: a module reacts to joins through HubService', async () => {
-    let t: OpsApp | undefined;
+    let t: TestApp | undefined;
     try {
-      t = await startOpsApp();
+      t = await startApp({}, { logLevel: 'info' });
       const greeter = new RoomGreeter(t.hub);
       greeter.onModuleInit();
       const c = await TestClient.connect(t.wsUrl, { token: userToken('newcomer') });

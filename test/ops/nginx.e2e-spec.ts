@@ -2,8 +2,16 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HandshakeRefused, join as joinRoom, TestClient } from '../helpers/ws-client.js';
-import { type ChildGateway, freePort, ROOT, startChild, userToken, waitUntil } from './helpers.js';
+import {
+  GatewayProcess,
+  freePort,
+  HandshakeRefused,
+  join as joinRoom,
+  poll,
+  PROJECT_ROOT,
+  TestClient,
+  userToken,
+} from '../harness/index.js';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
@@ -19,7 +27,7 @@ class Nginx {
 
   async start(upstreams: number[]): Promise<void> {
     this.port = await freePort();
-    const template = readFileSync(join(ROOT, 'deploy', 'nginx.conf'), 'utf8');
+    const template = readFileSync(join(PROJECT_ROOT, 'deploy', 'nginx.conf'), 'utf8');
     const lines: string[] = [];
     let upstreamDone = false;
     for (const line of template.split('\n')) {
@@ -51,7 +59,7 @@ class Nginx {
     ];
     execFileSync(NGINX!, [...args, '-t'], { stdio: 'pipe' });
     this.proc = spawn(NGINX!, args, { stdio: 'ignore' });
-    await waitUntil(
+    await poll(
       async () => {
         try {
           return (await fetch(`http://127.0.0.1:${this.port}/healthz`)).ok;
@@ -112,18 +120,20 @@ describe('behind nginx (deploy/nginx.conf) with two instances', () => {
 
   for (const trustProxy of [true, false]) {
     describe(`TRUST_PROXY=${trustProxy}`, () => {
-      let gws: ChildGateway[] = [];
+      let gws: GatewayProcess[] = [];
       let nginx: Nginx;
       beforeAll(async () => {
         gws = await Promise.all(
-          [0, 1].map(() => startChild({ TRUST_PROXY: String(trustProxy), MAX_CONNECTIONS_PER_IP: '1' })),
+          [0, 1].map(() =>
+            GatewayProcess.start({ env: { TRUST_PROXY: String(trustProxy), MAX_CONNECTIONS_PER_IP: '1' } }),
+          ),
         );
         nginx = new Nginx();
         await nginx.start(gws.map((g) => g.port));
       }, 30000);
       afterAll(async () => {
         await nginx?.stop();
-        await Promise.all(gws.map((g) => g.stop()));
+        await Promise.all(gws.map((g) => g.kill()));
       });
 
       if (trustProxy) {
@@ -162,7 +172,7 @@ describe('behind nginx (deploy/nginx.conf) with two instances', () => {
               wsOptions: { localAddress: '127.0.0.20' },
             })
           ).close();
-          await waitUntil(
+          await poll(
             () => readFileSync(join(nginx.dir, 'access.log'), 'utf8').includes('127.0.0.20'),
             3000,
             'access log',

@@ -7,8 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ChildGateway, startChild } from '../helpers/child-gateway.js';
-import { ROOT } from './helpers.js';
+import { GatewayProcess, PROJECT_ROOT as ROOT } from '../harness/index.js';
 
 const DASHBOARD = join(ROOT, 'deploy', 'grafana-dashboard.json');
 const RULES = join(ROOT, 'deploy', 'prometheus-rules.yml');
@@ -73,11 +72,11 @@ function promtool(args: string[]): { code: number | null; out: string } {
 }
 
 describe('deploy/: Grafana dashboard and Prometheus rules', () => {
-  let gw: ChildGateway;
+  let gw: GatewayProcess;
   let exported: Set<string>;
 
   beforeAll(async () => {
-    gw = await startChild({});
+    gw = await GatewayProcess.start();
     const res = await fetch(`http://127.0.0.1:${gw.port}/metrics`);
     expect(res.status).toBe(200);
     exported = exportedNames(await res.text());

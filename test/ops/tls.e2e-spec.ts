@@ -4,15 +4,14 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
-import { TestClient } from '../helpers/ws-client.js';
-import { type OpsApp, startOpsApp, userToken } from './helpers.js';
+import { startApp, TestClient, type TestApp, userToken } from '../harness/index.js';
 
 /** TLS_CERT_FILE / TLS_KEY_FILE: the same port serves https:// and wss:// (self-signed cert made with openssl). */
 describe('optional TLS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  let t: OpsApp;
+  let t: TestApp;
 
   beforeAll(async () => {
     execFileSync(
@@ -36,7 +35,7 @@ describe('optional TLS', () => {
         stdio: 'ignore',
       },
     );
-    t = await startOpsApp({ TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
+    t = await startApp({ TLS_CERT_FILE: cert, TLS_KEY_FILE: key }, { logLevel: 'info' });
   });
   afterAll(async () => {
     await t?.close();

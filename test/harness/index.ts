@@ -1,0 +1,21 @@
+// The test harness: import everything from here.
+//   paths            PROJECT_ROOT, DIST_MAIN, CLIENT_BUNDLE, requireBuild
+//   tokens           TEST_SECRET, signToken (the one signer), userToken, serviceToken
+//   wait             Conditions (event-driven), poll (only for state that announces nothing)
+//   ws-client        TestClient (frames by type/predicate, close, roundTrip), join, HandshakeRefused
+//   app              startApp (in process, logs captured on request), LogCapture
+//   gateway-process  GatewayProcess (the one launcher of dist/main.js)
+//   redis            SHARED_REDIS_URL, uniquePrefix, deleteKeys, PrivateRedis
+//   cluster          Cluster (in-process instances on one Redis prefix), seqs, range
+//   net              freePort, post
+//   gateway-client-kit  ClientRecorder (waits on a GatewayClient's events), instrumentedWebSocket
+export * from './app.js';
+export * from './cluster.js';
+export * from './gateway-process.js';
+export * from './net.js';
+export * from './paths.js';
+export * from './redis.js';
+export * from './tokens.js';
+export * from './wait.js';
+export * from './ws-client.js';
+export * from './gateway-client-kit.js';
