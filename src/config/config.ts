@@ -5,8 +5,11 @@ import { existsSync } from 'node:fs';
  * Every setting of the service, read once from the environment and validated at boot.
  * Nothing else in the code reads process.env. `.env.example` documents each variable.
  */
+/** The only NODE_ENV values accepted; anything else stops the process at boot. */
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+
 export interface GatewayConfig {
-  readonly nodeEnv: string;
+  readonly nodeEnv: (typeof NODE_ENVS)[number];
   readonly production: boolean;
   readonly port: number;
   readonly host: string;
@@ -23,6 +26,7 @@ export interface GatewayConfig {
     readonly audience?: string;
     readonly clockToleranceSec: number;
   };
+  /** POST /auth/dev-token: only in development mode (AUTH_DEV_TOKENS=false turns it off there). */
   readonly devTokens: boolean;
   readonly devTokenTtlSec: number;
 
@@ -150,7 +154,7 @@ function tlsFiles(r: Reader): { certFile: string; keyFile: string } | undefined 
 /** Reads and validates the configuration; throws one ConfigError naming every bad value. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const r = new Reader(env);
-  const nodeEnv = r.raw('NODE_ENV') ?? 'development';
+  const nodeEnv = r.oneOf('NODE_ENV', 'development', NODE_ENVS);
   const production = nodeEnv === 'production';
 
   const secret = r.raw('JWT_SECRET');
@@ -177,7 +181,10 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   const secretGenerated = !secret && !publicKey;
   const hsKey = secret ?? (secretGenerated ? randomBytes(32).toString('base64url') : undefined);
 
-  const devTokens = r.bool('AUTH_DEV_TOKENS', !production);
+  // Dev tokens open every room to anyone: they exist in development mode only, whatever
+  // AUTH_DEV_TOKENS says in the other modes (there it can only turn them off).
+  const development = (r.raw('NODE_ENV') ?? 'development') === 'development';
+  const devTokens = r.bool('AUTH_DEV_TOKENS', true) && development;
   if (devTokens && publicKey) {
     r.problems.push('AUTH_DEV_TOKENS=true needs an HS256 JWT_SECRET (a public key cannot sign tokens)');
   }

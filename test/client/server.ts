@@ -86,7 +86,7 @@ export class GatewayServer {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
-        NODE_ENV: 'test',
+        NODE_ENV: 'development', // dev tokens (POST /auth/dev-token) exist only there
         NODE_OPTIONS: '',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',

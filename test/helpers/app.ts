@@ -36,7 +36,8 @@ export async function startApp(
   options: StartOptions = {},
 ): Promise<TestApp> {
   const config = loadConfig({
-    NODE_ENV: 'test',
+    // Development mode: the only one with dev tokens (POST /auth/dev-token), which tests use.
+    NODE_ENV: 'development',
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
