@@ -73,6 +73,8 @@ export interface GatewayConfig {
   readonly drainSpreadMs: number;
   /** TLS_CERT_FILE / TLS_KEY_FILE: serve HTTPS/WSS directly (both or neither). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <it>` (401 otherwise). */
+  readonly metricsToken?: string;
   // ---- end of push API and operations ----------------------------------------------------------
 }
 
@@ -254,10 +256,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     serviceRatePerSec: r.int('SERVICE_RATE_LIMIT_PER_SEC', 100, 1),
     drainSpreadMs: r.int('DRAIN_SPREAD_MS', 2000, 0, 600000),
     tls: tlsFiles(r),
+    metricsToken: r.raw('METRICS_TOKEN'),
     // ---- end of push API and operations --------------------------------------------------------
   };
   if (config.redisUrl && !/^rediss?:\/\//.test(config.redisUrl)) {
     r.problems.push(`REDIS_URL: expected redis://host:port or rediss://…`);
+  }
+  if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
+    r.problems.push('METRICS_TOKEN: at least 16 characters (or unset: /metrics open to whoever reaches it)');
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return Object.freeze(config);
