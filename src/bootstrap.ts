@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,8 +36,14 @@ export async function createApp(
   options: CreateAppOptions = {},
 ): Promise<INestApplication> {
   const logger = options.logger ?? new PinoLoggerService(config.logLevel);
+  // handshakeTimeout: a TLS socket that stays silent is dropped after HEADER_TIMEOUT_MS, as in plain
+  // HTTP (Node's default for the TLS handshake is 120 s, and headersTimeout starts only after it).
   const tls = config.tls
-    ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
+    ? {
+        cert: readFileSync(config.tls.certFile),
+        key: readFileSync(config.tls.keyFile),
+        handshakeTimeout: config.headerTimeoutMs,
+      }
     : undefined;
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config),
@@ -59,8 +65,10 @@ export async function createApp(
     new GatewayAdapter(app, config, app.get(HubService), app.get(HandshakeAuthenticator)),
   );
   if (config.redisUrl) {
+    // Nest's Redis transport, started whether Redis answers yet or not (see RedisTransportServer).
+    const { RedisTransportServer } = await import('./cluster/redis/transport-server.js');
     app.connectMicroservice<MicroserviceOptions>(
-      { transport: Transport.REDIS, options: redisTransportOptions(config.redisUrl) },
+      { strategy: new RedisTransportServer(redisTransportOptions(config.redisUrl)) },
       { inheritAppConfig: true },
     );
   }

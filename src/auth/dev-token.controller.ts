@@ -21,8 +21,8 @@ export class DevTokenRequest {
 }
 
 /**
- * POST /auth/dev-token {name} -> {token}. Only with AUTH_DEV_TOKENS=true (the development default);
- * otherwise the route answers 404 as if it did not exist. `sub` is derived from the name so that the
+ * POST /auth/dev-token {name} -> {token}. Only in development mode (NODE_ENV=development, unless
+ * AUTH_DEV_TOKENS=false); otherwise the route answers 404 as if it did not exist. `sub` is derived from the name so that the
  * same name is the same user across reconnects (several tabs are one member).
  */
 @Controller('auth')

@@ -51,9 +51,18 @@ describe('loadConfig', () => {
     const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
     expect(c.devTokens).toBe(false);
     expect(c.jwt.secretGenerated).toBe(false);
-    expect(
-      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), AUTH_DEV_TOKENS: 'true' }).devTokens,
-    ).toBe(true);
+  });
+
+  it('accepts only development, production or test, and has dev tokens in development only', () => {
+    expect(problems({ NODE_ENV: 'prod', JWT_SECRET: 'x'.repeat(32) })).toEqual([
+      'NODE_ENV="prod": expected one of development, production, test',
+    ]);
+    const secret = 'x'.repeat(32);
+    for (const NODE_ENV of ['production', 'test']) {
+      expect(loadConfig({ NODE_ENV, JWT_SECRET: secret, AUTH_DEV_TOKENS: 'true' }).devTokens).toBe(false);
+    }
+    expect(loadConfig({ NODE_ENV: 'development', JWT_SECRET: secret }).devTokens).toBe(true);
+    expect(loadConfig({ JWT_SECRET: secret, AUTH_DEV_TOKENS: 'false' }).devTokens).toBe(false);
   });
 
   it('names every bad value at once', () => {

@@ -6,8 +6,11 @@ import { DEV_SECRET_FILE, type DevSecret, loadDevSecret, randomDevSecret } from 
  * Every setting of the service, read once from the environment and validated at boot.
  * Nothing else in the code reads process.env. `.env.example` documents each variable.
  */
+/** The only NODE_ENV values accepted; anything else stops the process at boot. */
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+
 export interface GatewayConfig {
-  readonly nodeEnv: string;
+  readonly nodeEnv: (typeof NODE_ENVS)[number];
   readonly production: boolean;
   readonly port: number;
   readonly host: string;
@@ -27,6 +30,7 @@ export interface GatewayConfig {
     readonly audience?: string;
     readonly clockToleranceSec: number;
   };
+  /** POST /auth/dev-token: only in development mode (AUTH_DEV_TOKENS=false turns it off there). */
   readonly devTokens: boolean;
   readonly devTokenTtlSec: number;
 
@@ -73,6 +77,8 @@ export interface GatewayConfig {
   readonly drainSpreadMs: number;
   /** TLS_CERT_FILE / TLS_KEY_FILE: serve HTTPS/WSS directly (both or neither). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <it>` (401 otherwise). */
+  readonly metricsToken?: string;
   // ---- end of push API and operations ----------------------------------------------------------
 }
 
@@ -164,7 +170,7 @@ export interface LoadConfigOptions {
 /** Reads and validates the configuration; throws one ConfigError naming every bad value. */
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): GatewayConfig {
   const r = new Reader(env);
-  const nodeEnv = r.raw('NODE_ENV') ?? 'development';
+  const nodeEnv = r.oneOf('NODE_ENV', 'development', NODE_ENVS);
   const production = nodeEnv === 'production';
 
   const secret = r.raw('JWT_SECRET');
@@ -207,7 +213,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   }
   const hsKey = secret ?? devSecret?.secret;
 
-  const devTokens = r.bool('AUTH_DEV_TOKENS', !production);
+  // Dev tokens open every room to anyone: they exist in development mode only, whatever
+  // AUTH_DEV_TOKENS says in the other modes (there it can only turn them off).
+  const development = (r.raw('NODE_ENV') ?? 'development') === 'development';
+  const devTokens = r.bool('AUTH_DEV_TOKENS', true) && development;
   if (devTokens && publicKey) {
     r.problems.push('AUTH_DEV_TOKENS=true needs an HS256 JWT_SECRET (a public key cannot sign tokens)');
   }
@@ -274,10 +283,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     serviceRatePerSec: r.int('SERVICE_RATE_LIMIT_PER_SEC', 100, 1),
     drainSpreadMs: r.int('DRAIN_SPREAD_MS', 2000, 0, 600000),
     tls: tlsFiles(r),
+    metricsToken: r.raw('METRICS_TOKEN'),
     // ---- end of push API and operations --------------------------------------------------------
   };
   if (config.redisUrl && !/^rediss?:\/\//.test(config.redisUrl)) {
     r.problems.push(`REDIS_URL: expected redis://host:port or rediss://…`);
+  }
+  if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
+    r.problems.push('METRICS_TOKEN: at least 16 characters (or unset: /metrics open to whoever reaches it)');
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return Object.freeze(config);

@@ -1,6 +1,9 @@
-import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Req, Res } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import type { HttpResponse as Response } from '../common/http.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerToken } from '../auth/bearer.js';
+import type { HttpRequest as Request, HttpResponse as Response } from '../common/http.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { HubService } from '../hub/hub.service.js';
 import { DrainService } from './drain.service.js';
 import { MetricsService } from './metrics.service.js';
@@ -8,7 +11,7 @@ import { MetricsService } from './metrics.service.js';
 /**
  * GET /healthz: the process is alive (always 200 while it serves HTTP).
  * GET /readyz: ready for new traffic: not draining and the bus reachable; 503 otherwise.
- * GET /metrics: Prometheus text format.
+ * GET /metrics: Prometheus text format; with METRICS_TOKEN set, only with `Authorization: Bearer <it>`.
  */
 @Controller()
 export class HealthController {
@@ -18,7 +21,13 @@ export class HealthController {
     @Inject(HubService) private readonly hub: HubService,
     @Inject(DrainService) private readonly drain: DrainService,
     @Inject(MetricsService) private readonly metricsService: MetricsService,
-  ) {}
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {
+    this.metricsTokenHash = config.metricsToken === undefined ? null : sha256(config.metricsToken);
+  }
+
+  /** SHA-256 of METRICS_TOKEN: compared in constant time with the hash of the presented token. */
+  private readonly metricsTokenHash: Buffer | null;
 
   @Get('healthz')
   @HealthCheck()
@@ -47,9 +56,24 @@ export class HealthController {
 
   @Get('metrics')
   @Header('Cache-Control', 'no-store')
-  async metrics(@Res() res: Response): Promise<void> {
+  async metrics(@Req() req: Request, @Res() res: Response): Promise<void> {
+    if (this.metricsTokenHash !== null) {
+      const presented = bearerToken(req.headers.authorization);
+      if (presented === null || !timingSafeEqual(sha256(presented), this.metricsTokenHash)) {
+        res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+        res.status(401).json({
+          error: 'unauthorized',
+          message: 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>',
+        });
+        return;
+      }
+    }
     const body = await this.metricsService.metrics();
     res.setHeader('Content-Type', this.metricsService.contentType);
     res.status(200).send(body);
   }
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
 }

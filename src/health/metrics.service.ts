@@ -4,6 +4,16 @@ import type { HubCounters } from '../hub/hub-counters.js';
 import { HubService } from '../hub/hub.service.js';
 import { DrainService } from './drain.service.js';
 
+/** prom-client default metrics that walk every handle or resource of the process. */
+const LISTING_METRICS = [
+  'nodejs_active_handles',
+  'nodejs_active_handles_total',
+  'nodejs_active_resources',
+  'nodejs_active_resources_total',
+  'nodejs_active_requests',
+  'nodejs_active_requests_total',
+];
+
 /**
  * Prometheus metrics (prom-client, one registry per application). The hot path only bumps the plain
  * HubCounters; every value here is read from them in `collect()` when Prometheus scrapes, except the
@@ -24,6 +34,9 @@ export class MetricsService implements OnModuleDestroy {
     const counters = (this.counters = hub.counters);
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // These list every handle or resource of the process (each socket is one) at every scrape: the
+    // scrape would cost more the more clients are connected. The fd count (process_open_fds) stays.
+    for (const name of LISTING_METRICS) this.registry.removeSingleMetric(name);
 
     const fromNumber = (name: string, help: string, read: () => number): void => {
       new Counter({

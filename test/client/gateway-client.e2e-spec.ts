@@ -160,8 +160,12 @@ describe('reconnect and resume', () => {
   });
 
   it('after a server restart (new epoch, new JWT secret) asks for a new token, resumes with its old epoch and gets the new generation exactly once', async () => {
-    // A server of its own without JWT_SECRET: development mode, a new secret at every boot.
-    const srv = await GatewayProcess.start({ env: { JWT_SECRET: '', HISTORY_SIZE: '50' } });
+    // A server of its own without JWT_SECRET, in development mode (dev tokens): a new secret at
+    // every boot (each run has a working directory, and so a ./.dev-secret, of its own).
+    const srv = await GatewayProcess.start({
+      development: true,
+      env: { JWT_SECRET: '', HISTORY_SIZE: '50' },
+    });
     try {
       const r = room('epoch');
       const { Impl, control } = instrumentedWebSocket(deadPort);

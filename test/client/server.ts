@@ -9,5 +9,5 @@ export type GatewayServer = GatewayProcess;
 /** GatewayProcess in development mode (no JWT_SECRET: a new secret at every boot), as the browser tests expect. */
 export const GatewayServer = {
   start: (options: GatewayProcessOptions = {}): Promise<GatewayProcess> =>
-    GatewayProcess.start({ ...options, env: { JWT_SECRET: '', ...options.env } }),
+    GatewayProcess.start({ development: true, ...options, env: { JWT_SECRET: '', ...options.env } }),
 };

@@ -62,7 +62,9 @@ export async function startApp(
   const logs = new LogCapture();
   const level = options.logLevel;
   const config = loadConfig({
-    NODE_ENV: 'test',
+    // Development mode: the only one with dev tokens (POST /auth/dev-token), which tests use. With
+    // an explicit environment object the generated secret, if any, stays in memory.
+    NODE_ENV: 'development',
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: level ?? 'silent',

@@ -1,10 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DIST_MAIN, PROJECT_ROOT, requireBuild } from './paths.js';
 import { TEST_SECRET } from './tokens.js';
 
 export interface GatewayProcessOptions {
   /** Environment on top of the test defaults (NODE_ENV=test, 127.0.0.1, LOG_LEVEL=info, JWT_SECRET). */
   env?: Record<string, string>;
+  /**
+   * NODE_ENV=development instead of test: dev tokens (POST /auth/dev-token) exist only there. Unless
+   * `cwd` is given, every run gets a fresh working directory, so that without JWT_SECRET the secret
+   * development mode keeps in ./.dev-secret lives as long as the run (a restart gets a new one) and
+   * no .env of the checkout is read.
+   */
+  development?: boolean;
   /** Start from PATH alone instead of the test defaults (start-up checks). */
   bare?: boolean;
   /** Working directory (default: the project root). */
@@ -119,12 +129,15 @@ export class GatewayProcess {
 
   private run(): void {
     requireBuild([DIST_MAIN]);
-    const { env = {}, bare = false, cwd = PROJECT_ROOT, startTimeoutMs = 20_000 } = this.options;
+    const { env = {}, bare = false, development = false, startTimeoutMs = 20_000 } = this.options;
+    const runDir =
+      development && this.options.cwd === undefined ? mkdtempSync(join(tmpdir(), 'gw-dev-')) : undefined;
+    const cwd = runDir ?? this.options.cwd ?? PROJECT_ROOT;
     const base: Record<string, string> = bare
       ? { PATH: process.env.PATH ?? '' }
       : {
           PATH: process.env.PATH ?? '',
-          NODE_ENV: 'test',
+          NODE_ENV: development ? 'development' : 'test',
           HOST: '127.0.0.1',
           LOG_LEVEL: 'info',
           JWT_SECRET: TEST_SECRET,
@@ -144,7 +157,10 @@ export class GatewayProcess {
     });
     this.child = child;
     this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+      child.once('exit', (code, signal) => {
+        if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
+        resolve(code ?? signal ?? -1);
+      }),
     );
     this.listeningAt = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {

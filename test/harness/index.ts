@@ -7,12 +7,14 @@
 //   gateway-process  GatewayProcess (the one launcher of dist/main.js)
 //   redis            SHARED_REDIS_URL, uniquePrefix, deleteKeys, PrivateRedis
 //   cluster          Cluster (in-process instances on one Redis prefix), seqs, range
-//   net              freePort, post
+//   net              freePort, post, readyz
+//   nginx            Nginx (deploy/nginx.conf in front of gateways), NGINX (its binary)
 //   gateway-client-kit  ClientRecorder (waits on a GatewayClient's events), instrumentedWebSocket
 export * from './app.js';
 export * from './cluster.js';
 export * from './gateway-process.js';
 export * from './net.js';
+export * from './nginx.js';
 export * from './paths.js';
 export * from './redis.js';
 export * from './tokens.js';

@@ -33,3 +33,14 @@ export async function post(
   }
   return { status: res.status, body: parsed, headers: res.headers };
 }
+
+/** GET /readyz's status, or 0 when the gateway does not answer within 1 s. */
+export async function readyz(httpUrl: string): Promise<number> {
+  try {
+    const res = await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}

@@ -42,15 +42,21 @@ export class PrivateRedis {
   private proc: ChildProcess | null = null;
   port = 0;
 
-  constructor(private readonly persist: boolean) {}
+  constructor(private readonly persist = false) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** Picks the port without starting the server (to point a gateway at a Redis that is not up yet). */
+  async reserve(): Promise<string> {
+    if (this.port === 0) this.port = await freePort();
+    return this.url;
+  }
+
   /** Starts the server and resolves when it logs "Ready to accept connections". */
   async start(timeoutMs = 10_000): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
+    await this.reserve();
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', ''];
     args.push(
       ...(this.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
@@ -88,6 +94,12 @@ export class PrivateRedis {
     proc.stderr.resume();
   }
 
+  /** SIGSTOP / SIGCONT: the server hangs (its port still accepts connections) and resumes. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.proc?.pid === undefined) throw new Error('redis-server is not running');
+    process.kill(this.proc.pid, signal);
+  }
+
   /** Stops the server (SIGKILL: a crash; nothing unsynced survives) and waits for it to exit. */
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const proc = this.proc;
@@ -95,6 +107,7 @@ export class PrivateRedis {
     this.proc = null;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
+      process.kill(proc.pid!, 'SIGCONT'); // a hung (SIGSTOPped) server would not act on SIGTERM
       process.kill(proc.pid!, signal);
     });
   }

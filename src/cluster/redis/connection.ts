@@ -26,29 +26,167 @@ export function connectionOptions(settings: RedisSettings, name: string): RedisO
     autoResubscribe: false,
     commandTimeout: settings.commandTimeoutMs,
     connectTimeout: Math.max(1000, settings.commandTimeoutMs),
+    // A connection dropped because Redis stopped answering (see openRedis) closes at once.
+    disconnectTimeout: 200,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
     // RESP2: plain arrays from scripts and the classic pub/sub connection mode.
     protocol: 2,
   };
 }
 
-/** Opens a connection that logs state changes once (not every failed retry). */
+/** How often every gateway connection PINGs Redis (readiness and hang detection). */
+export const PING_INTERVAL_MS = 1000;
+/** A PING unanswered for this long (at most REDIS_COMMAND_TIMEOUT_MS) means Redis hangs. */
+const PING_TIMEOUT_MS = 1000;
+/** While Redis stays unreachable, one summary line per this period. */
+export const OUTAGE_SUMMARY_MS = 60_000;
+
+/**
+ * Opens a connection that PINGs Redis every second. A PING without a reply within a second (Redis
+ * hung: SIGSTOP, a stuck host, a lost route) drops the connection, so readiness turns off and
+ * commands fail at once with `unavailable` instead of each waiting for its own timeout; the client
+ * then reconnects by itself. State changes go to the process's outage log (one line when an outage
+ * starts, one when it ends).
+ */
 export function openRedis(settings: RedisSettings, name: string, logger: Logger): Redis {
   const redis = new Redis(settings.url, connectionOptions(settings, name));
-  let down = false;
-  redis.on('error', (err: Error) => {
-    if (!down) logger.warn(`redis ${name}: ${err.message}`);
-    down = true;
-  });
-  redis.on('close', () => {
-    if (!down) logger.warn(`redis ${name}: connection closed, reconnecting`);
-    down = true;
-  });
-  redis.on('ready', () => {
-    if (down) logger.log(`redis ${name}: reconnected`);
-    down = false;
-  });
+  const outage = RedisOutageLog.for(targetOf(settings.url), logger);
+  outage.watch(redis, name);
+  const pingTimeoutMs = Math.min(PING_TIMEOUT_MS, settings.commandTimeoutMs);
+  let pinging = false;
+  const heartbeat = setInterval(() => {
+    if (pinging || redis.status !== 'ready') return;
+    pinging = true;
+    const hung = setTimeout(() => {
+      outage.note(`no reply to PING within ${pingTimeoutMs} ms`);
+      redis.disconnect(true);
+    }, pingTimeoutMs);
+    redis
+      .ping()
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(hung);
+        pinging = false;
+      });
+  }, PING_INTERVAL_MS);
+  heartbeat.unref();
+  redis.once('end', () => clearInterval(heartbeat));
   return redis;
+}
+
+/** host:port of a redis:// URL (what an outage is about; never the credentials). */
+export function targetOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || '127.0.0.1'}:${u.port || '6379'}`;
+  } catch {
+    return 'redis';
+  }
+}
+
+/**
+ * The outage log of one Redis server, shared by every connection this process has to it (command,
+ * subscriber, the microservice transport's two): an outage is logged once when the first connection
+ * loses Redis, once when the last one has it back, and in between at most one summary line per
+ * OUTAGE_SUMMARY_MS, whatever the number of connections and reconnect attempts.
+ */
+export class RedisOutageLog {
+  private static readonly byTarget = new Map<string, RedisOutageLog>();
+
+  static for(target: string, logger: Logger): RedisOutageLog {
+    let log = RedisOutageLog.byTarget.get(target);
+    if (log === undefined) {
+      log = new RedisOutageLog(target, logger);
+      RedisOutageLog.byTarget.set(target, log);
+    }
+    return log;
+  }
+
+  /** Watched connections, by object, with whether each is down. */
+  private readonly connections = new Map<Redis, { name: string; down: boolean }>();
+  private since = 0;
+  private attempts = 0;
+  private lastError = '';
+  private summary: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly target: string,
+    private readonly logger: Logger,
+  ) {}
+
+  get outage(): boolean {
+    return this.since !== 0;
+  }
+
+  /** Follows a connection until it ends (quit, disconnect). */
+  watch(redis: Redis, name: string): void {
+    const entry = { name, down: false };
+    this.connections.set(redis, entry);
+    redis.on('error', (err: Error) => this.note(err.message));
+    // 'reconnecting' comes only after an unexpected close (a QUIT ends with 'end'), and at boot when
+    // the first attempt fails.
+    redis.on('reconnecting', () => {
+      this.attempts++;
+      entry.down = true;
+      this.update();
+    });
+    redis.on('ready', () => {
+      entry.down = false;
+      this.update();
+    });
+    redis.once('end', () => {
+      this.connections.delete(redis);
+      this.update();
+      if (this.connections.size === 0 && RedisOutageLog.byTarget.get(this.target) === this) {
+        RedisOutageLog.byTarget.delete(this.target);
+      }
+    });
+  }
+
+  /** The latest failure, reported with the next line (never logged by itself). */
+  note(reason: string): void {
+    this.lastError = reason;
+  }
+
+  private update(): void {
+    const down = [...this.connections.values()].filter((c) => c.down).map((c) => c.name);
+    if (down.length > 0 && this.since === 0) {
+      this.since = Date.now();
+      this.attempts = Math.max(this.attempts, 1);
+      this.logger.warn(
+        `redis ${this.target} unreachable (${this.lastError || 'connection lost'}; ${down.join(', ')}): ` +
+          'commands answer `unavailable` and readiness is off until it is back',
+      );
+      this.summary = setInterval(() => this.logSummary(), OUTAGE_SUMMARY_MS);
+      this.summary.unref();
+    } else if (down.length === 0 && this.since !== 0) {
+      this.logger.log(
+        `redis ${this.target} reachable again after ${seconds(Date.now() - this.since)} ` +
+          `(${this.attempts} reconnect attempts)`,
+      );
+      this.reset();
+    }
+    if (this.connections.size === 0) this.reset();
+  }
+
+  private logSummary(): void {
+    this.logger.warn(
+      `redis ${this.target} still unreachable after ${seconds(Date.now() - this.since)} ` +
+        `(${this.attempts} reconnect attempts, last error: ${this.lastError || 'connection lost'})`,
+    );
+  }
+
+  private reset(): void {
+    if (this.summary !== null) clearInterval(this.summary);
+    this.summary = null;
+    this.since = 0;
+    this.attempts = 0;
+    this.lastError = '';
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** Resolves when the connection is ready, or after `ms` (startup does not wait for a dead Redis). */

@@ -1,0 +1,60 @@
+import { Logger } from '@nestjs/common';
+import { type RedisStatus, ServerRedis } from '@nestjs/microservices';
+import type { Redis } from 'ioredis';
+import { RedisOutageLog } from './connection.js';
+
+type TransportOptions = ConstructorParameters<typeof ServerRedis>[0];
+
+/**
+ * Nest's Redis transport server (the `hub.publish` event pattern), changed in two ways:
+ * - it starts whether Redis answers or not: its subscriptions wait in the client's offline queue and
+ *   go out when Redis is reachable, so a gateway started before Redis neither crashes nor loops
+ *   (Nest's own server fails `startAllMicroservices` when the first connection attempt fails);
+ * - its connections report to the process's Redis outage log instead of logging every failed
+ *   reconnect attempt at error level.
+ */
+export class RedisTransportServer extends ServerRedis {
+  private readonly outage: RedisOutageLog;
+
+  constructor(options: TransportOptions) {
+    super(options);
+    const host = options?.host ?? '127.0.0.1';
+    const port = options?.port ?? 6379;
+    this.outage = RedisOutageLog.for(`${host}:${port}`, new Logger('Redis'));
+  }
+
+  override async createRedisClient(): Promise<Redis> {
+    const client = (await super.createRedisClient()) as Redis;
+    this.outage.watch(client, this.subClient === undefined ? 'transport-sub' : 'transport-pub');
+    return client;
+  }
+
+  override start(callback?: () => void): void {
+    this.bindEvents(this.subClient, this.pubClient);
+    for (const client of [this.subClient, this.pubClient] as Redis[]) {
+      // Fails while Redis is down; the retry strategy keeps trying and the outage log reports it.
+      if (client.status === 'wait') client.connect().catch(() => undefined);
+    }
+    callback?.();
+  }
+
+  override registerErrorListener(client: Redis): void {
+    client.on('error', () => undefined); // reported by the outage log
+  }
+
+  override registerReconnectListener(client: Redis): void {
+    client.on('reconnecting', () => {
+      if (!this.isManuallyClosed) this._status$.next('reconnecting' as RedisStatus);
+    });
+  }
+
+  override registerReadyListener(client: Redis): void {
+    client.on('ready', () => this._status$.next('connected' as RedisStatus));
+  }
+
+  override registerEndListener(client: Redis): void {
+    client.on('end', () => {
+      if (!this.isManuallyClosed) this._status$.next('disconnected' as RedisStatus);
+    });
+  }
+}
