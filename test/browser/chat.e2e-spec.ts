@@ -7,8 +7,7 @@ import { jest } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { GatewayServer, PROJECT_ROOT } from '../client/server.js';
-import { RawClient, signHs256 } from '../client/tools.js';
+import { GatewayProcess, PROJECT_ROOT, signToken, TestClient } from '../harness/index.js';
 import { ChatPage, PHONE } from './chat-page.js';
 import { launchChromium } from './chromium.js';
 import { TcpGate } from './tcp-gate.js';
@@ -19,19 +18,22 @@ const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
 const XSS = '<img src=x onerror=alert(1)>';
 
 let browser: Browser;
-let server: GatewayServer;
+let server: GatewayProcess;
 const pages: ChatPage[] = [];
-const raws: RawClient[] = [];
+const raws: TestClient[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
   // A high rate limit: the scroll test fills the log quickly from a raw client.
-  server = await GatewayServer.start({ env: { RATE_LIMIT_PER_SEC: '1000' } });
+  server = await GatewayProcess.start({
+    development: true,
+    env: { JWT_SECRET: '', RATE_LIMIT_PER_SEC: '1000' },
+  });
 });
 
 afterEach(async () => {
   await Promise.all(pages.splice(0).map((p) => p.close()));
-  await Promise.all(raws.splice(0).map((r) => r.close()));
+  await Promise.all(raws.splice(0).map((r) => r.closeAndWait()));
 });
 
 afterAll(async () => {
@@ -49,8 +51,8 @@ async function openChat(
   return chat;
 }
 
-async function rawClient(srv: GatewayServer, name: string, room = 'general'): Promise<RawClient> {
-  const raw = await RawClient.open(srv.wsUrl, await srv.devToken(name));
+async function rawClient(srv: GatewayProcess, name: string, room = 'general'): Promise<TestClient> {
+  const raw = await TestClient.connect(srv.wsUrl, { token: await srv.devToken(name), query: true });
   raws.push(raw);
   await raw.join(room);
   return raw;
@@ -181,7 +183,7 @@ describe('chat page', () => {
     expect(await alice.contents()).not.toContain('welcome to the lobby');
     await alice.page.click('[data-testid="leave-lobby.2"]');
     await alice.page.waitForSelector('#room-list li[data-room="lobby.2"]', { state: 'detached' });
-    await raw.next((f) => f.type === 'presence' && f.status === 'left', 'presence left');
+    await raw.find((f) => f.type === 'presence' && f.status === 'left', 'presence left');
 
     await alice.page.fill('#room-input', 'bad room!');
     await alice.page.press('#room-input', 'Enter');
@@ -202,10 +204,13 @@ describe('chat page', () => {
 
 describe('chat page without dev tokens', () => {
   const secret = 'browser-e2e-secret-0123456789abcdef012345';
-  let strict: GatewayServer;
+  let strict: GatewayProcess;
 
   beforeAll(async () => {
-    strict = await GatewayServer.start({ env: { AUTH_DEV_TOKENS: 'false', JWT_SECRET: secret } });
+    strict = await GatewayProcess.start({
+      development: true,
+      env: { AUTH_DEV_TOKENS: 'false', JWT_SECRET: secret },
+    });
   });
 
   afterAll(async () => {
@@ -213,7 +218,7 @@ describe('chat page without dev tokens', () => {
   });
 
   const sign = (sub: string, extra: Record<string, unknown> = {}) =>
-    signHs256(secret, { sub, name: sub, exp: Math.floor(Date.now() / 1000) + 600, ...extra });
+    signToken({ sub, name: sub, exp: Math.floor(Date.now() / 1000) + 600, ...extra }, { key: secret });
 
   it('takes a pasted token when POST /auth/dev-token answers 404, and shows a forbidden room as an error', async () => {
     const chat = await ChatPage.load(browser, strict.httpUrl);
@@ -243,13 +248,13 @@ describe('chat page without dev tokens', () => {
 });
 
 describe('server restart with both pages open', () => {
-  let srv: GatewayServer;
+  let srv: GatewayProcess;
   let gate: TcpGate;
 
   beforeAll(async () => {
     // Development mode (no JWT_SECRET): the restarted server has a new secret, so the pages must
     // get new tokens, and a new history epoch, so they must not drop its messages as seen.
-    srv = await GatewayServer.start();
+    srv = await GatewayProcess.start({ development: true, env: { JWT_SECRET: '' } });
     gate = await TcpGate.start(srv.port);
   });
 

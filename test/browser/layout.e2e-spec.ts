@@ -7,8 +7,7 @@ import { jest } from '@jest/globals';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { GatewayServer, PROJECT_ROOT } from '../client/server.js';
-import { RawClient } from '../client/tools.js';
+import { GatewayProcess, PROJECT_ROOT, TestClient } from '../harness/index.js';
 import { ChatPage, DESKTOP, PHONE, type Box, type LayoutFacts } from './chat-page.js';
 import { launchChromium } from './chromium.js';
 
@@ -20,19 +19,19 @@ const LONG =
   'not one letter a line.';
 
 let browser: Browser;
-let server: GatewayServer;
+let server: GatewayProcess;
 const pages: ChatPage[] = [];
-const raws: RawClient[] = [];
+const raws: TestClient[] = [];
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   browser = await launchChromium();
-  server = await GatewayServer.start();
+  server = await GatewayProcess.start({ development: true, env: { JWT_SECRET: '' } });
 });
 
 afterEach(async () => {
   await Promise.all(pages.splice(0).map((p) => p.close()));
-  await Promise.all(raws.splice(0).map((r) => r.close()));
+  await Promise.all(raws.splice(0).map((r) => r.closeAndWait()));
 });
 
 afterAll(async () => {
@@ -49,8 +48,8 @@ async function openChat(name: string, viewport: { width: number; height: number 
   return chat;
 }
 
-async function rawClient(name: string, room: string): Promise<RawClient> {
-  const raw = await RawClient.open(server.wsUrl, await server.devToken(name));
+async function rawClient(name: string, room: string): Promise<TestClient> {
+  const raw = await TestClient.connect(server.wsUrl, { token: await server.devToken(name), query: true });
   raws.push(raw);
   await raw.join(room);
   return raw;

@@ -5,8 +5,7 @@
 
 import { jest } from '@jest/globals';
 import type { Browser, Page, Response } from 'playwright-core';
-import { GatewayServer } from '../client/server.js';
-import { RawClient } from '../client/tools.js';
+import { GatewayProcess, TestClient } from '../harness/index.js';
 import { ChatPage } from './chat-page.js';
 import { launchChromium } from './chromium.js';
 import { TcpGate } from './tcp-gate.js';
@@ -18,18 +17,18 @@ const ERROR_TTL_MS = 8000;
 const NAME_KEY = 'ws-gateway.chat.name';
 
 let browser: Browser;
-let server: GatewayServer;
+let server: GatewayProcess;
 const pages: ChatPage[] = [];
-const raws: RawClient[] = [];
+const raws: TestClient[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
-  server = await GatewayServer.start();
+  server = await GatewayProcess.start({ development: true, env: { JWT_SECRET: '' } });
 });
 
 afterEach(async () => {
   await Promise.all(pages.splice(0).map((p) => p.close()));
-  await Promise.all(raws.splice(0).map((r) => r.close()));
+  await Promise.all(raws.splice(0).map((r) => r.closeAndWait()));
 });
 
 afterAll(async () => {
@@ -52,8 +51,8 @@ async function loadChat(before?: (page: Page) => Promise<void>): Promise<ChatPag
   return chat;
 }
 
-async function rawClient(srv: GatewayServer, name: string, room = 'general'): Promise<RawClient> {
-  const raw = await RawClient.open(srv.wsUrl, await srv.devToken(name));
+async function rawClient(srv: GatewayProcess, name: string, room = 'general'): Promise<TestClient> {
+  const raw = await TestClient.connect(srv.wsUrl, { token: await srv.devToken(name), query: true });
   raws.push(raw);
   await raw.join(room);
   return raw;
