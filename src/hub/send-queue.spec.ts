@@ -3,6 +3,7 @@ import * as wsModule from 'ws';
 import type { WebSocket } from 'ws';
 import { textFrame } from './frame.js';
 import { BatchCache, SendQueue } from './send-queue.js';
+import { poll } from '../../test/harness/wait.js';
 
 /** ws's frame parser (exported at runtime, not in @types/ws). */
 const Receiver = (
@@ -38,14 +39,6 @@ function reader(client: net.Socket): string[] {
   return out;
 }
 
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 const noWs = {} as WebSocket;
 
 describe('SendQueue', () => {
@@ -64,7 +57,7 @@ describe('SendQueue', () => {
     q.flush();
     expect(writes).toHaveLength(1);
     expect(q.length).toBe(0);
-    await until(() => got.length === 50);
+    await poll(() => got.length === 50);
     expect(got).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
     await close();
   });
@@ -75,7 +68,7 @@ describe('SendQueue', () => {
     const q = new SendQueue(noWs, server, { messages: 8, bytes: 1 << 20 }, false);
     for (let i = 0; i < 100; i++) expect(q.push(textFrame(`b${i}`))).toBe(true);
     q.flush();
-    await until(() => got.length === 100);
+    await poll(() => got.length === 100);
     await close();
   });
 
@@ -115,7 +108,7 @@ describe('SendQueue', () => {
     expect(q.length).toBeGreaterThan(0); // held back while the socket waits for drain
     const got = reader(client);
     client.resume();
-    await until(() => {
+    await poll(() => {
       q.flush();
       return got.length === total;
     }, 10000);
@@ -144,7 +137,7 @@ describe('SendQueue', () => {
     expect(written[2]).toBe(written[0]); // the same Buffer, not a copy
     expect(written[1]).not.toBe(written[0]);
     const got = pairs.map(({ client }) => reader(client));
-    await until(() => got.every((g, i) => g.length === (i === 1 ? 3 : 2)));
+    await poll(() => got.every((g, i) => g.length === (i === 1 ? 3 : 2)));
     expect(got[0]).toEqual(['r1', 'r2']);
     expect(got[1]).toEqual(['r1', 'r2', 'ack']);
     await Promise.all(pairs.map((p) => p.close()));
@@ -174,7 +167,7 @@ describe('SendQueue', () => {
       expect(written[2][k]).toBe(written[0][k]);
     }
     const got = pairs.map(({ client }) => reader(client));
-    await until(() => got.every((g) => g.length === 20));
+    await poll(() => got.every((g) => g.length === 20));
     for (const g of got) expect(g).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}`));
     await Promise.all(pairs.map((p) => p.close()));
   });

@@ -2,22 +2,22 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../harness/index.js';
 
 /**
  * The bench's own contract, on a short targeted run: a smoke run never replaces the committed
  * results the README embeds, `--save` is refused outside a full run, and the load generator's
  * Engine.IO / Socket.IO framing really drives the Socket.IO peer (connects, joins, acks, deliveries).
  */
-const ROOT = process.cwd();
-const RESULTS = join(ROOT, 'bench', 'results');
+const RESULTS = join(PROJECT_ROOT, 'bench', 'results');
 const committed = ['latest.json', 'latest.md', 'latest.svg'].map((f) => join(RESULTS, f));
 const digest = () =>
   committed.map((f) => createHash('sha256').update(readFileSync(f)).digest('hex')).join(',');
 
 function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench', 'run.mjs'), ...args], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bench', 'run.mjs'), ...args], {
+      cwd: PROJECT_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

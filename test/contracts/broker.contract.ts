@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { RoomMessage } from '../../src/protocol/frames.js';
 import type { Broker, BrokerHandler, RoomEvent } from '../../src/cluster/broker.js';
-import { eventually, msg, range, sender, uniqueName } from './contract-kit.js';
+import { msg, range, sender, uniqueName } from './contract-kit.js';
+import { poll } from '../harness/wait.js';
 
 /** Creates brokers on a fresh, isolated backend namespace; `dispose` closes them and removes their data. */
 export interface BrokerFactory {
@@ -75,7 +76,7 @@ export function brokerContract(name: string, makeFactory: () => BrokerFactory): 
       const elsewhere = uniqueName('other');
       expect([first.seq, racing.seq, retry.seq, other.seq]).toEqual([1, 1, 1, 2]);
       expect((await broker.publish(msg(elsewhere, 'x', 'id-1'), key)).seq).toBe(1);
-      await eventually(() => rec.seqs(room).length >= 2, 3000, '2 messages');
+      await poll(() => rec.seqs(room).length >= 2, 3000, '2 messages');
       expect((await broker.history(room, 0)).messages.map((m) => m.content)).toEqual(['x', 'y']);
       expect(rec.seqs(room)).toEqual([1, 2]);
     });
@@ -83,7 +84,7 @@ export function brokerContract(name: string, makeFactory: () => BrokerFactory): 
     it('hands each message of a subscribed room to the handler once, in seq order, as published', async () => {
       const published = await Promise.all(range(1, 30).map(async (i) => broker.publish(msg(room, `m${i}`))));
       expect(published.map((m) => m.seq).sort((x, y) => x - y)).toEqual(range(1, 30));
-      await eventually(() => rec.seqs(room).length >= 30, 3000, '30 messages');
+      await poll(() => rec.seqs(room).length >= 30, 3000, '30 messages');
       expect(rec.seqs(room)).toEqual(range(1, 30));
       const bySeq = new Map(published.map((m) => [m.seq, m]));
       for (const m of rec.messages) expect(m).toEqual(bySeq.get(m.seq));
@@ -136,9 +137,7 @@ export function brokerContract(name: string, makeFactory: () => BrokerFactory): 
       await broker.publishRoomEvent(room, event);
       await broker.publishUserEvent(user, { type: 'direct', content: 'hi' });
       await broker.publishBroadcast({ type: 'notice', text: 'all' });
-      await eventually(
-        () => rec.events.length === 1 && rec.userEvents.length === 1 && rec.broadcasts.length === 1,
-      );
+      await poll(() => rec.events.length === 1 && rec.userEvents.length === 1 && rec.broadcasts.length === 1);
       expect(rec.events[0]).toEqual(event);
       expect(rec.userEvents[0]).toEqual({ userId: user, frame: { type: 'direct', content: 'hi' } });
       expect(rec.broadcasts[0]).toEqual({ type: 'notice', text: 'all' });

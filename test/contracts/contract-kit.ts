@@ -1,13 +1,8 @@
-/** Helpers shared by the contract suites (*.contract.ts). Test-only; nothing in the app imports it. */
-
-/** Polls until `check` holds (the Redis implementations deliver asynchronously). */
-export async function eventually(check: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/**
+ * Helpers shared by the contract suites (*.contract.ts). Test-only; nothing in the app imports it.
+ * Waits are the harness's `poll` (test/harness/wait.ts): the Redis implementations deliver
+ * asynchronously and announce nothing.
+ */
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

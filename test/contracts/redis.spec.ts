@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { brokerContract, Recorder } from './broker.contract.js';
 import { BrokerUnavailableError } from '../../src/cluster/broker.js';
-import { eventually, msg, uniqueName } from './contract-kit.js';
+import { msg, uniqueName } from './contract-kit.js';
+import { poll } from '../harness/wait.js';
 import { idempotencyContract } from './idempotency.contract.js';
 import { presenceContract } from './presence.contract.js';
 import { RedisKeys } from '../../src/cluster/redis/keys.js';
@@ -18,7 +19,7 @@ Logger.overrideLogger(false);
 async function brokerIn(ns: RedisNamespace, historySize = 5): Promise<RedisBroker> {
   const broker = new RedisBroker({ ...ns.settings(), historySize, roomTtlMs: 60000 }, await ns.connection());
   ns.track(() => broker.close());
-  await eventually(() => broker.isHealthy(), 3000, 'broker connected');
+  await poll(() => broker.isHealthy(), 3000, 'broker connected');
   return broker;
 }
 
@@ -69,7 +70,7 @@ describe('RedisBroker across instances', () => {
     await Promise.all(Array.from({ length: 60 }, (_, i) => [a, b, c][i % 3].publish(msg(room, `m${i}`))));
     const all = Array.from({ length: 60 }, (_, i) => i + 1);
     for (const r of recs) {
-      await eventually(() => r.seqs(room).length >= 60, 3000, '60 messages');
+      await poll(() => r.seqs(room).length >= 60, 3000, '60 messages');
       expect(r.seqs(room)).toEqual(all);
     }
     expect(recs[0].messages).toEqual(recs[1].messages);
@@ -119,7 +120,7 @@ describe('RedisBroker across instances', () => {
       idempotentResultTtlMs: 10000,
     });
     expect([first.seq, retry.seq, other.seq]).toEqual([1, 1, 2]);
-    await eventually(() => rec.messages.length >= 2);
+    await poll(() => rec.messages.length >= 2);
     expect(rec.seqs(room)).toEqual([1, 2]);
     expect((await a.history(room, 0)).messages).toHaveLength(2);
   });
@@ -133,13 +134,13 @@ describe('RedisBroker across instances', () => {
     await a.subscribeRoom(room);
     await a.history(room);
     for (let i = 1; i <= 3; i++) await b.publish(msg(room, `before${i}`));
-    await eventually(() => rec.messages.length === 3);
+    await poll(() => rec.messages.length === 3);
     a.subscriber.disconnect(true); // drops the subscriber connection; it reconnects by itself
-    await eventually(() => a.subscriber.status !== 'ready', 1000, 'subscriber down');
+    await poll(() => a.subscriber.status !== 'ready', 1000, 'subscriber down');
     for (let i = 1; i <= 5; i++) await b.publish(msg(room, `during${i}`));
-    await eventually(() => a.isHealthy(), 5000, 'subscriber back');
+    await poll(() => a.isHealthy(), 5000, 'subscriber back');
     for (let i = 1; i <= 3; i++) await b.publish(msg(room, `after${i}`));
-    await eventually(() => rec.messages.length >= 11, 5000, '11 messages');
+    await poll(() => rec.messages.length >= 11, 5000, '11 messages');
     await new Promise((r) => setTimeout(r, 50));
     expect(rec.seqs(room)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
   });
@@ -154,14 +155,14 @@ describe('RedisBroker across instances', () => {
     const before = await a.history(room);
     await b.publish(msg(room, 'one'));
     await b.publish(msg(room, 'two'));
-    await eventually(() => rec.messages.length === 2);
+    await poll(() => rec.messages.length === 2);
     const keys = new RedisKeys(ns.prefix);
     const admin = new Redis(ns.url, { protocol: 2 });
     await admin.del(keys.meta(room), keys.log(room));
     await quit(admin);
     const again = await b.publish(msg(room, 'fresh'));
     expect(again.seq).toBe(1);
-    await eventually(() => rec.messages.length === 3);
+    await poll(() => rec.messages.length === 3);
     expect(rec.resets).toEqual([room]);
     expect(rec.seqs(room)).toEqual([1, 2, 1]);
     const h = await a.history(room, 2, before.epoch);
@@ -222,7 +223,7 @@ describe('RedisPresence across instances', () => {
     await a.close(); // crash: no remove, no more refreshes
     await new Promise((r) => setTimeout(r, ttl * 1.5));
     expect(await b.count(room)).toBe(2); // bob stays (refreshed), carol stays (b-2), alice is gone
-    await eventually(() => rec.events.length >= 1);
+    await poll(() => rec.events.length >= 1);
     expect(rec.events).toEqual([
       { type: 'presence', room, user: { id: 'alice', name: 'Alice' }, status: 'left' },
     ]);
