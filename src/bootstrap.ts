@@ -36,14 +36,8 @@ export async function createApp(
   options: CreateAppOptions = {},
 ): Promise<INestApplication> {
   const logger = options.logger ?? new PinoLoggerService(config.logLevel);
-  // handshakeTimeout: a TLS socket that stays silent is dropped after HEADER_TIMEOUT_MS, as in plain
-  // HTTP (Node's default for the TLS handshake is 120 s, and headersTimeout starts only after it).
   const tls = config.tls
-    ? {
-        cert: readFileSync(config.tls.certFile),
-        key: readFileSync(config.tls.keyFile),
-        handshakeTimeout: config.headerTimeoutMs,
-      }
+    ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
     : undefined;
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config),

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 
 export interface HttpServerLimits {
-  /** Time for a request's head to arrive (slowloris), ms. */
+  /** Time for a request's head to arrive (slowloris), ms; with TLS, also for the TLS handshake. */
   headerTimeoutMs: number;
   /** TLS key material; plain HTTP without it. */
   tls?: { cert: Buffer; key: Buffer };
@@ -11,7 +11,9 @@ export interface HttpServerLimits {
 
 /**
  * Express adapter whose server checks header timeouts every second rather than at Node's default
- * 30 s `connectionsCheckingInterval`, which can only be set when the server is created.
+ * 30 s `connectionsCheckingInterval`, which can only be set when the server is created. With TLS,
+ * a socket that never completes the handshake is dropped after the same header timeout: Node's
+ * default handshake timeout is 120 s, and `headersTimeout` only starts once the handshake is done.
  */
 export class GatewayHttpAdapter extends ExpressAdapter {
   constructor(private readonly limits: HttpServerLimits) {
@@ -26,7 +28,10 @@ export class GatewayHttpAdapter extends ExpressAdapter {
     };
     const app = this.getInstance<http.RequestListener>();
     this.httpServer = this.limits.tls
-      ? https.createServer({ ...options, ...this.limits.tls }, app)
+      ? https.createServer(
+          { ...options, ...this.limits.tls, handshakeTimeout: this.limits.headerTimeoutMs },
+          app,
+        )
       : http.createServer(options, app);
   }
 }

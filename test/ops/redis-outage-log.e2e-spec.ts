@@ -54,9 +54,7 @@ describe('Redis outage logging', () => {
     // The transport's connections retry every second: the outage ends when the last one is back.
     await new Promise((r) => setTimeout(r, 2500));
 
-    // PublishClaim (src/push/publish-claim.ts) still opens a connection of its own that logs every
-    // failed attempt; it is left out here until it reports to the shared outage log too.
-    const logged = entries(gw.output.slice(from)).filter((e) => e.context !== 'PublishClaim');
+    const logged = entries(gw.output.slice(from));
     const text = logged.map((e) => `${e.level} ${e.msg}`).join('\n');
     expect(text.split('\n')).toHaveLength(2);
     expect(logged.filter((e) => e.level === 'error' || e.level === 'fatal')).toEqual([]);
