@@ -175,7 +175,7 @@ function redisSentinel(r: Reader): RedisSentinelConfig | undefined {
   }
   const sentinels: { host: string; port: number }[] = [];
   for (const item of list.split(',').map((s) => s.trim())) {
-    const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+):(\d{1,5})$/.exec(item);
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(item);
     const port = m ? Number(m[2]) : 0;
     if (!m || port < 1 || port > 65535) {
       r.problems.push(`REDIS_SENTINELS: ${JSON.stringify(item)} is not host:port (e.g. 10.0.0.5:26379)`);
