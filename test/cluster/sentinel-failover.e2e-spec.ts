@@ -1,3 +1,5 @@
+import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
 import {
   connectAs as connect,
   GatewayProcess,
@@ -5,6 +7,7 @@ import {
   poll,
   range,
   readyz,
+  SENTINEL_MASTER,
   SentinelSet,
   seqs,
   type TestClient,
@@ -17,7 +20,8 @@ const ROOM = 'ha';
  * Sentinel failover (redis-server's own master, replica and three sentinels; gateways as child
  * processes in Sentinel mode with REDIS_MIN_REPLICAS=1). The master is killed with SIGKILL while two
  * publishers keep publishing: readiness drops and comes back without a restart, members stay
- * connected, and every acked message reaches every member exactly once, in seq order.
+ * connected, and every acked message reaches every member exactly once, in seq order; hub.publish
+ * over the Nest transport works on the new master.
  */
 describe('a Sentinel failover with REDIS_MIN_REPLICAS=1', () => {
   const set = new SentinelSet(1000);
@@ -100,9 +104,9 @@ describe('a Sentinel failover with REDIS_MIN_REPLICAS=1', () => {
     await master.stop('SIGKILL');
     await poll(async () => (await readyz(a.httpUrl)) === 503, 5000, '/readyz 503 on a without a master');
     await set.failedOver(oldPort);
-    // The old master comes back empty; the sentinels make it the new master's replica, which
-    // REDIS_MIN_REPLICAS=1 needs before anything is acked again.
-    await master.start();
+    // The old master comes back empty as the new master's replica, which REDIS_MIN_REPLICAS=1 needs
+    // before anything is acked again.
+    await set.rejoin(master);
     for (const g of [a, b]) {
       await poll(async () => (await readyz(g.httpUrl)) === 200, 15_000, '/readyz 200 after the failover');
     }
@@ -112,10 +116,29 @@ describe('a Sentinel failover with REDIS_MIN_REPLICAS=1', () => {
       15_000,
       '10 more acks per publisher after the failover',
     );
+    // The Nest microservice transport followed the failover too: a hub.publish emitted to the new
+    // master (through the sentinels) reaches the room.
+    const proxy = ClientProxyFactory.create({
+      transport: Transport.REDIS,
+      options: {
+        sentinels: set.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })),
+        name: SENTINEL_MASTER,
+      },
+    });
+    try {
+      await proxy.connect();
+      await lastValueFrom(
+        proxy.emit('hub.publish', { room: ROOM, content: 'svc', id: 'svc-1', sender: 'svc' }),
+      );
+      await members[0].find((f) => f.type === 'message' && f.id === 'svc-1', 'the hub.publish event', 10_000);
+    } finally {
+      await proxy.close();
+    }
     stopping = true;
     await Promise.all(running);
 
-    const last = Math.max(...acked.values());
+    const svcSeq = members[0].all('message').find((f) => f.id === 'svc-1')!.seq as number;
+    const last = Math.max(svcSeq, ...acked.values());
     for (const c of [...members, ...publishers]) {
       await c.find((f) => f.type === 'message' && f.seq >= last, `seq ${last}`, 10_000);
       expect(c.closeEvent).toBeNull();

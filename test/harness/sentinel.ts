@@ -102,6 +102,18 @@ export class SentinelSet {
     );
   }
 
+  /**
+   * Brings a node that was stopped back as the current master's replica (empty: it syncs). What an
+   * orchestrator does; the sentinels would do it too, but only after watching it as a master for a
+   * while (seconds).
+   */
+  async rejoin(node: PrivateRedis): Promise<void> {
+    const masterPort = await this.masterPort();
+    if (masterPort === node.port) throw new Error('rejoin: the sentinels still name this node the master');
+    await node.start();
+    await this.admin(node.port, (r) => r.replicaof('127.0.0.1', masterPort));
+  }
+
   /** One command connection to a node of the set, closed afterwards. */
   async admin<T>(port: number, run: (r: Redis) => Promise<T>): Promise<T> {
     const r = new Redis({

@@ -221,7 +221,12 @@ export class RedisBroker implements Broker {
     return slice;
   }
 
-  private async readHistory(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
+  private async readHistory(
+    room: string,
+    since?: number,
+    epoch?: string,
+    settled = false,
+  ): Promise<HistorySlice> {
     let reply: [number, string, number, string, string[]];
     try {
       reply = await this.cmd.gwHistory(
@@ -237,6 +242,16 @@ export class RedisBroker implements Broker {
     }
     const [seqRaw, currentEpoch, oldestRaw, mode, raw] = reply;
     const seq = Number(seqRaw);
+    if (
+      this.replicas !== null &&
+      !settled &&
+      since !== undefined &&
+      since > seq &&
+      (epoch === undefined || epoch === currentEpoch) &&
+      (await this.replicas.settle(room, currentEpoch))
+    ) {
+      return this.readHistory(room, since, epoch, true);
+    }
     const oldestSeq = Number(oldestRaw);
     const messages = raw.map((json) => JSON.parse(json) as RoomMessage);
     const recovered = mode === 'none' || (mode === 'after' && since! + 1 >= oldestSeq);

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { BrokerUnavailableError } from '../broker.js';
 import { openRedis, quit, type RedisSettings, unavailable } from './connection.js';
 import { RedisKeys } from './keys.js';
-import { CONFIRM_LUA, STORE_UNCONFIRMED_LUA } from './replica-scripts.js';
+import { CONFIRM_LUA, SETTLE_LUA, STORE_UNCONFIRMED_LUA } from './replica-scripts.js';
 
 export interface ReplicaConfirmationOptions extends RedisSettings {
   /** REDIS_MIN_REPLICAS (> 0). */
@@ -17,6 +17,7 @@ export interface ReplicaConfirmationOptions extends RedisSettings {
 interface ScriptedRedis extends Redis {
   gwStoreUnconfirmed(...args: (string | number)[]): Promise<[number, number, string]>;
   gwConfirm(...args: (string | number)[]): Promise<number>;
+  gwSettle(...args: (string | number)[]): Promise<number>;
 }
 
 interface Waiter {
@@ -59,6 +60,7 @@ export class ReplicaConfirmation {
       heartbeat: false,
     }) as ScriptedRedis;
     this.conn.defineCommand('gwStoreUnconfirmed', { numberOfKeys: 3, lua: STORE_UNCONFIRMED_LUA });
+    this.conn.defineCommand('gwSettle', { numberOfKeys: 2, lua: SETTLE_LUA });
     (this.cmd as ScriptedRedis).defineCommand('gwConfirm', { numberOfKeys: 3, lua: CONFIRM_LUA });
   }
 
@@ -101,9 +103,18 @@ export class ReplicaConfirmation {
     }
     await this.replicated();
     const [, seq, epoch] = stored;
-    let confirmed: number;
+    const confirmed = await this.confirm(room, seq, epoch);
+    if (confirmed < 0) {
+      throw new BrokerUnavailableError(`redis: room ${room} lost seq ${seq} before it was confirmed`);
+    }
+    return [stored[0], Number(seq), epoch];
+  }
+
+  /** Runs the confirm script: the room's confirmed seq, or -1 (see CONFIRM_LUA). */
+  private async confirm(room: string, seq: number, epoch: string): Promise<number> {
+    const { keys, options } = this;
     try {
-      confirmed = Number(
+      return Number(
         await (this.cmd as ScriptedRedis).gwConfirm(
           keys.meta(room),
           keys.pending(room),
@@ -118,10 +129,24 @@ export class ReplicaConfirmation {
     } catch (err) {
       throw unavailable(err);
     }
-    if (confirmed < 0) {
-      throw new BrokerUnavailableError(`redis: room ${room} lost seq ${seq} before it was confirmed`);
+  }
+
+  /**
+   * Confirms whatever a room holds stored but unconfirmed, once it is on the replicas. A crash can
+   * cut off a confirmation's replication after its fan-out: the promoted replica then holds, as
+   * pending, a message members already have, and a resume past the room's seq would look like a
+   * lost history. The broker calls this when a history read meets a `since` past the room's seq;
+   * true when something was confirmed (read again).
+   */
+  async settle(room: string, epoch: string): Promise<boolean> {
+    try {
+      const aseq = Number(await this.conn.gwSettle(this.keys.meta(room), this.keys.pending(room)));
+      if (aseq < 0) return false;
+      await this.replicated();
+      return (await this.confirm(room, aseq, epoch)) >= 0;
+    } catch {
+      return false;
     }
-    return [stored[0], Number(seq), epoch];
   }
 
   /** Resolves once a WAIT sent after the caller's store has seen enough replicas. */

@@ -76,3 +76,16 @@ if roomTtl > 0 then
 end
 return upto
 `;
+
+/**
+ * Before confirming what a failover left pending (see ReplicaConfirmation.settle): a write, so that
+ * this connection's WAIT covers every stored message.
+ * KEYS: meta, pending. Returns the last assigned seq when messages wait for confirmation, else -1.
+ */
+export const SETTLE_LUA = `
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local aseq = tonumber(redis.call('HGET', KEYS[1], 'aseq') or '0')
+if aseq <= seq or redis.call('ZCARD', KEYS[2]) == 0 then return -1 end
+redis.call('HINCRBY', KEYS[1], 'aseq', 0)
+return aseq
+`;
