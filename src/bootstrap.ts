@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppModule } from './app.module.js';
 import { HandshakeAuthenticator } from './auth/handshake-authenticator.js';
-import { type GatewayConfig, loadConfig } from './config/config.js';
+import { type GatewayConfig, loadConfig, usesRedis } from './config/config.js';
 import { GatewayAdapter } from './gateway/gateway.adapter.js';
 import { GatewayHttpAdapter } from './gateway/http-adapter.js';
 import { MetricsService } from './health/metrics.service.js';
@@ -27,7 +27,7 @@ export interface CreateAppOptions {
 /**
  * Builds the application (not yet listening). Tests call this with their own configuration.
  * Logs go through pino (JSON lines, LOG_LEVEL). TLS_CERT_FILE/TLS_KEY_FILE make the server HTTPS.
- * With REDIS_URL set it is a hybrid app: the Nest microservices Redis transport (the `hub.publish`
+ * With REDIS_URL or REDIS_SENTINELS set it is a hybrid app: the Nest microservices Redis transport (the `hub.publish`
  * event pattern) is connected here and started by `app.startAllMicroservices()` (main.ts calls it).
  * No signal handlers here: main.ts enables Nest's shutdown hooks, which run the drain on SIGTERM/SIGINT.
  */
@@ -58,11 +58,12 @@ export async function createApp(
   app.useWebSocketAdapter(
     new GatewayAdapter(app, config, app.get(HubService), app.get(HandshakeAuthenticator)),
   );
-  if (config.redisUrl) {
-    // Nest's Redis transport, started whether Redis answers yet or not (see RedisTransportServer).
+  if (usesRedis(config)) {
+    // Nest's Redis transport, started whether Redis answers yet or not (see RedisTransportServer),
+    // on REDIS_URL or the Sentinel master like every other connection.
     const { RedisTransportServer } = await import('./cluster/redis/transport-server.js');
     app.connectMicroservice<MicroserviceOptions>(
-      { strategy: new RedisTransportServer(redisTransportOptions(config.redisUrl)) },
+      { strategy: new RedisTransportServer({ url: config.redisUrl, sentinel: config.redisSentinel }) },
       { inheritAppConfig: true },
     );
   }
@@ -78,29 +79,4 @@ export async function createApp(
   if (config.devTokens) log.warn('dev tokens are ON: POST /auth/dev-token issues tokens to anyone');
   if (tls) log.log('TLS on: serving https:// and wss:// directly');
   return app;
-}
-
-/** REDIS_URL (redis://[user:pass@]host:port[/db] or rediss://) as ioredis options for the transport. */
-export function redisTransportOptions(redisUrl: string): {
-  host: string;
-  port: number;
-  username?: string;
-  password?: string;
-  db?: number;
-  tls?: object;
-  retryAttempts: number;
-  retryDelay: number;
-} {
-  const url = new URL(redisUrl);
-  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
-  return {
-    host: url.hostname || '127.0.0.1',
-    port: url.port ? Number(url.port) : 6379,
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
-    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
-    retryAttempts: 1_000_000,
-    retryDelay: 1000,
-  };
 }

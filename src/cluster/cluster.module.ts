@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
+import { GATEWAY_CONFIG, type GatewayConfig, usesRedis } from '../config/config.js';
 import { BROKER } from './broker.js';
 import type { ClusterSeams } from './cluster-seams.js';
 import { IDEMPOTENCY } from './idempotency.js';
@@ -14,11 +14,11 @@ const SEAMS = Symbol('CLUSTER_SEAMS');
 
 /**
  * Chooses the cluster seams' implementations: in memory (the default, a single instance) or Redis
- * when REDIS_URL is set. The Redis code (and ioredis) is loaded with a dynamic import, only then.
+ * when REDIS_URL or REDIS_SENTINELS is set. The Redis code (and ioredis) is loaded with a dynamic import, only then.
  * The hub closes the seams on shutdown.
  */
 async function createSeams(config: GatewayConfig): Promise<ClusterSeams> {
-  if (config.redisUrl) {
+  if (usesRedis(config)) {
     const { createRedisSeams } = await import('./redis/index.js');
     return createRedisSeams(config);
   }

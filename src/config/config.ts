@@ -58,6 +58,15 @@ export interface GatewayConfig {
   readonly maxRoomsPerConnection: number;
 
   readonly redisUrl?: string;
+  /**
+   * REDIS_SENTINELS + REDIS_SENTINEL_MASTER (+ REDIS_SENTINEL_PASSWORD, REDIS_PASSWORD): every
+   * connection asks the sentinels for the master and follows a failover. Replaces REDIS_URL.
+   */
+  readonly redisSentinel?: RedisSentinelConfig;
+  /** REDIS_MIN_REPLICAS: a publish is acked only once WAIT saw this many replicas have it (0 = off). */
+  readonly redisMinReplicas: number;
+  /** REDIS_WAIT_MS: how long a publish waits for those replicas before it answers `unavailable`. */
+  readonly redisWaitMs: number;
   /** Prefix of every Redis key and channel (several deployments can share one Redis). */
   readonly redisKeyPrefix: string;
   /** A Redis command without a reply within this time fails (error `unavailable`). */
@@ -80,6 +89,20 @@ export interface GatewayConfig {
   /** METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <it>` (401 otherwise). */
   readonly metricsToken?: string;
   // ---- end of push API and operations ----------------------------------------------------------
+}
+
+export interface RedisSentinelConfig {
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  /** The master's name in the sentinels' `sentinel monitor <name> ...`. */
+  readonly masterName: string;
+  readonly sentinelPassword?: string;
+  /** Password of the master and replicas (the sentinels' is sentinelPassword). */
+  readonly password?: string;
+}
+
+/** Whether the cluster seams run over Redis (REDIS_URL or Sentinel) rather than in memory. */
+export function usesRedis(config: GatewayConfig): boolean {
+  return config.redisUrl !== undefined || config.redisSentinel !== undefined;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -135,6 +158,43 @@ class Reader {
     }
     return v as T;
   }
+}
+
+/** REDIS_SENTINELS (host:port,...) with REDIS_SENTINEL_MASTER; they replace REDIS_URL. */
+function redisSentinel(r: Reader): RedisSentinelConfig | undefined {
+  const list = r.raw('REDIS_SENTINELS');
+  const masterName = r.raw('REDIS_SENTINEL_MASTER');
+  const sentinelPassword = r.raw('REDIS_SENTINEL_PASSWORD');
+  const password = r.raw('REDIS_PASSWORD');
+  if (list === undefined) {
+    if (masterName !== undefined) r.problems.push('REDIS_SENTINEL_MASTER: set REDIS_SENTINELS as well');
+    if (sentinelPassword !== undefined) r.problems.push('REDIS_SENTINEL_PASSWORD: only with REDIS_SENTINELS');
+    if (password !== undefined)
+      r.problems.push('REDIS_PASSWORD: only with REDIS_SENTINELS (with REDIS_URL, put it in the URL)');
+    return undefined;
+  }
+  const sentinels: { host: string; port: number }[] = [];
+  for (const item of list.split(',').map((s) => s.trim())) {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(item);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) {
+      r.problems.push(`REDIS_SENTINELS: ${JSON.stringify(item)} is not host:port (e.g. 10.0.0.5:26379)`);
+      continue;
+    }
+    sentinels.push({ host: m[1].replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  if (masterName === undefined) {
+    r.problems.push('REDIS_SENTINELS: set REDIS_SENTINEL_MASTER too (the name the sentinels monitor)');
+  }
+  if (r.raw('REDIS_URL') !== undefined) {
+    r.problems.push('REDIS_URL and REDIS_SENTINELS: set one (Sentinel mode finds the master itself)');
+  }
+  return {
+    sentinels,
+    masterName: masterName ?? '',
+    ...(sentinelPassword !== undefined ? { sentinelPassword } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
 }
 
 // ---- push API and operations ---------------------------------------------------------------------
@@ -272,6 +332,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     presenceMaxMembers: r.int('PRESENCE_MAX_MEMBERS', 1000, 0),
     maxRoomsPerConnection: r.int('MAX_ROOMS_PER_CONNECTION', 100, 1),
     redisUrl: r.raw('REDIS_URL'),
+    redisSentinel: redisSentinel(r),
+    redisMinReplicas: r.int('REDIS_MIN_REPLICAS', 0, 0, 100),
+    redisWaitMs: r.int('REDIS_WAIT_MS', 1000, 1, 60000),
     redisKeyPrefix: r.raw('REDIS_KEY_PREFIX') ?? 'gw:',
     redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 2000, 50, 60000),
     redisRoomTtlSec: r.int('REDIS_ROOM_TTL_SEC', 86400, 0),
@@ -288,6 +351,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   };
   if (config.redisUrl && !/^rediss?:\/\//.test(config.redisUrl)) {
     r.problems.push(`REDIS_URL: expected redis://host:port or rediss://…`);
+  }
+  if (config.redisMinReplicas > 0 && !usesRedis(config)) {
+    r.problems.push('REDIS_MIN_REPLICAS: needs REDIS_URL or REDIS_SENTINELS (replicas of a Redis)');
   }
   if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
     r.problems.push('METRICS_TOKEN: at least 16 characters (or unset: /metrics open to whoever reaches it)');

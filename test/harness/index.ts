@@ -8,6 +8,7 @@
 //   redis            SHARED_REDIS_URL, uniquePrefix, deleteKeys, PrivateRedis
 //   cluster          Cluster (in-process instances on one Redis prefix), seqs, range
 //   net              freePort, post, readyz
+//   sentinel         SentinelSet (master, replica, three sentinels), SENTINEL_MASTER
 //   nginx            Nginx (deploy/nginx.conf in front of gateways), NGINX (its binary)
 //   gateway-client-kit  ClientRecorder (waits on a GatewayClient's events), instrumentedWebSocket
 export * from './app.js';
@@ -21,3 +22,4 @@ export * from './tokens.js';
 export * from './wait.js';
 export * from './ws-client.js';
 export * from './gateway-client-kit.js';
+export * from './sentinel.js';

@@ -1,9 +1,16 @@
 import { type Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisSentinelConfig } from '../../config/config.js';
 import { BrokerUnavailableError } from '../broker.js';
 
+/**
+ * Where Redis is: a URL (one server), or Sentinel (the sentinels name the current master; every
+ * connection asks them again after losing its master, so a failover needs no restart).
+ */
 export interface RedisSettings {
-  url: string;
+  /** redis://… of one server; unused with `sentinel`. */
+  url?: string;
+  sentinel?: RedisSentinelConfig;
   /** Prefix of every key and channel. */
   keyPrefix: string;
   /** A command without a reply within this time fails (a hung server must not hang publishers). */
@@ -31,7 +38,56 @@ export function connectionOptions(settings: RedisSettings, name: string): RedisO
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
     // RESP2: plain arrays from scripts and the classic pub/sub connection mode.
     protocol: 2,
+    // A master demoted by a failover answers writes with READONLY: reconnect (in Sentinel mode that
+    // asks the sentinels for the new master); the failed command is not re-sent (1, not 2).
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
   };
+}
+
+/**
+ * The options that say where to connect, for `new Redis(options)`: Sentinel mode, or the URL's
+ * parts. The one place that knows the modes, so that every connection (broker, presence, dedup,
+ * replica confirmation, the microservice transport) gets the same one.
+ */
+export function targetOptions(settings: Pick<RedisSettings, 'url' | 'sentinel'>): RedisOptions {
+  const s = settings.sentinel;
+  if (s !== undefined) {
+    return {
+      sentinels: s.sentinels.map(({ host, port }) => ({ host, port })),
+      name: s.masterName,
+      role: 'master',
+      ...(s.sentinelPassword !== undefined ? { sentinelPassword: s.sentinelPassword } : {}),
+      ...(s.password !== undefined ? { password: s.password } : {}),
+      // Ask the sentinels again at once when they announce a new master (+switch-master), rather
+      // than when the old one's connection fails (a demoted master that still answers never fails).
+      failoverDetector: true,
+      sentinelCommandTimeout: 1000,
+      // While no sentinel answers: keep asking (never give up), at most every second.
+      sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
+    };
+  }
+  const url = new URL(settings.url ?? 'redis://127.0.0.1:6379');
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port: url.port ? Number(url.port) : 6379,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/** A connection in the mode of `settings` with the shared options (see connectionOptions). */
+export function newRedis(settings: RedisSettings, name: string, overrides: RedisOptions = {}): Redis {
+  return new Redis({ ...targetOptions(settings), ...connectionOptions(settings, name), ...overrides });
+}
+
+/** What an outage is about, for the log: host:port, or the Sentinel master's name (never credentials). */
+export function targetLabel(settings: Pick<RedisSettings, 'url' | 'sentinel'>): string {
+  const s = settings.sentinel;
+  if (s !== undefined) return `sentinel master "${s.masterName}"`;
+  return targetOf(settings.url ?? 'redis://127.0.0.1:6379');
 }
 
 /** How often every gateway connection PINGs Redis (readiness and hang detection). */
@@ -48,10 +104,17 @@ export const OUTAGE_SUMMARY_MS = 60_000;
  * then reconnects by itself. State changes go to the process's outage log (one line when an outage
  * starts, one when it ends).
  */
-export function openRedis(settings: RedisSettings, name: string, logger: Logger): Redis {
-  const redis = new Redis(settings.url, connectionOptions(settings, name));
-  const outage = RedisOutageLog.for(targetOf(settings.url), logger);
+export function openRedis(
+  settings: RedisSettings,
+  name: string,
+  logger: Logger,
+  options: { overrides?: RedisOptions; heartbeat?: boolean } = {},
+): Redis {
+  const redis = newRedis(settings, name, options.overrides);
+  const outage = RedisOutageLog.for(targetLabel(settings), logger);
   outage.watch(redis, name);
+  // A connection that blocks on purpose (WAIT) would take its own PING for a hang.
+  if (options.heartbeat === false) return redis;
   const pingTimeoutMs = Math.min(PING_TIMEOUT_MS, settings.commandTimeoutMs);
   let pinging = false;
   const heartbeat = setInterval(() => {

@@ -1,32 +1,49 @@
 import { Logger } from '@nestjs/common';
 import type { GatewayConfig } from '../../config/config.js';
 import type { ClusterSeams } from '../cluster-seams.js';
-import { openRedis, SharedConnection, waitReady } from './connection.js';
+import { openRedis, type RedisSettings, SharedConnection, targetLabel, waitReady } from './connection.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisDedup } from './redis-dedup.js';
 import { RedisPresence } from './redis-presence.js';
+import { ReplicaConfirmation } from './replica-confirmation.js';
 
 export { RedisBroker } from './redis-broker.js';
 export { RedisDedup } from './redis-dedup.js';
 export { RedisPresence } from './redis-presence.js';
 export { SharedConnection, openRedis } from './connection.js';
+export { ReplicaConfirmation } from './replica-confirmation.js';
 
 /** How long startup waits for Redis before it goes on unready (it keeps reconnecting). */
 const STARTUP_WAIT_MS = 3000;
 
 /**
  * The Redis implementations of the cluster seams, sharing one command connection (the broker adds
- * its subscriber connection). Loaded with a dynamic import only when REDIS_URL is set.
+ * its subscriber connection, and with REDIS_MIN_REPLICAS the connection its WAITs block). Every
+ * connection is opened in the same mode (connection.ts): REDIS_URL, or the master the sentinels
+ * name. Loaded with a dynamic import only when one of them is set.
  */
 export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSeams> {
-  const url = config.redisUrl!;
-  const settings = { url, keyPrefix: config.redisKeyPrefix, commandTimeoutMs: config.redisCommandTimeoutMs };
+  const settings: RedisSettings = {
+    url: config.redisUrl,
+    sentinel: config.redisSentinel,
+    keyPrefix: config.redisKeyPrefix,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  };
   const logger = new Logger('Redis');
   const shared = new SharedConnection(openRedis(settings, 'gateway-cmd', logger));
-  const broker = new RedisBroker(
-    { ...settings, historySize: config.historySize, roomTtlMs: config.redisRoomTtlSec * 1000 },
-    shared,
-  );
+  const brokerOptions = {
+    ...settings,
+    historySize: config.historySize,
+    roomTtlMs: config.redisRoomTtlSec * 1000,
+  };
+  const replicas =
+    config.redisMinReplicas > 0
+      ? new ReplicaConfirmation(
+          { ...brokerOptions, minReplicas: config.redisMinReplicas, waitMs: config.redisWaitMs },
+          shared.redis,
+        )
+      : null;
+  const broker = new RedisBroker(brokerOptions, shared, replicas);
   const presence = new RedisPresence(
     {
       keyPrefix: config.redisKeyPrefix,
@@ -39,13 +56,24 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
   await Promise.all([
     waitReady(shared.redis, STARTUP_WAIT_MS),
     waitReady(broker.subscriber, STARTUP_WAIT_MS),
+    ...(replicas !== null ? [waitReady(replicas.connection, STARTUP_WAIT_MS)] : []),
   ]);
-  if (!broker.isHealthy())
-    logger.warn(`Redis at ${redactUrl(url)} is not reachable yet: not ready, retrying`);
-  else logger.log(`cluster mode: Redis at ${redactUrl(url)}, key prefix "${config.redisKeyPrefix}"`);
+  const where = describe(settings);
+  if (!broker.isHealthy()) logger.warn(`Redis (${where}) is not reachable yet: not ready, retrying`);
+  else
+    logger.log(
+      `cluster mode: Redis (${where}), key prefix "${config.redisKeyPrefix}"` +
+        (replicas !== null
+          ? `, publishes acked once on ${config.redisMinReplicas} replica(s) (WAIT ${config.redisWaitMs} ms)`
+          : ''),
+    );
   return { broker, presence, idempotency };
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+function describe(settings: RedisSettings): string {
+  if (settings.sentinel !== undefined) {
+    const list = settings.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',');
+    return `${targetLabel(settings)} via sentinels ${list}`;
+  }
+  return (settings.url ?? '').replace(/\/\/[^@/]*@/, '//***@');
 }

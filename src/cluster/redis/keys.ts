@@ -16,6 +16,10 @@ export class RedisKeys {
   log(room: string): string {
     return `${this.prefix}room:{${room}}:log`;
   }
+  /** Sorted set: with REDIS_MIN_REPLICAS, messages stored but not yet confirmed on the replicas. */
+  pending(room: string): string {
+    return `${this.prefix}room:{${room}}:pending`;
+  }
   /** String: the seq a (sender, id) publication got, so that an ambiguous retry is not re-published. */
   idem(room: string, dedupKey: string): string {
     return `${this.prefix}room:{${room}}:pub:${dedupKey}`;

@@ -13,6 +13,7 @@ import {
 import { InFlight } from '../idempotency.js';
 import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
+import type { ReplicaConfirmation } from './replica-confirmation.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './scripts.js';
 
 export interface RedisBrokerOptions extends RedisSettings {
@@ -79,6 +80,8 @@ export class RedisBroker implements Broker {
   constructor(
     private readonly options: RedisBrokerOptions,
     private readonly shared: SharedConnection,
+    /** With REDIS_MIN_REPLICAS > 0: publications are acked once on the replicas. */
+    private readonly replicas: ReplicaConfirmation | null = null,
   ) {
     this.keys = new RedisKeys(options.keyPrefix);
     this.broadcast = this.keys.broadcastChannel();
@@ -127,6 +130,7 @@ export class RedisBroker implements Broker {
     const { id, room, time, sender, content } = message;
     const head = JSON.stringify({ id, room }).slice(0, -1) + ',"seq":';
     const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
+    if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail);
     let reply: [number, number, string];
     try {
       reply = await this.cmd.gwPublish(
@@ -148,6 +152,20 @@ export class RedisBroker implements Broker {
     const full: RoomMessage = { id, room, seq: Number(seq), time, sender, content };
     if (published === 1) await this.ownDelivery(room, full.seq);
     return full;
+  }
+
+  /** publishScript with REDIS_MIN_REPLICAS > 0: acked once on the replicas (replica-confirmation.ts). */
+  private async publishReplicated(
+    message: Omit<RoomMessage, 'seq'>,
+    key: string,
+    ttlMs: number,
+    head: string,
+    tail: string,
+  ): Promise<RoomMessage> {
+    const { id, room, time, sender, content } = message;
+    const [published, seq] = await this.replicas!.publish(room, key, newEpoch(), head, tail, ttlMs);
+    if (published === 1) await this.ownDelivery(room, seq);
+    return { id, room, seq, time, sender, content };
   }
 
   private ownDelivery(room: string, seq: number): Promise<void> {
@@ -203,7 +221,12 @@ export class RedisBroker implements Broker {
     return slice;
   }
 
-  private async readHistory(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
+  private async readHistory(
+    room: string,
+    since?: number,
+    epoch?: string,
+    settled = false,
+  ): Promise<HistorySlice> {
     let reply: [number, string, number, string, string[]];
     try {
       reply = await this.cmd.gwHistory(
@@ -219,6 +242,16 @@ export class RedisBroker implements Broker {
     }
     const [seqRaw, currentEpoch, oldestRaw, mode, raw] = reply;
     const seq = Number(seqRaw);
+    if (
+      this.replicas !== null &&
+      !settled &&
+      since !== undefined &&
+      since > seq &&
+      (epoch === undefined || epoch === currentEpoch) &&
+      (await this.replicas.settle(room, currentEpoch))
+    ) {
+      return this.readHistory(room, since, epoch, true);
+    }
     const oldestSeq = Number(oldestRaw);
     const messages = raw.map((json) => JSON.parse(json) as RoomMessage);
     const recovered = mode === 'none' || (mode === 'after' && since! + 1 >= oldestSeq);
@@ -392,7 +425,12 @@ export class RedisBroker implements Broker {
   // ---------------------------------------------------------------- health and shutdown
 
   isHealthy(): boolean {
-    return !this.closed && this.cmd.status === 'ready' && this.sub.status === 'ready';
+    return (
+      !this.closed &&
+      this.cmd.status === 'ready' &&
+      this.sub.status === 'ready' &&
+      (this.replicas?.isHealthy() ?? true)
+    );
   }
 
   async close(): Promise<void> {
@@ -402,7 +440,7 @@ export class RedisBroker implements Broker {
     this.rooms.clear();
     this.roomByChannel.clear();
     this.users.clear();
-    await Promise.allSettled([quit(this.sub), this.shared.release()]);
+    await Promise.allSettled([quit(this.sub), this.shared.release(), this.replicas?.close()]);
   }
 }
 

@@ -1,9 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { type RedisStatus, ServerRedis } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
-import { RedisOutageLog } from './connection.js';
-
-type TransportOptions = ConstructorParameters<typeof ServerRedis>[0];
+import { type RedisSettings, RedisOutageLog, targetLabel, targetOptions } from './connection.js';
 
 /**
  * Nest's Redis transport server (the `hub.publish` event pattern), changed in two ways:
@@ -11,16 +9,20 @@ type TransportOptions = ConstructorParameters<typeof ServerRedis>[0];
  *   go out when Redis is reachable, so a gateway started before Redis neither crashes nor loops
  *   (Nest's own server fails `startAllMicroservices` when the first connection attempt fails);
  * - its connections report to the process's Redis outage log instead of logging every failed
- *   reconnect attempt at error level.
+ *   reconnect attempt at error level;
+ * - it connects in the same mode as the rest of the gateway (connection.ts targetOptions): in
+ *   Sentinel mode it follows a failover to the new master and re-subscribes there.
  */
 export class RedisTransportServer extends ServerRedis {
   private readonly outage: RedisOutageLog;
 
-  constructor(options: TransportOptions) {
-    super(options);
-    const host = options?.host ?? '127.0.0.1';
-    const port = options?.port ?? 6379;
-    this.outage = RedisOutageLog.for(`${host}:${port}`, new Logger('Redis'));
+  /** Connects where the gateway's other connections do: REDIS_URL, or the Sentinel master. */
+  constructor(settings: Pick<RedisSettings, 'url' | 'sentinel'>) {
+    // Nest passes these options to ioredis as they are (its retryStrategy uses the two retry ones).
+    super({ ...targetOptions(settings), retryAttempts: 1_000_000, retryDelay: 1000 } as ConstructorParameters<
+      typeof ServerRedis
+    >[0]);
+    this.outage = RedisOutageLog.for(targetLabel(settings), new Logger('Redis'));
   }
 
   override async createRedisClient(): Promise<Redis> {
