@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:net';
-import { ConfigError, loadConfig } from './config/config.js';
+import { ConfigError, loadConfig, usesRedis } from './config/config.js';
 import { createApp } from './bootstrap.js';
 import { listenOrExit } from './listen-error.js';
 import { PinoLoggerService } from './logging/pino-logger.service.js';
@@ -31,6 +31,6 @@ const address = (app.getHttpServer() as Server).address();
 const port = typeof address === 'object' && address ? address.port : config.port;
 const scheme = config.tls ? 'https' : 'http';
 logger.pino.info(
-  { context: 'Main', port, host: config.host, mode: config.nodeEnv, redis: Boolean(config.redisUrl) },
+  { context: 'Main', port, host: config.host, mode: config.nodeEnv, redis: usesRedis(config) },
   `gateway listening on ${scheme}://localhost:${port} (ws endpoint /ws, mode ${config.nodeEnv})`,
 );
