@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../config/config.js';
 import { Close, type ErrorCode } from '../protocol/codes.js';
 import type { ErrorFrame, ServerFrame } from '../protocol/frames.js';
 import type { FieldProblem } from '../protocol/ws-error.js';
+import { monotonicNow } from './clock.js';
 import type { Connection } from './connection.js';
 import { encodeFrame } from './frame.js';
 import { HubCounters } from './hub-counters.js';
@@ -80,7 +81,7 @@ export class Writer {
     if (details) frame.details = details;
     this.send(c, frame);
     HubCounters.bump(this.counters.errors, code);
-    const now = Date.now();
+    const now = monotonicNow();
     const times = (c.errorTimes ??= []);
     times.push(now);
     while (times.length > 0 && times[0] <= now - this.config.errorWindowMs) times.shift();
@@ -112,7 +113,7 @@ export class Writer {
     if (!c.open) return;
     if (flushFirst) c.queue.flush();
     c.queue.drop();
-    c.closeDeadline = Date.now() + this.config.closeTimeoutMs;
+    c.closeDeadline = monotonicNow() + this.config.closeTimeoutMs;
     try {
       c.ws.close(code, reason);
     } catch {
