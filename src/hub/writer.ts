@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
 import type { GatewayConfig } from '../config/config.js';
-import { Close, type ErrorCode } from '../protocol/codes.js';
+import { Close, ErrorCode } from '../protocol/codes.js';
 import type { ErrorFrame, ServerFrame } from '../protocol/frames.js';
 import type { FieldProblem } from '../protocol/ws-error.js';
 import { monotonicNow } from './clock.js';
@@ -73,7 +73,11 @@ export class Writer {
     }
   };
 
-  /** Sends an `error` frame and closes 1008 after ERROR_LIMIT of them within ERROR_WINDOW_MS. */
+  /**
+   * Sends an `error` frame and closes 1008 after ERROR_LIMIT of the client's own errors within
+   * ERROR_WINDOW_MS. The server's own failures (`unavailable`, `internal`) are not the client's doing
+   * and do not count: a Redis outage of a few seconds must not close clients that retry politely.
+   */
   error(c: Connection, code: ErrorCode, message: string, ref?: unknown, details?: FieldProblem[]): void {
     if (!c.open) return;
     const frame: ErrorFrame = { type: 'error', code, message };
@@ -81,6 +85,7 @@ export class Writer {
     if (details) frame.details = details;
     this.send(c, frame);
     HubCounters.bump(this.counters.errors, code);
+    if (code === ErrorCode.Unavailable || code === ErrorCode.Internal) return;
     const now = monotonicNow();
     const times = (c.errorTimes ??= []);
     times.push(now);
