@@ -14,6 +14,7 @@ import { GatewayHttpAdapter } from './gateway/http-adapter.js';
 import { MetricsService } from './health/metrics.service.js';
 import { HubService } from './hub/hub.service.js';
 import { PinoLoggerService } from './logging/pino-logger.service.js';
+import { attachHubPublish } from './push/hub-publish-transport.js';
 import { publishBodyReader } from './push/publish-body-reader.js';
 
 /** The project root (one level above src/ or dist/). */
@@ -67,6 +68,7 @@ export async function createApp(
       { inheritAppConfig: true },
     );
   }
+  if (config.redisUrl) attachHubPublish(app, config.redisKeyPrefix);
   const log = new Logger('Bootstrap');
   const devSecret = config.jwt.devSecret;
   if (devSecret?.file) {

@@ -198,6 +198,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   private run = 0;
   private attempt = 0;
   private connectedAt = 0;
+  /** performance.now() of the last frame received (monotonic: a wall-clock step is not silence). */
   private lastInbound = 0;
   private welcomeFrame?: WelcomeFrame;
   private readonly rooms = new Map<string, RoomResume>();
@@ -490,7 +491,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     if (this.sock !== sock) return;
     this.sock = null;
     const wasWelcomed = this.currentStatus === 'connected';
-    const upMs = wasWelcomed ? Date.now() - this.connectedAt : 0;
+    const upMs = wasWelcomed ? performance.now() - this.connectedAt : 0;
     this.resetConnectionState();
     if (this.stopped) {
       this.emit('close', { code, reason, willReconnect: false });
@@ -603,7 +604,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   // ---- inbound -------------------------------------------------------------------------------
 
   private onData(data: unknown): void {
-    this.lastInbound = Date.now();
+    this.lastInbound = performance.now();
     if (typeof data !== 'string') return; // the protocol only has text frames
     let frame: ServerFrame;
     try {
@@ -644,7 +645,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
 
   private onWelcome(frame: WelcomeFrame): void {
     this.welcomeFrame = frame;
-    this.connectedAt = Date.now();
+    this.connectedAt = performance.now();
     this.pacer.start(frame.limits?.ratePerSec);
     this.emit('welcome', frame);
     this.setStatus('connected');
@@ -749,9 +750,9 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
    */
   private startHeartbeat(heartbeatMs: number): void {
     if (!(heartbeatMs > 0)) return;
-    this.lastInbound = Date.now();
+    this.lastInbound = performance.now();
     this.timers.heartbeat = setInterval(() => {
-      const quietMs = Date.now() - this.lastInbound;
+      const quietMs = performance.now() - this.lastInbound;
       const sock = this.sock;
       if (!sock) return;
       if (quietMs > heartbeatMs * 2.5) {

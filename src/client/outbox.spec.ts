@@ -3,7 +3,9 @@ import type { ErrorFrame, Limits } from '../protocol/wire/frames.js';
 import { GatewayError } from './gateway-error.js';
 import { Outbox, type OutgoingFrame } from './outbox.js';
 
-function makeOutbox(options: { limits?: Limits; ready?: (f: OutgoingFrame) => boolean } = {}) {
+function makeOutbox(
+  options: { limits?: Limits; ready?: (f: OutgoingFrame) => boolean; maxRetries?: number } = {},
+) {
   const written: OutgoingFrame[] = [];
   const host = { live: true };
   const outbox = new Outbox(
@@ -13,7 +15,7 @@ function makeOutbox(options: { limits?: Limits; ready?: (f: OutgoingFrame) => bo
       write: (frame) => written.push(frame),
       limits: () => options.limits,
     },
-    { limit: 2, maxRetries: 1, retryDelayMs: 100, maxRetryDelayMs: 1000 },
+    { limit: 2, maxRetries: options.maxRetries ?? 1, retryDelayMs: 100, maxRetryDelayMs: 1000 },
   );
   return { outbox, written, host };
 }
@@ -49,6 +51,25 @@ describe('Outbox', () => {
     expect(written).toEqual([message('a'), message('a')]);
     outbox.error(error('a', 'rate_limited'));
     await expect(sent).rejects.toMatchObject({ code: 'rate_limited', ref: 'a', fromServer: true });
+  });
+
+  it('retries unavailable with the same id after doubling delays, capped, until acked', async () => {
+    const { outbox, written } = makeOutbox({ maxRetries: 8 });
+    const sent = outbox.add(message('a'));
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      outbox.error(error('a', 'unavailable'));
+      let waited = 0;
+      while (written.length === i + 1) {
+        jest.advanceTimersByTime(1);
+        waited++;
+      }
+      delays.push(waited);
+    }
+    expect(delays).toEqual([100, 200, 400, 800, 1000]);
+    expect(written).toEqual(Array.from({ length: 6 }, () => message('a')));
+    outbox.ack({ type: 'ack', id: 'a', room: 'r', seq: 3 });
+    await expect(sent).resolves.toMatchObject({ id: 'a', seq: 3 });
   });
 
   it('rejects a permanent error at once', async () => {

@@ -36,7 +36,9 @@ export class Pacer {
   /** A new connection's rate (0 or absent: unlimited); its bucket starts full. */
   start(ratePerSec: number | undefined): void {
     this.bucket =
-      ratePerSec && ratePerSec > 0 ? new TokenBucket(ratePerSec * PACE_SAFETY, ratePerSec, Date.now()) : null;
+      ratePerSec && ratePerSec > 0
+        ? new TokenBucket(ratePerSec * PACE_SAFETY, ratePerSec, performance.now())
+        : null;
   }
 
   write(frame: ClientFrame, onWrite?: () => void): void {
@@ -62,12 +64,12 @@ export class Pacer {
       const sink = this.sink();
       if (sink === null) return;
       const bucket = this.enabled ? this.bucket : null;
-      if (bucket !== null && !bucket.take(Date.now())) {
+      if (bucket !== null && !bucket.take(performance.now())) {
         if (!this.timer) {
           this.timer = setTimeout(() => {
             this.timer = undefined;
             this.drain();
-          }, bucket.waitMs(Date.now()));
+          }, bucket.waitMs(performance.now()));
         }
         return;
       }

@@ -26,6 +26,11 @@ export interface IdempotencyStore {
    * that many instances are offered at once and exactly one must do (a `hub.publish` event).
    */
   claim(key: string, ttlMs: number): MaybeAsync<boolean>;
+  /**
+   * Forgets a claim whose work failed, so that a retry of the same id is done (and done once) instead
+   * of being refused as already claimed for the rest of the window.
+   */
+  release(key: string): MaybeAsync<void>;
   close(): Promise<void>;
 }
 
@@ -37,6 +42,17 @@ export type IdempotentKind = 'message' | 'direct' | 'push';
 /** The key of an id: one namespace per sender and kind, so another sender's identical id is not a duplicate. */
 export function idempotencyKey(userId: string, kind: IdempotentKind, id: string): string {
   return `${kind}\u0000${userId}\u0000${id}`;
+}
+
+/**
+ * The key of a room message's id: per sender AND room, as the Redis broker keeps it (beside the room,
+ * `RedisKeys.idem`, which Redis Cluster needs in the room's slot). The same id in another room is
+ * another publication; a retry in the first room is still answered with the first room's seq, in
+ * every mode (a store holding one entry per (sender, id) forgot the first room once the id was used
+ * in a second one, and re-delivered the retry).
+ */
+export function roomMessageKey(userId: string, room: string, id: string): string {
+  return `message\u0000${userId}\u0000${room}\u0000${id}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import { ErrorCode } from '../protocol/wire/codes.js';
 import type { ServerFrame } from '../protocol/wire/frames.js';
 import { type HotInvoker, planHotRoute } from './hot-route.js';
 import { connectionOf } from './socket-tag.js';
+import { monotonicNow } from '../hub/clock.js';
 
 type Handler = (data: unknown, type: string) => unknown;
 /** A frame handler: Nest's wrapped callback, or a hot route's direct invoker (hot-route.ts). */
@@ -76,7 +77,7 @@ export class Router {
     const c = connectionOf(ws);
     if (c === undefined || !c.open) return;
     this.hub.counters.bytesIn += data.length;
-    const now = Date.now();
+    const now = monotonicNow();
     c.lastSeen = now;
     let msg: unknown;
     let badJson = false;

@@ -9,6 +9,7 @@ import { type HubService } from '../hub/hub.service.js';
 import { Refusal } from '../protocol/wire/codes.js';
 import type { Router } from './router.js';
 import { connectionOf, tagSocket } from './socket-tag.js';
+import { monotonicNow } from '../hub/clock.js';
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
@@ -83,7 +84,7 @@ export class Upgrade {
 
 function onPong(this: WebSocket): void {
   const c = connectionOf(this);
-  if (c !== undefined) c.lastSeen = Date.now();
+  if (c !== undefined) c.lastSeen = monotonicNow();
 }
 
 function invalidUpgrade(req: IncomingMessage): string | null {

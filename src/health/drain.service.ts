@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import type { Connection } from '../hub/connection.js';
+import { monotonicNow } from '../hub/clock.js';
 import { HubService } from '../hub/hub.service.js';
 import { Close } from '../protocol/codes.js';
 
@@ -29,7 +30,8 @@ const DRAIN_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT'];
 /**
  * Graceful drain (terminus's graceful-shutdown service, for WebSockets). `drain()`:
  * 1. the hub's drain flag goes up: readiness turns false at once (`/readyz` 503), new upgrades and
- *    push requests are refused (503 draining);
+ *    push requests are refused (503 draining), and the `onStart` hooks run (the `hub.publish`
+ *    transport stops consuming, so that the instances staying up take every event);
  * 2. every connection's queued frames are flushed (waiting for the socket to drain when it must);
  * 3. each socket is closed 1001 "going away" at a random moment within DRAIN_SPREAD_MS (at most half
  *    of the grace), so that clients do not all reconnect in the same instant;
@@ -44,6 +46,7 @@ export class DrainService implements BeforeApplicationShutdown, OnApplicationShu
   private running: Promise<DrainReport> | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private secondSignal: [string, () => void][] = [];
+  private readonly startHooks: (() => unknown)[] = [];
   /** How the process ends when the grace runs out or a second signal comes (replaceable in tests). */
   exit: (code: number) => void = (code) => process.exit(code);
 
@@ -55,6 +58,14 @@ export class DrainService implements BeforeApplicationShutdown, OnApplicationShu
   /** True from the first moment of a drain (the hub's flag: admission, readiness, the push API). */
   get isDraining(): boolean {
     return this.hub.isDraining;
+  }
+
+  /**
+   * Runs `hook` the moment a drain starts (right after the drain flag goes up), before any
+   * connection is closed. A hook that throws or rejects is logged; the drain goes on.
+   */
+  onStart(hook: () => unknown): void {
+    this.startHooks.push(hook);
   }
 
   /** Starts the drain (idempotent) and resolves when every connection is closed or terminated. */
@@ -94,8 +105,15 @@ export class DrainService implements BeforeApplicationShutdown, OnApplicationShu
   }
 
   private async run(graceMs: number): Promise<DrainReport> {
-    const started = Date.now();
+    const started = monotonicNow();
     this.hub.startDraining();
+    for (const hook of this.startHooks) {
+      try {
+        Promise.resolve(hook()).catch((err: unknown) => this.logHookFailure(err));
+      } catch (err) {
+        this.logHookFailure(err);
+      }
+    }
     const deadline = started + Math.max(0, graceMs - CLOSE_MARGIN_MS);
     const spread = Math.max(0, Math.min(this.config.drainSpreadMs, Math.floor(graceMs / 2)));
     const connections = [...this.hub.allConnections()];
@@ -113,13 +131,22 @@ export class DrainService implements BeforeApplicationShutdown, OnApplicationShu
       }),
     );
     // Wait for the close handshakes (the hub unregisters each connection on its 'close').
-    while (this.hub.stats().connections > 0 && Date.now() < deadline) await this.sleep(POLL_MS);
+    while (this.hub.stats().connections > 0 && monotonicNow() < deadline) await this.sleep(POLL_MS);
     let terminated = 0;
     for (const c of this.hub.allConnections()) {
       c.ws.terminate();
       terminated++;
     }
-    return { connections: connections.length, closed, terminated, elapsedMs: Date.now() - started };
+    return {
+      connections: connections.length,
+      closed,
+      terminated,
+      elapsedMs: Math.round(monotonicNow() - started),
+    };
+  }
+
+  private logHookFailure(err: unknown): void {
+    this.logger.warn({ msg: 'drain start hook failed', error: (err as Error)?.message ?? String(err) });
   }
 
   /** Flushes a connection's queue, waiting for its socket to drain, until empty or the deadline. */
@@ -127,7 +154,7 @@ export class DrainService implements BeforeApplicationShutdown, OnApplicationShu
     for (;;) {
       if (!c.open) return;
       this.hub.flush(c);
-      if (c.queue.length === 0 || Date.now() >= deadline) return;
+      if (c.queue.length === 0 || monotonicNow() >= deadline) return;
       await this.sleep(POLL_MS);
     }
   }

@@ -11,12 +11,12 @@ import { type TokenBucket } from '../protocol/wire/token-bucket.js';
 export class Connection {
   /** Rooms this connection has joined (created on first join). */
   rooms: Set<string> | null = null;
-  /** Last sign of life (any frame or a pong), epoch ms. */
+  /** Last sign of life (any frame or a pong), on the monotonic clock (clock.ts), like every time here. */
   lastSeen: number;
   lastPing: number;
   /** When a close was started: the socket is destroyed if still open at this time; 0 = open. */
   closeDeadline = 0;
-  /** Times of recent error frames (created on the first error). */
+  /** Times of recent error frames counted toward ERROR_LIMIT (created on the first one). */
   errorTimes: number[] | null = null;
   private userRef: UserRef | null = null;
 

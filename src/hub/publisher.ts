@@ -1,5 +1,5 @@
 import type { Broker, PublishOptions as BrokerPublishOptions } from '../cluster/broker.js';
-import { type IdempotencyStore, idempotencyKey, InFlight } from '../cluster/idempotency.js';
+import { type IdempotencyStore, idempotencyKey, InFlight, roomMessageKey } from '../cluster/idempotency.js';
 import { after, type MaybeAsync } from '../cluster/maybe-async.js';
 import type { DirectFrame, RoomMessage, UserRef } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
@@ -53,7 +53,8 @@ export class Publisher {
 
   /**
    * Publishes a message to a room on every instance. With a `clientId`, a retry by the same sender
-   * within DEDUP_WINDOW_MS answers the original seq and is not delivered again.
+   * to the same room within DEDUP_WINDOW_MS answers the original seq and is not delivered again
+   * (the same id in another room is another message, in memory and Redis mode alike).
    */
   publish(room: string, content: string, sender: UserRef, clientId?: string): MaybeAsync<PublishResult> {
     const id = clientId ?? this.newId();
@@ -61,7 +62,7 @@ export class Publisher {
       clientId === undefined
         ? undefined
         : {
-            idempotencyKey: idempotencyKey(sender.id, 'message', clientId),
+            idempotencyKey: roomMessageKey(sender.id, room, clientId),
             idempotentResultTtlMs: this.windowMs,
           };
     this.counters.busPublished++;

@@ -4,6 +4,7 @@ import { Close, Refusal } from '../protocol/codes.js';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
+import { monotonicNow } from './clock.js';
 import { Connection } from './connection.js';
 import { SendQueue } from './send-queue.js';
 import { TokenBucket } from '../protocol/wire/token-bucket.js';
@@ -67,12 +68,14 @@ export class Registry {
     principal: Principal,
     ip: string,
     deflate: boolean,
-    now: number,
+    _now: number,
   ): Connection {
     const { config } = this;
     const limits = { messages: config.sendQueueMessages, bytes: config.sendQueueBytes };
-    const bucket = new TokenBucket(config.ratePerSec, config.ratePerSec, now);
-    const c = new Connection(id, ws, principal, ip, new SendQueue(ws, socket, limits, deflate), bucket, now);
+    // Durations run on the monotonic clock (clock.ts), not on the caller's wall-clock `now`.
+    const mono = monotonicNow();
+    const bucket = new TokenBucket(config.ratePerSec, config.ratePerSec, mono);
+    const c = new Connection(id, ws, principal, ip, new SendQueue(ws, socket, limits, deflate), bucket, mono);
     this.connections.set(c.id, c);
     let set = this.byUser.get(principal.id);
     if (set === undefined) this.byUser.set(principal.id, (set = new Set()));
@@ -134,13 +137,15 @@ export class Registry {
 
   /**
    * The one timer's pass: close deadlines, token expiry, heartbeat pings and dead-peer termination,
-   * for every connection at once instead of a timer per connection.
+   * for every connection at once instead of a timer per connection. `now` is the wall clock, for the
+   * token's `exp` (an epoch time by definition); everything else runs on the monotonic clock.
    */
   sweep(now: number, sweepIntervalMs: number, writer: Writer): void {
     const hb = this.config.heartbeatMs;
+    const mono = monotonicNow();
     for (const c of this.connections.values()) {
       if (c.closeDeadline !== 0) {
-        if (now >= c.closeDeadline) c.ws.terminate();
+        if (mono >= c.closeDeadline) c.ws.terminate();
         continue;
       }
       const exp = c.principal.exp;
@@ -149,14 +154,14 @@ export class Registry {
         continue;
       }
       // Two periods without a sign of life, plus one sweep of slack for the sweeper's own jitter.
-      if (now - c.lastSeen > 2 * hb + sweepIntervalMs) {
-        this.logger.debug?.(`no pong from ${c.id} for ${now - c.lastSeen} ms: terminating`);
-        c.closeDeadline = now;
+      if (mono - c.lastSeen > 2 * hb + sweepIntervalMs) {
+        this.logger.debug?.(`no pong from ${c.id} for ${mono - c.lastSeen} ms: terminating`);
+        c.closeDeadline = mono;
         c.ws.terminate();
         continue;
       }
-      if (now - c.lastPing >= hb - sweepIntervalMs / 2) {
-        c.lastPing = now;
+      if (mono - c.lastPing >= hb - sweepIntervalMs / 2) {
+        c.lastPing = mono;
         c.ws.ping();
       }
     }

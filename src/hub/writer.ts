@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
 import type { GatewayConfig } from '../config/config.js';
-import { Close, type ErrorCode } from '../protocol/codes.js';
+import { Close, ErrorCode } from '../protocol/codes.js';
 import type { ErrorFrame, ServerFrame } from '../protocol/frames.js';
 import type { FieldProblem } from '../protocol/ws-error.js';
+import { monotonicNow } from './clock.js';
 import type { Connection } from './connection.js';
 import { encodeFrame } from './frame.js';
 import { HubCounters } from './hub-counters.js';
@@ -72,7 +73,11 @@ export class Writer {
     }
   };
 
-  /** Sends an `error` frame and closes 1008 after ERROR_LIMIT of them within ERROR_WINDOW_MS. */
+  /**
+   * Sends an `error` frame and closes 1008 after ERROR_LIMIT of the client's own errors within
+   * ERROR_WINDOW_MS. The server's own failures (`unavailable`, `internal`) are not the client's doing
+   * and do not count: a Redis outage of a few seconds must not close clients that retry politely.
+   */
   error(c: Connection, code: ErrorCode, message: string, ref?: unknown, details?: FieldProblem[]): void {
     if (!c.open) return;
     const frame: ErrorFrame = { type: 'error', code, message };
@@ -80,7 +85,8 @@ export class Writer {
     if (details) frame.details = details;
     this.send(c, frame);
     HubCounters.bump(this.counters.errors, code);
-    const now = Date.now();
+    if (code === ErrorCode.Unavailable || code === ErrorCode.Internal) return;
+    const now = monotonicNow();
     const times = (c.errorTimes ??= []);
     times.push(now);
     while (times.length > 0 && times[0] <= now - this.config.errorWindowMs) times.shift();
@@ -112,7 +118,7 @@ export class Writer {
     if (!c.open) return;
     if (flushFirst) c.queue.flush();
     c.queue.drop();
-    c.closeDeadline = Date.now() + this.config.closeTimeoutMs;
+    c.closeDeadline = monotonicNow() + this.config.closeTimeoutMs;
     try {
       c.ws.close(code, reason);
     } catch {

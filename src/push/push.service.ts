@@ -36,16 +36,21 @@ export class PushService {
   ) {}
 
   /**
-   * Throws a PushHttpError for 400 (content too long) and 503 (draining), and the hub's HubError
-   * (bus down), which PushExceptionFilter answers 503.
+   * Throws a PushHttpError for 400 (content too long) and 503 (draining; not with `whileDraining`,
+   * for work this instance already took on), and the hub's HubError (bus down), which
+   * PushExceptionFilter answers 503.
    */
-  async push(input: PushInput, sender: UserRef): Promise<PushResult> {
+  async push(
+    input: PushInput,
+    sender: UserRef,
+    options: { whileDraining?: boolean } = {},
+  ): Promise<PushResult> {
     if (input.content.length > this.config.maxContentLength) {
       throw new PushHttpError(PushError.BadRequest, 'content is too long', [
         { field: 'content', problem: `must be at most ${this.config.maxContentLength} characters` },
       ]);
     }
-    if (this.drain.isDraining) {
+    if (this.drain.isDraining && options.whileDraining !== true) {
       throw new PushHttpError(
         PushError.Draining,
         'this instance is shutting down; retry on another',

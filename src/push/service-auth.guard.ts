@@ -12,6 +12,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { TokenBucket } from '../protocol/wire/token-bucket.js';
 import { bearerToken } from '../auth/bearer.js';
 import { PushError, PushHttpError } from './push-errors.js';
+import { monotonicNow } from '../hub/clock.js';
 
 /** The scope a service token must carry to use the push API. */
 export const PUBLISH_SCOPE = 'publish';
@@ -35,7 +36,7 @@ export class ServiceAuthGuard implements CanActivate, OnModuleDestroy {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(JwtVerifier) private readonly jwt: JwtVerifier,
   ) {
-    this.sweeper = setInterval(() => this.forgetIdle(Date.now()), IDLE_BUCKET_MS);
+    this.sweeper = setInterval(() => this.forgetIdle(monotonicNow()), IDLE_BUCKET_MS);
     this.sweeper.unref();
   }
 
@@ -66,7 +67,7 @@ export class ServiceAuthGuard implements CanActivate, OnModuleDestroy {
     if (!principal.scopes.includes(PUBLISH_SCOPE)) {
       throw new PushHttpError(PushError.Forbidden, `the token lacks the "${PUBLISH_SCOPE}" scope`);
     }
-    const now = Date.now();
+    const now = monotonicNow();
     let entry = this.buckets.get(principal.id);
     if (entry === undefined) {
       const rate = this.config.serviceRatePerSec;

@@ -43,6 +43,17 @@ export function idempotencyContract(name: string, makeFactory: () => Idempotency
       expect(await d.claim(idempotencyKey('billing', 'push', key), 60000)).toBe(true);
     });
 
+    it('a released claim can be claimed again, once; releasing an unknown key does nothing', async () => {
+      const key = idempotencyKey('orders', 'push', uniqueName('id'));
+      expect(await d.claim(key, 60000)).toBe(true);
+      await d.release(key);
+      expect(await d.get(key)).toBeUndefined();
+      const [a, b] = await Promise.all([d.claim(key, 60000), d.claim(key, 60000)]);
+      expect([a, b].sort()).toEqual([false, true]);
+      await d.release(idempotencyKey('orders', 'push', uniqueName('never')));
+      expect(await d.claim(key, 60000)).toBe(false);
+    });
+
     it('forgets an entry after its TTL', async () => {
       const key = idempotencyKey('alice', 'message', uniqueName('id'));
       await d.set(key, { room: 'r', seq: 1 }, 50);

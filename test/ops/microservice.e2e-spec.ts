@@ -1,11 +1,12 @@
 import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { lastValueFrom } from 'rxjs';
+import { hubPublishChannel } from '../../src/push/hub-publish-channel.js';
 import { join as joinRoom, poll, startApp, TestClient, type TestApp, userToken } from '../harness/index.js';
 
 /**
  * A real Nest ClientProxy (Redis transport) against the real Redis on 127.0.0.1:6379 and the gateway
- * running as a hybrid app (REDIS_URL set): `emit('hub.publish', …)` reaches the room.
+ * running as a hybrid app (REDIS_URL set): `emit('<REDIS_KEY_PREFIX>hub.publish', …)` reaches the room.
  */
 describe('hub.publish over the Nest microservices Redis transport', () => {
   let t: TestApp;
@@ -37,7 +38,12 @@ describe('hub.publish over the Nest microservices Redis transport', () => {
     const joined = await joinRoom(c, room);
     const id = `evt-${run}-1`;
     await lastValueFrom(
-      client.emit('hub.publish', { room, content: 'from a microservice', id, sender: 'orders' }),
+      client.emit(hubPublishChannel(t.config.redisKeyPrefix), {
+        room,
+        content: 'from a microservice',
+        id,
+        sender: 'orders',
+      }),
     );
     const m = await c.next('message', 5000);
     expect(m).toMatchObject({
@@ -48,7 +54,12 @@ describe('hub.publish over the Nest microservices Redis transport', () => {
       sender: { id: 'orders' },
     });
     await lastValueFrom(
-      client.emit('hub.publish', { room, content: 'from a microservice', id, sender: 'orders' }),
+      client.emit(hubPublishChannel(t.config.redisKeyPrefix), {
+        room,
+        content: 'from a microservice',
+        id,
+        sender: 'orders',
+      }),
     );
     await poll(async () => (await pushEvents('already_claimed')) >= 1, 5000, 'the re-emit to be seen');
     // Rooms are delivered in order: a copy of the re-emit would reach c before a message sent after it.
@@ -60,7 +71,11 @@ describe('hub.publish over the Nest microservices Redis transport', () => {
   it('sends {to, content} events as direct frames', async () => {
     const c = await TestClient.connect(t.wsUrl, { token: userToken(`ms-to-${run}`) });
     await lastValueFrom(
-      client.emit('hub.publish', { to: `ms-to-${run}`, content: 'ping', id: `evt-${run}-2` }),
+      client.emit(hubPublishChannel(t.config.redisKeyPrefix), {
+        to: `ms-to-${run}`,
+        content: 'ping',
+        id: `evt-${run}-2`,
+      }),
     );
     expect(await c.next('direct', 5000)).toMatchObject({
       to: `ms-to-${run}`,
@@ -76,8 +91,14 @@ describe('hub.publish over the Nest microservices Redis transport', () => {
     const c = await TestClient.connect(t.wsUrl, { token: userToken('ms-user2') });
     await joinRoom(c, room);
     const before = await pushEvents('invalid');
-    await lastValueFrom(client.emit('hub.publish', { room, content: 'no id' }));
-    await lastValueFrom(client.emit('hub.publish', { room: 'bad room!', content: 'x', id: `evt-${run}-3` }));
+    await lastValueFrom(client.emit(hubPublishChannel(t.config.redisKeyPrefix), { room, content: 'no id' }));
+    await lastValueFrom(
+      client.emit(hubPublishChannel(t.config.redisKeyPrefix), {
+        room: 'bad room!',
+        content: 'x',
+        id: `evt-${run}-3`,
+      }),
+    );
     await poll(async () => (await pushEvents('invalid')) >= before + 2, 5000, 'invalid events counted');
     // Rooms are delivered in order: anything delivered for the invalid events would come first.
     await c.say(room, 'marker', `marker-${run}-3`);

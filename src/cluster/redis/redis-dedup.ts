@@ -48,6 +48,14 @@ export class RedisDedup implements IdempotencyStore {
     }
   }
 
+  async release(key: string): Promise<void> {
+    try {
+      await this.redis.del(this.keys.dedup(key));
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -2,6 +2,9 @@
  * A token bucket: `rate` tokens per second, holding at most `burst`. Starts full. The server charges
  * every client frame to one (RATE_LIMIT_PER_SEC); the typed client paces its writes with one set a
  * little below the server's rate, so a paced frame is never refused.
+ *
+ * `now` must come from a monotonic clock (`performance.now()`): with the wall clock, a step back
+ * froze the refill until the clock caught up again, and a step forward refilled it at once.
  */
 export class TokenBucket {
   private tokens: number;
