@@ -144,8 +144,11 @@ export class RedisBroker implements Broker {
     } catch (err) {
       throw unavailable(err);
     }
-    const [published, seq] = reply;
+    const [published, seq, epoch] = reply;
     const full: RoomMessage = { id, room, seq: Number(seq), time, sender, content };
+    // The event stream names a message by (room, epoch, seq): the epoch rides along, not enumerable,
+    // so the message still equals (and serialises as) the one delivered.
+    Object.defineProperty(full, 'epoch', { value: epoch });
     if (published === 1) await this.ownDelivery(room, full.seq);
     return full;
   }
