@@ -24,7 +24,12 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
   const logger = new Logger('Redis');
   const shared = new SharedConnection(openRedis(settings, 'gateway-cmd', logger));
   const broker = new RedisBroker(
-    { ...settings, historySize: config.historySize, roomTtlMs: config.redisRoomTtlSec * 1000 },
+    {
+      ...settings,
+      historySize: config.historySize,
+      roomTtlMs: config.redisRoomTtlSec * 1000,
+      eventsMaxlen: config.eventsMaxlen,
+    },
     shared,
   );
   const presence = new RedisPresence(
