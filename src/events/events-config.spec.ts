@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config/config.js';
+import { type ConfigError, loadConfig } from '../config/config.js';
 
 /** The events and webhook settings of loadConfig. */
 describe('events and webhook settings', () => {

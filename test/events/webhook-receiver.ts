@@ -53,7 +53,11 @@ export class WebhookReceiver {
     const out: Delivery['events'] = [];
     for (const d of this.deliveries) {
       if (d.status !== 204) continue;
-      for (const e of d.events) if (!seen.has(e.id)) (seen.add(e.id), out.push(e));
+      for (const e of d.events) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+        out.push(e);
+      }
     }
     return out;
   }

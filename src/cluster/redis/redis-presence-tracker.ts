@@ -96,7 +96,7 @@ export class RedisPresenceTracker implements PresenceTracker {
     const { leaseMs } = this.options;
     for (const [subject, h] of this.held) {
       for (const c of h.connections) {
-        (pipeline as unknown as Commands).gwPresArrive(
+        (pipeline as unknown as PipelineCommands).gwPresArrive(
           ...this.keys,
           ...this.head(),
           subject,
@@ -133,8 +133,8 @@ export class RedisPresenceTracker implements PresenceTracker {
   }
 
   private call(command: 'gwPresArrive' | 'gwPresDepart', ...args: (string | number)[]): void {
-    (this.redis as unknown as Commands)
-      [command](...this.keys, ...this.head(), ...args)
+    const commands = this.redis as unknown as Commands;
+    commands[command](...this.keys, ...this.head(), ...args)
       .then((reply) => {
         this.announce(reply);
         this.ok();
@@ -172,3 +172,6 @@ type Commands = Record<
   'gwPresArrive' | 'gwPresDepart' | 'gwPresSweep',
   (...args: (string | number)[]) => Promise<unknown>
 >;
+
+/** On a pipeline a command queues and answers the pipeline; replies come from `exec`. */
+type PipelineCommands = Record<'gwPresArrive', (...args: (string | number)[]) => unknown>;
