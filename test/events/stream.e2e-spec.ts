@@ -19,7 +19,10 @@ import { alternates, type StreamEvent, StreamReader, toEvent, transitions } from
 describe('the event stream across instances', () => {
   const prefix = uniquePrefix();
   const TTL = 1500;
-  const GRACE = 800;
+  const GRACE = 2000;
+  /** How long a reload takes: longer than a presence sweep (TTL / 4), shorter than the grace. */
+  const AWAY_MS = 800;
+  const away = () => new Promise((resolve) => setTimeout(resolve, AWAY_MS));
   const env = {
     REDIS_URL: SHARED_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -50,9 +53,11 @@ describe('the event stream across instances', () => {
     await joinRoom(first, 'p');
     await stream.waitFor('online and joined of rel', (es) => transitions(es, 'rel', 'p').length === 1);
     first.close();
+    await away();
     const reloaded = track(await connect(x.wsUrl, 'rel')); // a page reload
     await joinRoom(reloaded, 'p');
     reloaded.close();
+    await away();
     const moved = track(await connect(y.wsUrl, 'rel')); // to another instance
     await joinRoom(moved, 'p');
     // A later departure (same grace) proves the earlier ones had their chance to be announced.
