@@ -68,7 +68,7 @@ export async function createApp(
       { inheritAppConfig: true },
     );
   }
-  if (config.redisUrl) attachHubPublish(app, config.redisKeyPrefix);
+  if (usesRedis(config)) attachHubPublish(app, config.redisKeyPrefix);
   const log = new Logger('Bootstrap');
   const devSecret = config.jwt.devSecret;
   if (devSecret?.file) {

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { EVENT_TYPES } from '../events/events.js';
 import { DEV_SECRET_FILE, type DevSecret, loadDevSecret, randomDevSecret } from './dev-secret.js';
 
 /**
@@ -77,6 +78,15 @@ export interface GatewayConfig {
   readonly presenceTtlMs: number;
   readonly shutdownGraceMs: number;
 
+  // ---- events and webhooks ---------------------------------------------------------------------
+  /** PRESENCE_GRACE_MS: a user's (or room member's) departure is announced only after this long without a return. */
+  readonly presenceGraceMs: number;
+  /** EVENTS_MAXLEN: the event stream is trimmed to about this many entries (with REDIS_URL); 0: no stream. */
+  readonly eventsMaxlen: number;
+  /** WEBHOOK_*: undefined when WEBHOOK_URL is not set. */
+  readonly webhook?: WebhookConfig;
+  // ---- end of events and webhooks --------------------------------------------------------------
+
   // ---- push API and operations -----------------------------------------------------------------
   /** PUBLISH_MAX_BODY_BYTES: largest POST /api/publish body; a larger one is answered 413. */
   readonly publishMaxBodyBytes: number;
@@ -103,6 +113,23 @@ export interface RedisSentinelConfig {
 /** Whether the cluster seams run over Redis (REDIS_URL or Sentinel) rather than in memory. */
 export function usesRedis(config: GatewayConfig): boolean {
   return config.redisUrl !== undefined || config.redisSentinel !== undefined;
+}
+
+export interface WebhookConfig {
+  readonly url: string;
+  /** HMAC-SHA256 key of X-Gateway-Signature. Never logged. */
+  readonly secret: string;
+  /** The event types delivered (WEBHOOK_EVENTS). */
+  readonly events: readonly string[];
+  /** Events per POST at most. */
+  readonly batch: number;
+  /** How long a batch waits to fill up. */
+  readonly batchMs: number;
+  readonly timeoutMs: number;
+  /** A batch is retried (capped exponential backoff, jitter) for up to this long, then dropped. */
+  readonly maxRetrySec: number;
+  /** Events held for delivery at most; beyond it the oldest are dropped (counted, logged). */
+  readonly buffer: number;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -216,6 +243,42 @@ function tlsFiles(r: Reader): { certFile: string; keyFile: string } | undefined 
   return { certFile, keyFile };
 }
 // ---- end of push API and operations -------------------------------------------------------------
+
+// ---- events and webhooks ---------------------------------------------------------------------------
+
+/** WEBHOOK_URL with its secret and delivery settings, or undefined without a URL. */
+function webhookSettings(r: Reader): WebhookConfig | undefined {
+  const url = r.raw('WEBHOOK_URL');
+  const secret = r.raw('WEBHOOK_SECRET');
+  const list = (r.raw('WEBHOOK_EVENTS') ?? 'message,online,offline,joined,left')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = list.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  if (unknown.length > 0) {
+    r.problems.push(
+      `WEBHOOK_EVENTS: unknown type(s) ${unknown.join(', ')}; expected ${EVENT_TYPES.join(', ')}`,
+    );
+  }
+  const settings = {
+    batch: r.int('WEBHOOK_BATCH', 100, 1, 10000),
+    batchMs: r.int('WEBHOOK_BATCH_MS', 100, 0, 60000),
+    timeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 5000, 100, 120000),
+    maxRetrySec: r.int('WEBHOOK_MAX_RETRY_SEC', 3600, 0, 7 * 24 * 3600),
+    buffer: r.int('WEBHOOK_BUFFER', 100000, 1, 10000000),
+  };
+  if (!url) {
+    if (secret) r.problems.push('WEBHOOK_SECRET is set without WEBHOOK_URL');
+    return undefined;
+  }
+  if (!/^https?:\/\/[^/]/.test(url)) r.problems.push('WEBHOOK_URL: expected http://… or https://…');
+  if (!secret) {
+    r.problems.push('WEBHOOK_URL needs WEBHOOK_SECRET (the key of X-Gateway-Signature)');
+    return undefined;
+  }
+  return { url, secret, events: list, ...settings };
+}
+// ---- end of events and webhooks -----------------------------------------------------------------
 
 export interface LoadConfigOptions {
   /**
@@ -341,6 +404,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     presenceTtlMs: r.int('PRESENCE_TTL_MS', 30000, 300, 3600000),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10000, 0, 600000),
 
+    // ---- events and webhooks -------------------------------------------------------------------
+    presenceGraceMs: r.int('PRESENCE_GRACE_MS', 5000, 0, 3600000),
+    eventsMaxlen: r.int('EVENTS_MAXLEN', 1000000, 0),
+    webhook: webhookSettings(r),
+    // ---- end of events and webhooks ------------------------------------------------------------
+
     // ---- push API and operations ---------------------------------------------------------------
     publishMaxBodyBytes: r.int('PUBLISH_MAX_BODY_BYTES', 64 * 1024, 256, 16 * 1024 * 1024),
     serviceRatePerSec: r.int('SERVICE_RATE_LIMIT_PER_SEC', 100, 1),
@@ -349,6 +418,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     metricsToken: r.raw('METRICS_TOKEN'),
     // ---- end of push API and operations --------------------------------------------------------
   };
+  if (usesRedis(config) && config.webhook && config.eventsMaxlen === 0) {
+    r.problems.push(
+      'WEBHOOK_URL with REDIS_URL: webhooks are fed from the event stream; EVENTS_MAXLEN=0 turns it off',
+    );
+  }
   if (config.redisUrl && !/^rediss?:\/\//.test(config.redisUrl)) {
     r.problems.push(`REDIS_URL: expected redis://host:port or rediss://…`);
   }

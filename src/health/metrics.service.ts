@@ -100,6 +100,11 @@ export class MetricsService implements OnModuleDestroy {
       () => counters.evictions,
     );
     fromNumber(
+      'gateway_webhook_events_dropped_total',
+      'Webhook events dropped: buffer full, given up after WEBHOOK_MAX_RETRY_SEC, or trimmed unsent.',
+      () => counters.webhookEventsDropped,
+    );
+    fromNumber(
       'gateway_history_replays_total',
       'Joins with `since` answered from history.',
       () => counters.historyReplays,

@@ -18,6 +18,8 @@ export class HubCounters {
   historyReplays = 0;
   replayedMessages = 0;
   notRecovered = 0;
+  /** Webhook events dropped: buffer full, given up after WEBHOOK_MAX_RETRY_SEC, or trimmed unsent. */
+  webhookEventsDropped = 0;
   /** Called once per room message delivered on this instance (latency from its `time`). */
   onFanout: ((latencyMs: number, recipients: number) => void) | null = null;
 

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
@@ -15,13 +14,14 @@ import type { FieldProblem } from '../protocol/ws-error.js';
 import { Connection } from './connection.js';
 import { encodeFrame } from './frame.js';
 import { HubCounters } from './hub-counters.js';
-import type { HubEvents } from './hub-events.js';
+import { HubEventBus } from './hub-events.js';
 import { type PublishOptions, type PublishResult, Publisher, SYSTEM } from './publisher.js';
 import { Registry, type RegistryStats } from './registry.js';
 import { Rooms } from './rooms.js';
 import { Writer } from './writer.js';
 
 export type { HubEvents } from './hub-events.js';
+export { HubEventBus } from './hub-events.js';
 export type { PublishOptions, PublishResult } from './publisher.js';
 
 export interface HubStats extends RegistryStats {
@@ -42,7 +42,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   private readonly logger = new Logger('Hub');
   private readonly instanceId = randomBytes(4).toString('hex');
   private idCounter = 0;
-  readonly events = new EventEmitter<HubEvents>();
+  readonly events = new HubEventBus();
   readonly counters = new HubCounters();
   private readonly registry: Registry;
   private readonly writer: Writer;
@@ -57,6 +57,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     @Inject(PRESENCE) private readonly presence: PresenceStore,
     @Inject(IDEMPOTENCY) private readonly idempotency: IdempotencyStore,
   ) {
+    this.events.setUp(this.instanceId, config.presenceGraceMs, broker);
     const logFailure = (what: string, err: unknown) => this.logBrokerFailure(what, err);
     this.registry = new Registry(config);
     this.writer = new Writer(this.counters, this.events, config);
@@ -68,6 +69,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
       this.counters,
       config.dedupWindowMs,
       () => this.newId(),
+      this.events,
     );
     this.broker.setHandler(this);
     this.sweepIntervalMs = Math.max(10, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(config.heartbeatMs / 4)));
@@ -82,6 +84,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     for (const c of this.registry.all()) c.ws.terminate();
+    this.events.stop();
     await Promise.allSettled([this.broker.close(), this.presence.close(), this.idempotency.close()]);
   }
 
@@ -123,7 +126,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
         queueMessages: config.sendQueueMessages,
       },
     });
-    this.events.emit('connected', { connectionId: c.id, user: c.user, ip });
+    this.events.connectionOpened(c.id, c.user, ip);
     return c;
   }
 
@@ -138,7 +141,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
         .unsubscribeUser(c.principal.id)
         .catch((err) => this.logBrokerFailure('unsubscribeUser', err));
     }
-    this.events.emit('disconnected', { connectionId: c.id, user: c.user, code, reason });
+    this.events.connectionClosed(c.id, c.user, code, reason);
   }
 
   /** Closes every local connection of a user with 4000 and the reason. */

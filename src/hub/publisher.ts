@@ -3,6 +3,7 @@ import { type IdempotencyStore, idempotencyKey, InFlight, roomMessageKey } from 
 import { after, type MaybeAsync } from '../cluster/maybe-async.js';
 import type { DirectFrame, RoomMessage, UserRef } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
+import type { HubEventBus } from './hub-events.js';
 import type { HubCounters } from './hub-counters.js';
 import { HubError, HubErrorCode, toHubError } from './hub-error.js';
 import type { Writer } from './writer.js';
@@ -36,6 +37,7 @@ export class Publisher {
     private readonly counters: HubCounters,
     private readonly windowMs: number,
     private readonly newId: () => string,
+    private readonly events: HubEventBus,
   ) {}
 
   /**
@@ -72,9 +74,10 @@ export class Publisher {
     } catch (err) {
       throw toHubError(err);
     }
-    if (!(published instanceof Promise)) return { id, seq: published.seq };
+    if (!(published instanceof Promise))
+      return this.events.acked(published, { id, seq: published.seq }, toHubError);
     return published.then(
-      (m) => ({ id, seq: m.seq }),
+      (m) => this.events.acked(m, { id, seq: m.seq }, toHubError),
       (err: unknown) => {
         throw toHubError(err);
       },
@@ -119,6 +122,7 @@ export class Publisher {
       const frame: DirectFrame = { type: 'direct', id, time: Date.now(), sender, to, content };
       await this.toUser(to, frame);
       if (echo && to !== sender.id) await this.toUser(sender.id, frame);
+      await this.events.direct(frame);
       if (key !== null) await this.idempotency.set(key, {}, this.windowMs);
       return { id, duplicate: false };
     } catch (err) {

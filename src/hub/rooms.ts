@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'node:events';
 import { mayJoin } from '../auth/principal.js';
 import type { Broker, HistorySlice, RoomEvent } from '../cluster/broker.js';
 import type { PresenceStore } from '../cluster/presence.js';
@@ -7,7 +6,7 @@ import type { JoinedFrame, UserRef } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
 import { HubError, HubErrorCode, toHubError } from './hub-error.js';
-import type { HubEvents } from './hub-events.js';
+import type { HubEventBus } from './hub-events.js';
 import { LocalRoom } from './room.js';
 import type { Writer } from './writer.js';
 
@@ -24,7 +23,7 @@ export class Rooms {
     private readonly presence: PresenceStore,
     private readonly writer: Writer,
     private readonly counters: HubCounters,
-    private readonly events: EventEmitter<HubEvents>,
+    private readonly events: HubEventBus,
     private readonly logBrokerFailure: (what: string, err: unknown) => void,
   ) {}
 
@@ -88,7 +87,7 @@ export class Rooms {
     if (members) joined.members = members;
     this.writer.send(c, joined);
     local.completeJoin(c, state, this.writer);
-    if (!rejoin) this.events.emit('joined', { connectionId: c.id, user: c.user, room });
+    if (!rejoin) this.events.roomJoined(c.id, c.user, room);
   }
 
   /**
@@ -135,7 +134,7 @@ export class Rooms {
         });
       })
       .catch((err) => this.logBrokerFailure('presence', err));
-    this.events.emit('left', { connectionId: c.id, user, room });
+    this.events.roomLeft(c.id, user, room, c.closeDeadline === 0 ? 'leave' : 'disconnect');
   }
 
   private dropMembership(c: Connection, room: string): void {

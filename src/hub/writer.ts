@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { EventEmitter } from 'node:events';
 import type { GatewayConfig } from '../config/config.js';
 import { Close, ErrorCode } from '../protocol/codes.js';
 import type { ErrorFrame, ServerFrame } from '../protocol/frames.js';
@@ -8,7 +7,7 @@ import { monotonicNow } from './clock.js';
 import type { Connection } from './connection.js';
 import { encodeFrame } from './frame.js';
 import { HubCounters } from './hub-counters.js';
-import type { HubEvents } from './hub-events.js';
+import type { HubEventBus } from './hub-events.js';
 import { BatchCache } from './send-queue.js';
 
 /**
@@ -32,7 +31,7 @@ export class Writer {
 
   constructor(
     readonly counters: HubCounters,
-    private readonly events: EventEmitter<HubEvents>,
+    private readonly events: HubEventBus,
     private readonly config: Pick<GatewayConfig, 'closeTimeoutMs' | 'errorWindowMs' | 'errorLimit'>,
   ) {}
 
@@ -106,7 +105,7 @@ export class Writer {
     const queued = c.queue.length;
     this.counters.evictions++;
     this.logger.warn(`slow consumer ${c.id} (user ${c.principal.id}): ${queued} frames queued, closing 1013`);
-    this.events.emit('evicted', { connectionId: c.id, user: c.user, queued });
+    this.events.evicted(c.id, c.user, queued);
     this.close(c, Close.SlowConsumer.code, Close.SlowConsumer.reason, false);
   }
 

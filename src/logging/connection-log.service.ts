@@ -26,11 +26,9 @@ export class ConnectionLogService implements OnModuleInit, OnModuleDestroy {
         reason: e.reason,
       }),
     );
-    this.on('joined', (e) =>
-      this.logger.debug({ msg: 'joined', connectionId: e.connectionId, userId: e.user.id, room: e.room }),
-    );
+    this.on('joined', (e) => this.logger.debug({ msg: 'joined', userId: e.user.id, room: e.room }));
     this.on('left', (e) =>
-      this.logger.debug({ msg: 'left', connectionId: e.connectionId, userId: e.user.id, room: e.room }),
+      this.logger.debug({ msg: 'left', userId: e.user.id, room: e.room, reason: e.reason }),
     );
     this.on('evicted', (e) =>
       this.logger.warn({

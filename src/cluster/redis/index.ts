@@ -35,6 +35,7 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
     ...settings,
     historySize: config.historySize,
     roomTtlMs: config.redisRoomTtlSec * 1000,
+    eventsMaxlen: config.eventsMaxlen,
   };
   const replicas =
     config.redisMinReplicas > 0

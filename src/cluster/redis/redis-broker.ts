@@ -12,6 +12,7 @@ import {
 } from '../broker.js';
 import { InFlight } from '../idempotency.js';
 import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
+import { eventStreamKey } from './event-stream.js';
 import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
 import type { ReplicaConfirmation } from './replica-confirmation.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './scripts.js';
@@ -20,6 +21,8 @@ export interface RedisBrokerOptions extends RedisSettings {
   historySize: number;
   /** Room keys (seq, epoch, history) expire after this long without a publish or a join; 0: never. */
   roomTtlMs: number;
+  /** EVENTS_MAXLEN: the publish script appends the `message` event to the stream; 0: no stream. */
+  eventsMaxlen?: number;
 }
 
 interface ScriptedRedis extends Redis {
@@ -86,7 +89,7 @@ export class RedisBroker implements Broker {
     this.keys = new RedisKeys(options.keyPrefix);
     this.broadcast = this.keys.broadcastChannel();
     this.cmd = shared.acquire() as ScriptedRedis;
-    this.cmd.defineCommand('gwPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    this.cmd.defineCommand('gwPublish', { numberOfKeys: 4, lua: PUBLISH_LUA });
     this.cmd.defineCommand('gwHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
     this.sub = openRedis(options, 'gateway-sub', this.logger);
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
@@ -137,6 +140,7 @@ export class RedisBroker implements Broker {
         this.keys.meta(room),
         this.keys.log(room),
         this.keys.idem(room, key),
+        eventStreamKey(this.keys.prefix),
         newEpoch(),
         head,
         tail,
@@ -144,12 +148,16 @@ export class RedisBroker implements Broker {
         ttlMs,
         this.keys.roomChannel(room),
         this.options.roomTtlMs,
+        this.options.eventsMaxlen ?? 0,
       );
     } catch (err) {
       throw unavailable(err);
     }
-    const [published, seq] = reply;
+    const [published, seq, epoch] = reply;
     const full: RoomMessage = { id, room, seq: Number(seq), time, sender, content };
+    // The event stream names a message by (room, epoch, seq): the epoch rides along, not enumerable,
+    // so the message still equals (and serialises as) the one delivered.
+    Object.defineProperty(full, 'epoch', { value: epoch });
     if (published === 1) await this.ownDelivery(room, full.seq);
     return full;
   }

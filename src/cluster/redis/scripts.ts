@@ -4,9 +4,20 @@
  */
 
 /**
+ * The `message` event, appended to the event stream in the publish script itself: an acked message
+ * is in the stream, and the stream holds each room's messages in seq order (webhooks keep it).
+ */
+const PUBLISH_EVENT_LUA = `local streamMax = tonumber(ARGV[8])
+if streamMax > 0 then
+  local data = ARGV[2] .. seq .. ',"epoch":' .. cjson.encode(epoch) .. ARGV[3]
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', streamMax, '*', 'type', 'message', 'data', data)
+end`;
+
+/**
  * Publish a room message.
- * KEYS: meta, log, idem. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail (after the
- * seq), history size, idempotency TTL ms (0: no idempotency key), channel, room key TTL ms (0: none).
+ * KEYS: meta, log, idem, event stream. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail
+ * (after the seq), history size, idempotency TTL ms (0: no idempotency key), channel, room key TTL ms
+ * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA).
  * Returns {published (1/0), seq, epoch}.
  */
 export const PUBLISH_LUA = `
@@ -28,6 +39,7 @@ if size > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -size - 1)
 end
 redis.call('PUBLISH', ARGV[6], 'm' .. epoch .. '|' .. msg)
+${PUBLISH_EVENT_LUA}
 if idemTtl > 0 then redis.call('SET', KEYS[3], seq, 'PX', idemTtl) end
 local roomTtl = tonumber(ARGV[7])
 if roomTtl > 0 then

@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import type { EventSink } from '../../events/event-sink.js';
+import type { EventType, GatewayEvents } from '../../events/events.js';
+import { unavailable } from './connection.js';
+
+/** The stream every instance appends its events to. */
+export function eventStreamKey(prefix: string): string {
+  return `${prefix}events`;
+}
+
+/**
+ * Appends events to the Redis Stream `<prefix>events` (XADD, MAXLEN ~ EVENTS_MAXLEN, fields `type`
+ * and `data`): the events of one event-loop turn go in one pipeline, each append's promise settles
+ * with its turn's. A `direct`'s ack waits for it; while Redis is unreachable the append rejects
+ * (BrokerUnavailableError) and the message is refused `unavailable`. `message` events are not
+ * appended here: the publish script appends them in the step that assigns the seq (scripts.ts), and
+ * the presence scripts their own events.
+ */
+export class EventStreamWriter implements EventSink {
+  private readonly key: string;
+  /** The turn's entries: type, JSON, type, JSON, ... */
+  private pending: string[] = [];
+  private turn: Promise<void> | null = null;
+  private failing = false;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly maxlen: number,
+    private readonly log: { warn(msg: string): void; log(msg: string): void },
+  ) {
+    this.key = eventStreamKey(prefix);
+  }
+
+  append<K extends EventType>(type: K, data: GatewayEvents[K]): Promise<void> | undefined {
+    if (type === 'message') return undefined;
+    this.pending.push(type, JSON.stringify(data));
+    return (this.turn ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.turn = null;
+        this.flush().then(resolve, reject);
+      });
+    }));
+  }
+
+  private async flush(): Promise<void> {
+    const entries = this.pending;
+    this.pending = [];
+    const maxlen = String(this.maxlen);
+    const pipeline = this.redis.pipeline();
+    for (let i = 0; i < entries.length; i += 2) {
+      pipeline.xadd(this.key, 'MAXLEN', '~', maxlen, '*', 'type', entries[i], 'data', entries[i + 1]);
+    }
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch (err) {
+      return this.failed(err);
+    }
+    if (results === null) return this.failed(new Error('pipeline not executed'));
+    const error = results.find(([err]) => err !== null)?.[0];
+    if (error) return this.failed(error);
+    if (this.failing) {
+      this.failing = false;
+      this.log.log('event stream appends work again');
+    }
+  }
+
+  private failed(err: unknown): never {
+    if (!this.failing) {
+      this.failing = true;
+      this.log.warn(
+        `event stream append failed (${(err as Error)?.message ?? err}): messages are refused until it works`,
+      );
+    }
+    throw unavailable(err);
+  }
+}
