@@ -1,5 +1,6 @@
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
+import { hubPublishChannel } from '../../src/push/hub-publish-channel.js';
 import {
   connectAs as connect,
   GatewayProcess,
@@ -142,7 +143,7 @@ describe('a Sentinel failover with REDIS_MIN_REPLICAS=1', () => {
     try {
       await proxy.connect();
       await lastValueFrom(
-        proxy.emit('hub.publish', { room: ROOM, content: 'svc', id: 'svc-1', sender: 'svc' }),
+        proxy.emit(hubPublishChannel(prefix), { room: ROOM, content: 'svc', id: 'svc-1', sender: 'svc' }),
       );
       await members[0].find((f) => f.type === 'message' && f.id === 'svc-1', 'the hub.publish event', 10_000);
     } finally {

@@ -162,6 +162,9 @@ export class RedisPresenceTracker implements PresenceTracker {
   private failed(err: unknown): void {
     if (this.failing) return;
     this.failing = true;
+    // A lost connection is the outage RedisOutageLog reports once for every connection; only a
+    // failure on a live connection (a script error, say) is worth a line of its own.
+    if (this.redis.status !== 'ready') return;
     this.log.warn(
       `presence events: ${(err as Error)?.message ?? err}; leases are re-written when Redis is back`,
     );
