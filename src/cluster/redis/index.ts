@@ -5,6 +5,8 @@ import { openRedis, SharedConnection, waitReady } from './connection.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisDedup } from './redis-dedup.js';
 import { RedisPresence } from './redis-presence.js';
+import { RedisRevocations } from './redis-revocations.js';
+import { RedisUsers } from './redis-users.js';
 
 export { RedisBroker } from './redis-broker.js';
 export { RedisDedup } from './redis-dedup.js';
@@ -36,6 +38,8 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
     shared,
   );
   const idempotency = new RedisDedup(config.redisKeyPrefix, shared);
+  const users = new RedisUsers(config.redisKeyPrefix, config.presenceTtlMs, shared);
+  const revocations = new RedisRevocations(config.redisKeyPrefix, config.tokenMaxLifetimeSec, shared);
   await Promise.all([
     waitReady(shared.redis, STARTUP_WAIT_MS),
     waitReady(broker.subscriber, STARTUP_WAIT_MS),
@@ -43,7 +47,7 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
   if (!broker.isHealthy())
     logger.warn(`Redis at ${redactUrl(url)} is not reachable yet: not ready, retrying`);
   else logger.log(`cluster mode: Redis at ${redactUrl(url)}, key prefix "${config.redisKeyPrefix}"`);
-  return { broker, presence, idempotency };
+  return { broker, presence, idempotency, users, revocations };
 }
 
 function redactUrl(url: string): string {
