@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { ApiModule } from './api/api.module.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { EventsModule } from './events/events.module.js';
@@ -24,6 +25,7 @@ export class AppModule {
         GatewayModule,
         HealthModule,
         PushModule,
+        ApiModule,
         LoggingModule,
         EventsModule,
       ],

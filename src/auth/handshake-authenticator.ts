@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { Refusal } from '../protocol/codes.js';
 import { bearerToken } from './bearer.js';
 import { InvalidTokenError, JwtVerifier } from './jwt-verifier.js';
 import { type Principal } from './principal.js';
+import { REVOCATIONS, type RevocationStore } from './revocation.js';
 
 /** A handshake refused with an HTTP status and a JSON body `{error, message}`. */
 export class HandshakeRefusal extends Error {
@@ -24,11 +25,14 @@ export class HandshakeRefusal extends Error {
  */
 @Injectable()
 export class HandshakeAuthenticator {
+  private readonly logger = new Logger('GatewayAdapter');
   private readonly origins: Set<string> | null;
+  private revocationDown = false;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly jwt: JwtVerifier,
+    @Inject(REVOCATIONS) private readonly revocations: RevocationStore,
   ) {
     this.origins = config.allowedOrigins ? new Set(config.allowedOrigins) : null;
   }
@@ -60,6 +64,23 @@ export class HandshakeAuthenticator {
     } catch (err) {
       if (err instanceof InvalidTokenError) throw new HandshakeRefusal(Refusal.Unauthorized, err.message);
       throw err;
+    }
+  }
+
+  /**
+   * Whether the token was revoked (POST /api/tokens/revoke). A revocation store that cannot be
+   * reached lets the token through (logged once per outage): a Redis outage must not refuse every
+   * handshake and token refresh.
+   */
+  async isRevoked(principal: Principal): Promise<boolean> {
+    try {
+      const revoked = await this.revocations.check(principal);
+      this.revocationDown = false;
+      return revoked;
+    } catch (err) {
+      if (!this.revocationDown) this.logger.warn(`revocation check failed: ${(err as Error).message}`);
+      this.revocationDown = true;
+      return false;
     }
   }
 }

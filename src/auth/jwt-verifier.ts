@@ -63,7 +63,15 @@ export class JwtVerifier {
       rooms = claims.rooms;
     }
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
-    return { id: sub, name, rooms, exp: typeof claims.exp === 'number' ? claims.exp : null, scopes };
+    return {
+      id: sub,
+      name,
+      rooms,
+      exp: typeof claims.exp === 'number' ? claims.exp : null,
+      scopes,
+      iat: typeof claims.iat === 'number' ? claims.iat : null,
+      jti: typeof claims.jti === 'string' ? claims.jti : null,
+    };
   }
 
   /** Signs a development token (HS256 only; the caller checks AUTH_DEV_TOKENS). */

@@ -10,6 +10,10 @@ export interface Principal {
   readonly exp: number | null;
   /** `scope` claim (space-separated), used by the push API. */
   readonly scopes: readonly string[];
+  /** `iat`, epoch seconds (revocation by user compares it); null when absent. */
+  readonly iat?: number | null;
+  /** `jti` (revocation of one token); null when absent. */
+  readonly jti?: string | null;
 }
 
 /** Whether a `rooms` claim lets the principal join `room`. */

@@ -7,6 +7,10 @@ import { MemoryBroker } from './memory/memory-broker.js';
 import { MemoryDedup } from './memory/memory-dedup.js';
 import { MemoryPresence } from './memory/memory-presence.js';
 import { PRESENCE } from './presence.js';
+import { MemoryUsers } from './memory/memory-users.js';
+import { USERS } from './users.js';
+import { MemoryRevocations } from '../auth/revocation-memory.js';
+import { REVOCATIONS } from '../auth/revocation.js';
 
 export type { ClusterSeams } from './cluster-seams.js';
 
@@ -28,6 +32,8 @@ async function createSeams(config: GatewayConfig): Promise<ClusterSeams> {
     broker: new MemoryBroker(config.historySize, idempotency),
     presence: new MemoryPresence(),
     idempotency,
+    users: new MemoryUsers(),
+    revocations: new MemoryRevocations(config.tokenMaxLifetimeSec),
   };
 }
 
@@ -37,7 +43,9 @@ async function createSeams(config: GatewayConfig): Promise<ClusterSeams> {
     { provide: BROKER, inject: [SEAMS], useFactory: (s: ClusterSeams) => s.broker },
     { provide: PRESENCE, inject: [SEAMS], useFactory: (s: ClusterSeams) => s.presence },
     { provide: IDEMPOTENCY, inject: [SEAMS], useFactory: (s: ClusterSeams) => s.idempotency },
+    { provide: USERS, inject: [SEAMS], useFactory: (s: ClusterSeams) => s.users },
+    { provide: REVOCATIONS, inject: [SEAMS], useFactory: (s: ClusterSeams) => s.revocations },
   ],
-  exports: [BROKER, PRESENCE, IDEMPOTENCY],
+  exports: [BROKER, PRESENCE, IDEMPOTENCY, USERS, REVOCATIONS],
 })
 export class ClusterModule {}

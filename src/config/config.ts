@@ -92,6 +92,11 @@ export interface GatewayConfig {
   readonly publishMaxBodyBytes: number;
   /** SERVICE_RATE_LIMIT_PER_SEC: publish requests per second per service (token bucket, same burst). */
   readonly serviceRatePerSec: number;
+  /**
+   * TOKEN_MAX_LIFETIME_SEC: the longest a token lives (exp - iat); a revocation of a user's tokens is
+   * kept this long after its `until`.
+   */
+  readonly tokenMaxLifetimeSec: number;
   /** DRAIN_SPREAD_MS: on SIGTERM, sockets are closed 1001 at random times within this window. */
   readonly drainSpreadMs: number;
   /** TLS_CERT_FILE / TLS_KEY_FILE: serve HTTPS/WSS directly (both or neither). */
@@ -413,6 +418,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     // ---- push API and operations ---------------------------------------------------------------
     publishMaxBodyBytes: r.int('PUBLISH_MAX_BODY_BYTES', 64 * 1024, 256, 16 * 1024 * 1024),
     serviceRatePerSec: r.int('SERVICE_RATE_LIMIT_PER_SEC', 100, 1),
+    tokenMaxLifetimeSec: r.int('TOKEN_MAX_LIFETIME_SEC', 86400, 60, 31536000),
     drainSpreadMs: r.int('DRAIN_SPREAD_MS', 2000, 0, 600000),
     tls: tlsFiles(r),
     metricsToken: r.raw('METRICS_TOKEN'),

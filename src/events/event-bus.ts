@@ -113,12 +113,20 @@ export class HubEventBus extends EventEmitter<HubEvents> {
     this.tracker.close(user, connectionId);
   }
 
+  /**
+   * Called with a connection's id whenever one of its rooms changes (the hub keeps the cluster-wide
+   * user directory's room list up to date with it). `joined`/`left` are per user, not per connection.
+   */
+  connectionRoomsChanged: ((connectionId: string) => void) | null = null;
+
   roomJoined(connectionId: string, user: UserRef, room: string): void {
     this.tracker.join(room, user, connectionId);
+    this.connectionRoomsChanged?.(connectionId);
   }
 
   roomLeft(connectionId: string, user: UserRef, room: string, reason: LeftReason): void {
     this.tracker.leave(room, user, connectionId, reason);
+    this.connectionRoomsChanged?.(connectionId);
   }
 
   evicted(connectionId: string, user: UserRef, queued: number): void {

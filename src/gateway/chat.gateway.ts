@@ -1,5 +1,6 @@
 import { UseFilters, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
 import { Connection } from '../hub/connection.js';
@@ -25,6 +26,7 @@ export class ChatGateway {
   constructor(
     private readonly hub: HubService,
     private readonly jwt: JwtVerifier,
+    private readonly authenticator: HandshakeAuthenticator,
   ) {}
 
   @SubscribeMessage('join')
@@ -55,13 +57,13 @@ export class ChatGateway {
       : { type: 'pong', time: Date.now(), id: dto.id };
   }
 
-  /** Token refresh: only a valid token for the same `sub` replaces the current one. */
+  /** Token refresh: only a valid, unrevoked token for the same `sub` replaces the current one. */
   @SubscribeMessage('auth')
-  auth(
+  async auth(
     @WsConnection() c: Connection,
     @WsPrincipal() current: Principal,
     @MessageBody() dto: AuthDto,
-  ): AuthedFrame {
+  ): Promise<AuthedFrame> {
     let next: Principal;
     try {
       next = this.jwt.verify(dto.token);
@@ -72,6 +74,7 @@ export class ChatGateway {
     if (next.id !== current.id) {
       throw new WsError(ErrorCode.Unauthorized, 'the new token is for another user');
     }
+    if (await this.authenticator.isRevoked(next)) throw new WsError(ErrorCode.Unauthorized, 'token revoked');
     c.principal = next;
     return { type: 'authed', exp: next.exp };
   }

@@ -15,7 +15,8 @@ const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
 /**
  * The upgrade path: draining -> path -> a valid WebSocket request -> origin and JWT
- * (HandshakeAuthenticator) -> connection limits (HubService.admit). Each refusal is a plain HTTP
+ * (HandshakeAuthenticator) -> connection limits (HubService.admit) -> revocation and the user's
+ * cluster-wide connection lease (HubService.admitUser). Each refusal is a plain HTTP
  * answer with a JSON body written before any upgrade (Refusal has the statuses and messages). Only
  * then does `ws` complete the handshake and the hub register the connection.
  */
@@ -55,13 +56,50 @@ export class Upgrade {
     const ip = this.authenticator.clientIp(req);
     const limit = this.hub.admit(ip, principal.id);
     if (limit !== null) return this.refuse(socket, limit);
+    void this.admitCluster(req, socket, head, url, principal, ip);
+  }
+
+  /**
+   * The checks that ask the cluster, both at once: the token's revocation (401) and a lease in the
+   * user directory (MAX_CONNECTIONS_PER_USER over every instance, 429). Then the upgrade.
+   */
+  private async admitCluster(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    url: URL,
+    principal: Principal,
+    ip: string,
+  ): Promise<void> {
+    const id = this.hub.newId();
+    let refusal: Refusal | null = null;
+    let message: string | undefined;
+    let leased = false;
+    try {
+      const [revoked, lease] = await Promise.all([
+        this.authenticator.isRevoked(principal),
+        this.hub.admitUser(principal.id, id),
+      ]);
+      leased = lease;
+      if (revoked) [refusal, message] = [Refusal.Unauthorized, 'token revoked'];
+      else if (!lease) refusal = Refusal.TooManyConnections;
+    } catch (err) {
+      this.logger.error('handshake failed', (err as Error).stack);
+      refusal = Refusal.Internal;
+    }
+    if (refusal !== null || socket.destroyed) {
+      this.hub.release(ip, principal.id);
+      if (leased) this.hub.abandonLease(principal.id, id);
+      if (refusal !== null) this.refuse(socket, refusal, message);
+      return;
+    }
 
     let upgraded = false;
     try {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         upgraded = true;
         socket.off('error', noop);
-        const c = this.hub.register(ws, socket, principal, ip, ws.extensions !== '');
+        const c = this.hub.register(ws, socket, principal, ip, ws.extensions !== '', id);
         tagSocket(ws, c);
         ws.on('pong', onPong);
         ws.on('error', (err) => this.logger.debug?.(`socket error on ${c.id}: ${err.message}`));
@@ -71,7 +109,10 @@ export class Upgrade {
       });
     } finally {
       // `ws` completes (or aborts) the handshake synchronously: no callback means it refused.
-      if (!upgraded) this.hub.release(ip, principal.id);
+      if (!upgraded) {
+        this.hub.release(ip, principal.id);
+        this.hub.abandonLease(principal.id, id);
+      }
     }
   }
 

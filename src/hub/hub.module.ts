@@ -10,6 +10,7 @@ import { ClusterModule } from '../cluster/cluster.module.js';
 import { BROKER, type Broker } from '../cluster/broker.js';
 import { IDEMPOTENCY, type IdempotencyStore } from '../cluster/idempotency.js';
 import { PRESENCE, type PresenceStore } from '../cluster/presence.js';
+import { USERS, type UserDirectory } from '../cluster/users.js';
 import { type GatewayConfig, loadConfig } from '../config/config.js';
 import { HubService } from './hub.service.js';
 
@@ -73,13 +74,14 @@ export class HubModule {
         // factory may itself inject GATEWAY_CONFIG without a cycle).
         {
           provide: HubService,
-          inject: [HUB_MODULE_OPTIONS, BROKER, PRESENCE, IDEMPOTENCY],
+          inject: [HUB_MODULE_OPTIONS, BROKER, PRESENCE, IDEMPOTENCY, USERS],
           useFactory: (
             o: HubModuleOptions,
             broker: Broker,
             presence: PresenceStore,
             idempotency: IdempotencyStore,
-          ) => new HubService(o.config ?? loadConfig(), broker, presence, idempotency),
+            users: UserDirectory,
+          ) => new HubService(o.config ?? loadConfig(), broker, presence, idempotency, users),
         },
       ],
       exports: [HubService, HUB_MODULE_OPTIONS, ClusterModule],

@@ -7,17 +7,22 @@ import { BROKER, type Broker, type BrokerHandler, type RoomEvent } from '../clus
 import { IDEMPOTENCY, type IdempotencyStore } from '../cluster/idempotency.js';
 import type { MaybeAsync } from '../cluster/maybe-async.js';
 import { PRESENCE, type PresenceStore } from '../cluster/presence.js';
+import { MemoryUsers } from '../cluster/memory/memory-users.js';
+import type { UserDirectory } from '../cluster/users.js';
+import { revokes } from '../auth/revocation.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { Close, type ErrorCode, type Refusal } from '../protocol/codes.js';
-import type { RoomMessage, ServerFrame, UserRef } from '../protocol/frames.js';
+import type { LeftFrame, RoomMessage, ServerFrame, UserRef } from '../protocol/frames.js';
 import type { FieldProblem } from '../protocol/ws-error.js';
 import { Connection } from './connection.js';
+import { type ControlCommand, controlOf } from './control.js';
 import { encodeFrame } from './frame.js';
 import { HubCounters } from './hub-counters.js';
 import { HubEventBus } from './hub-events.js';
 import { type PublishOptions, type PublishResult, Publisher, SYSTEM } from './publisher.js';
 import { Registry, type RegistryStats } from './registry.js';
 import { Rooms } from './rooms.js';
+import { UserLeases } from './user-leases.js';
 import { Writer } from './writer.js';
 
 export type { HubEvents } from './hub-events.js';
@@ -48,6 +53,8 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   private readonly writer: Writer;
   private readonly rooms: Rooms;
   private readonly publisher: Publisher;
+  /** This instance's leases in the cluster-wide user directory. */
+  readonly leases: UserLeases;
   private readonly sweepIntervalMs: number;
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -56,6 +63,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     @Inject(BROKER) private readonly broker: Broker,
     @Inject(PRESENCE) private readonly presence: PresenceStore,
     @Inject(IDEMPOTENCY) private readonly idempotency: IdempotencyStore,
+    users: UserDirectory = new MemoryUsers(),
   ) {
     this.events.setUp(this.instanceId, config.presenceGraceMs, broker);
     const logFailure = (what: string, err: unknown) => this.logBrokerFailure(what, err);
@@ -72,6 +80,11 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
       this.events,
     );
     this.broker.setHandler(this);
+    this.leases = new UserLeases(users, config.maxConnectionsPerUser);
+    this.events.connectionRoomsChanged = (connectionId) => {
+      const c = this.registry.get(connectionId);
+      if (c !== undefined) this.leases.roomsChanged(c);
+    };
     this.sweepIntervalMs = Math.max(10, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(config.heartbeatMs / 4)));
   }
 
@@ -85,11 +98,16 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     this.sweeper = null;
     for (const c of this.registry.all()) c.ws.terminate();
     this.events.stop();
-    await Promise.allSettled([this.broker.close(), this.presence.close(), this.idempotency.close()]);
+    await Promise.allSettled([
+      this.broker.close(),
+      this.presence.close(),
+      this.idempotency.close(),
+      this.leases.directory.close(),
+    ]);
   }
 
   /** A unique id: instance id + counter (cheaper than a UUID, unique across instances). */
-  private newId(): string {
+  newId(): string {
     return `${this.instanceId}-${(++this.idCounter).toString(36)}`;
   }
 
@@ -104,11 +122,31 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     this.registry.release(ip, userId);
   }
 
-  /** Registers an upgraded socket (after `admit`) and sends `welcome`. */
-  register(ws: WebSocket, socket: Socket, principal: Principal, ip: string, deflate: boolean): Connection {
+  /**
+   * The cluster-wide half of admission: a lease in the user directory under the connection id the
+   * connection will be registered with (false: MAX_CONNECTIONS_PER_USER reached across instances).
+   * A lease whose handshake fails is given back with `abandonLease`.
+   */
+  admitUser(userId: string, connectionId: string): Promise<boolean> {
+    return this.leases.admit(userId, connectionId);
+  }
+
+  abandonLease(userId: string, connectionId: string): void {
+    this.leases.abandon(userId, connectionId);
+  }
+
+  /** Registers an upgraded socket (after `admit`) and sends `welcome`; `id` is the leased one. */
+  register(
+    ws: WebSocket,
+    socket: Socket,
+    principal: Principal,
+    ip: string,
+    deflate: boolean,
+    id: string = this.newId(),
+  ): Connection {
     const now = Date.now();
     const { config } = this;
-    const c = this.registry.add(this.newId(), ws, socket, principal, ip, deflate, now);
+    const c = this.registry.add(id, ws, socket, principal, ip, deflate, now);
     this.counters.connects++;
     if (this.registry.ofUser(principal.id)?.size === 1) {
       this.broker.subscribeUser(principal.id).catch((err) => this.logBrokerFailure('subscribeUser', err));
@@ -136,6 +174,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     if (c.closeDeadline === 0) c.closeDeadline = Date.now();
     c.queue.drop();
     for (const room of c.rooms ?? []) this.rooms.leaveRoom(c, room);
+    this.leases.release(c);
     if (this.registry.remove(c) === true) {
       this.broker
         .unsubscribeUser(c.principal.id)
@@ -236,12 +275,16 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     this.counters.busReceived++;
     const set = this.registry.ofUser(userId);
     if (set === undefined) return;
+    const command = controlOf(payload);
+    if (command !== undefined) return this.control(command, set);
     const frame = encodeFrame(payload);
     for (const c of set) this.writer.enqueue(c, frame);
   }
 
   onBroadcast(payload: object): void {
     this.counters.busReceived++;
+    const command = controlOf(payload);
+    if (command !== undefined) return this.control(command, this.registry.all());
     const frame = encodeFrame(payload);
     for (const c of this.registry.all()) this.writer.enqueue(c, frame);
   }
@@ -250,6 +293,31 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   onRoomReset(room: string): void {
     const local = this.rooms.get(room);
     if (local !== undefined) local.deliveredSeq = 0;
+  }
+
+  /** A server API command for these connections (see control.ts). */
+  private control(command: ControlCommand, connections: Iterable<Connection>): void {
+    for (const c of [...connections]) {
+      if (!c.open) continue;
+      switch (command.op) {
+        case 'disconnect':
+          if (c.principal.id === command.user) this.writer.close(c, command.code, command.reason);
+          break;
+        case 'leave':
+          if (c.principal.id === command.user && c.joined(command.room)) this.removeFromRoom(c, command.room);
+          break;
+        case 'revoke':
+          if (revokes(command.revocation, c.principal))
+            this.writer.close(c, Close.TokenRevoked.code, Close.TokenRevoked.reason);
+          break;
+      }
+    }
+  }
+
+  /** Takes a connection out of a room on the server's decision: `left {room, reason: "removed"}`. */
+  private removeFromRoom(c: Connection, room: string): void {
+    this.rooms.leaveRoom(c, room, 'removed');
+    this.writer.send(c, { type: 'left', room, reason: 'removed' } as LeftFrame);
   }
 
   // ---------------------------------------------------------------- housekeeping

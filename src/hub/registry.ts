@@ -102,6 +102,10 @@ export class Registry {
     return last;
   }
 
+  get(id: string): Connection | undefined {
+    return this.connections.get(id);
+  }
+
   has(c: Connection): boolean {
     return this.connections.has(c.id);
   }

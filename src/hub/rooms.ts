@@ -6,7 +6,7 @@ import type { JoinedFrame, UserRef } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
 import { HubError, HubErrorCode, toHubError } from './hub-error.js';
-import type { HubEventBus } from './hub-events.js';
+import type { HubEventBus, LeftReason } from './hub-events.js';
 import { LocalRoom } from './room.js';
 import type { Writer } from './writer.js';
 
@@ -115,8 +115,11 @@ export class Rooms {
     this.writer.send(c, { type: 'left', room });
   }
 
-  /** Removes a connection from a room (a leave or its close) and announces a user's last one. */
-  leaveRoom(c: Connection, room: string): void {
+  /**
+   * Removes a connection from a room (a leave, its close, or the server's decision: `reason`) and
+   * announces a user's last one.
+   */
+  leaveRoom(c: Connection, room: string, reason?: LeftReason): void {
     this.dropMembership(c, room);
     const user = c.user;
     this.presence
@@ -134,7 +137,7 @@ export class Rooms {
         });
       })
       .catch((err) => this.logBrokerFailure('presence', err));
-    this.events.roomLeft(c.id, user, room, c.closeDeadline === 0 ? 'leave' : 'disconnect');
+    this.events.roomLeft(c.id, user, room, reason ?? (c.closeDeadline === 0 ? 'leave' : 'disconnect'));
   }
 
   private dropMembership(c: Connection, room: string): void {

@@ -7,6 +7,7 @@ export const PushError = {
   BadRequest: { status: 400, error: 'bad_request' },
   Unauthorized: { status: 401, error: 'unauthorized' },
   Forbidden: { status: 403, error: 'forbidden' },
+  NotFound: { status: 404, error: 'not_found' },
   TooLarge: { status: 413, error: 'payload_too_large' },
   RateLimited: { status: 429, error: 'rate_limited' },
   Draining: { status: 503, error: 'draining' },

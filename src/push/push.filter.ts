@@ -38,8 +38,13 @@ export class PushExceptionFilter implements ExceptionFilter {
     } else {
       this.logger.error(`publish failed: ${(exception as Error)?.message}`, (exception as Error)?.stack);
     }
-    this.metrics.pushRequest(status);
+    this.count(status);
     res.status(status).json(body);
+  }
+
+  /** Counts the answer in gateway_push_requests_total (the push API's own metric). */
+  protected count(status: number): void {
+    this.metrics.pushRequest(status);
   }
 }
 

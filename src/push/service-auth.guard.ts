@@ -4,7 +4,9 @@ import {
   Inject,
   Injectable,
   type OnModuleDestroy,
+  SetMetadata,
 } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { HttpRequest as Request } from '../common/http.js';
 import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
@@ -16,6 +18,15 @@ import { monotonicNow } from '../hub/clock.js';
 
 /** The scope a service token must carry to use the push API. */
 export const PUBLISH_SCOPE = 'publish';
+
+const SCOPES = 'gateway:service-scopes';
+
+/**
+ * The scopes a handler (or controller) accepts, any one of them; without it the guard asks for
+ * "publish" (the push API).
+ */
+export const RequireScopes = (...scopes: string[]): MethodDecorator & ClassDecorator =>
+  SetMetadata(SCOPES, scopes);
 
 export type ServiceRequest = Request & { service?: Principal };
 
@@ -35,6 +46,7 @@ export class ServiceAuthGuard implements CanActivate, OnModuleDestroy {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(JwtVerifier) private readonly jwt: JwtVerifier,
+    @Inject(Reflector) private readonly reflector: Reflector,
   ) {
     this.sweeper = setInterval(() => this.forgetIdle(monotonicNow()), IDLE_BUCKET_MS);
     this.sweeper.unref();
@@ -64,8 +76,13 @@ export class ServiceAuthGuard implements CanActivate, OnModuleDestroy {
       }
       throw err;
     }
-    if (!principal.scopes.includes(PUBLISH_SCOPE)) {
-      throw new PushHttpError(PushError.Forbidden, `the token lacks the "${PUBLISH_SCOPE}" scope`);
+    const accepted = this.reflector.getAllAndOverride<string[] | undefined>(SCOPES, [
+      context.getHandler(),
+      context.getClass(),
+    ]) ?? [PUBLISH_SCOPE];
+    if (!accepted.some((s) => principal.scopes.includes(s))) {
+      const names = accepted.map((s) => `"${s}"`).join(' or ');
+      throw new PushHttpError(PushError.Forbidden, `the token lacks the ${names} scope`);
     }
     const now = monotonicNow();
     let entry = this.buckets.get(principal.id);

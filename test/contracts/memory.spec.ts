@@ -5,6 +5,8 @@ import { MemoryBroker } from '../../src/cluster/memory/memory-broker.js';
 import { MemoryDedup } from '../../src/cluster/memory/memory-dedup.js';
 import { idempotencyKey as dedupKey } from '../../src/cluster/idempotency.js';
 import { MemoryPresence } from '../../src/cluster/memory/memory-presence.js';
+import { MemoryUsers } from '../../src/cluster/memory/memory-users.js';
+import { usersContract } from './users.contract.js';
 
 brokerContract('memory', () => ({
   create: (historySize) => Promise.resolve(new MemoryBroker(historySize)),
@@ -13,6 +15,11 @@ brokerContract('memory', () => ({
 
 presenceContract('memory', () => ({
   create: () => Promise.resolve(new MemoryPresence()),
+  dispose: () => Promise.resolve(),
+}));
+
+usersContract('memory', () => ({
+  create: () => Promise.resolve(new MemoryUsers()),
   dispose: () => Promise.resolve(),
 }));
 

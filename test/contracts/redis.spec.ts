@@ -10,6 +10,8 @@ import { RedisKeys } from '../../src/cluster/redis/keys.js';
 import { RedisBroker } from '../../src/cluster/redis/redis-broker.js';
 import { RedisDedup } from '../../src/cluster/redis/redis-dedup.js';
 import { RedisPresence } from '../../src/cluster/redis/redis-presence.js';
+import { RedisUsers } from '../../src/cluster/redis/redis-users.js';
+import { usersContract } from './users.contract.js';
 import { RedisNamespace } from './redis-test-kit.js';
 import { openRedis, quit, SharedConnection } from '../../src/cluster/redis/connection.js';
 
@@ -52,6 +54,51 @@ idempotencyContract('redis', () => {
     },
     dispose: () => ns.dispose(),
   };
+});
+
+async function usersIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisUsers> {
+  const u = new RedisUsers(ns.prefix, ttlMs, await ns.connection());
+  ns.track(() => u.close());
+  return u;
+}
+
+usersContract('redis', () => {
+  const ns = new RedisNamespace();
+  return { create: () => usersIn(ns), dispose: () => ns.dispose() };
+});
+
+describe('RedisUsers across instances', () => {
+  let ns: RedisNamespace;
+  beforeEach(() => (ns = new RedisNamespace()));
+  afterEach(() => ns.dispose());
+
+  it('holds the per-user limit over every instance, atomically', async () => {
+    const [x, y] = await Promise.all([usersIn(ns), usersIn(ns)]);
+    const user = uniqueName('u');
+    const tries = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? x : y).acquire(user, `c${i}`, 3)),
+    );
+    expect(tries.filter(Boolean)).toHaveLength(3);
+    expect((await y.lookup(user)).connections).toBe(3);
+  });
+
+  it('forgets the leases of an instance that stopped refreshing them, keeps the live ones', async () => {
+    const [dead, live] = await Promise.all([usersIn(ns, 300), usersIn(ns, 300)]);
+    const user = uniqueName('u');
+    expect(await dead.acquire(user, 'd1', 2)).toBe(true);
+    expect(await live.acquire(user, 'l1', 2)).toBe(true);
+    await live.update(user, 'l1', ['room']);
+    expect(await live.acquire(user, 'l2', 2)).toBe(false);
+    await dead.close(); // a crash: no more refreshes
+    const deadline = Date.now() + 3000;
+    let admitted = false;
+    while (!admitted && Date.now() < deadline) {
+      admitted = await live.acquire(user, 'l2', 2);
+      if (!admitted) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(admitted).toBe(true);
+    expect(await live.lookup(user)).toEqual({ connections: 2, rooms: ['room'] });
+  });
 });
 
 describe('RedisBroker across instances', () => {

@@ -44,3 +44,19 @@ export async function readyz(httpUrl: string): Promise<number> {
     return 0;
   }
 }
+
+/** GETs a URL and returns the status, the parsed body (or text) and the headers. */
+export async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}

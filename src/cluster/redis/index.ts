@@ -6,6 +6,8 @@ import { RedisBroker } from './redis-broker.js';
 import { RedisDedup } from './redis-dedup.js';
 import { RedisPresence } from './redis-presence.js';
 import { ReplicaConfirmation } from './replica-confirmation.js';
+import { RedisRevocations } from './redis-revocations.js';
+import { RedisUsers } from './redis-users.js';
 
 export { RedisBroker } from './redis-broker.js';
 export { RedisDedup } from './redis-dedup.js';
@@ -54,6 +56,8 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
     shared,
   );
   const idempotency = new RedisDedup(config.redisKeyPrefix, shared);
+  const users = new RedisUsers(config.redisKeyPrefix, config.presenceTtlMs, shared);
+  const revocations = new RedisRevocations(config.redisKeyPrefix, config.tokenMaxLifetimeSec, shared);
   await Promise.all([
     waitReady(shared.redis, STARTUP_WAIT_MS),
     waitReady(broker.subscriber, STARTUP_WAIT_MS),
@@ -68,7 +72,7 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
           ? `, publishes acked once on ${config.redisMinReplicas} replica(s) (WAIT ${config.redisWaitMs} ms)`
           : ''),
     );
-  return { broker, presence, idempotency };
+  return { broker, presence, idempotency, users, revocations };
 }
 
 function describe(settings: RedisSettings): string {

@@ -41,6 +41,23 @@ export class RedisKeys {
     return `${this.prefix}dedup:${key}`;
   }
 
+  /** Sorted set: a user's live connections (leases), scored by expiry (epoch ms). */
+  userLeases(userId: string): string {
+    return `${this.prefix}user:{${userId}}:leases`;
+  }
+  /** Hash connectionId -> JSON list of the rooms that connection has joined. */
+  userRooms(userId: string): string {
+    return `${this.prefix}user:{${userId}}:rooms`;
+  }
+  /** String: a revoked token id, expiring with the token. */
+  revokedJti(jti: string): string {
+    return `${this.prefix}revoked:jti:${jti}`;
+  }
+  /** String: tokens of this user issued before this time (epoch seconds) are revoked. */
+  revokedSub(sub: string): string {
+    return `${this.prefix}revoked:sub:${sub}`;
+  }
+
   /** Channel of a room: its messages and presence events. */
   roomChannel(room: string): string {
     return `${this.prefix}room:{${room}}`;

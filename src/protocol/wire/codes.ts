@@ -64,6 +64,11 @@ export const Close = {
   SlowConsumer: { code: 1013, reason: 'slow consumer', reconnect: 'resume' },
   /** A service called HubService.disconnectUser (which may give another reason). */
   Disconnected: { code: 4000, reason: 'disconnected', reconnect: 'never' },
+  /**
+   * The connection's token was revoked (POST /api/tokens/revoke): a new token is needed, and one
+   * issued before the revocation is refused too.
+   */
+  TokenRevoked: { code: 4001, reason: 'token revoked', reconnect: 'new_token' },
 } as const satisfies Record<string, CloseInfo>;
 
 /** Close codes a client may see: the server's (Close) and those of the socket library or network. */
@@ -79,6 +84,7 @@ export const CloseCode = {
   InternalError: 1011,
   TryAgainLater: Close.SlowConsumer.code,
   Disconnected: Close.Disconnected.code,
+  TokenRevoked: Close.TokenRevoked.code,
 } as const;
 
 /** A refused handshake: an HTTP status, the `error` of the JSON body and its default `message`. */
