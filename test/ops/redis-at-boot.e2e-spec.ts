@@ -1,5 +1,6 @@
 import { ClientProxyFactory, type ClientProxy, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
+import { hubPublishChannel } from '../../src/push/hub-publish-channel.js';
 import {
   GatewayProcess,
   join as joinRoom,
@@ -30,7 +31,8 @@ describe('Redis down at boot', () => {
 
   it('starts, is unready until Redis answers, then ready and messaging works', async () => {
     const url = await redis.reserve(); // nothing listens there yet
-    gw = await GatewayProcess.start({ env: { REDIS_URL: url, REDIS_KEY_PREFIX: `boot-${process.pid}:` } });
+    const prefix = `boot-${process.pid}:`;
+    gw = await GatewayProcess.start({ env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix } });
     const http = gw.httpUrl;
     expect(await readyz(http)).toBe(503);
     expect((await fetch(`${http}/healthz`)).status).toBe(200);
@@ -56,7 +58,9 @@ describe('Redis down at boot', () => {
       options: { host: '127.0.0.1', port: redis.port },
     });
     await proxy.connect();
-    await lastValueFrom(proxy.emit('hub.publish', { room: 'boot', content: 'via transport', id: 'evt-1' }));
+    await lastValueFrom(
+      proxy.emit(hubPublishChannel(prefix), { room: 'boot', content: 'via transport', id: 'evt-1' }),
+    );
     expect(await b.next('message', 5000)).toMatchObject({ content: 'via transport', seq: 2 });
 
     expect(gw.proc.exitCode).toBeNull();
