@@ -9,15 +9,20 @@ import {
   type HistorySlice,
   type PublishOptions,
   type RoomEvent,
+  type RoomReset,
 } from '../broker.js';
 import { InFlight } from '../idempotency.js';
 import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
+import { RoomTtlRefresh } from './room-ttl-refresh.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './scripts.js';
 
 export interface RedisBrokerOptions extends RedisSettings {
   historySize: number;
-  /** Room keys (seq, epoch, history) expire after this long without a publish or a join; 0: never. */
+  /**
+   * Room keys (seq, epoch, history) expire after this long without a publish, a join or a member on
+   * any instance (each instance refreshes the rooms it has members in); 0: never.
+   */
   roomTtlMs: number;
 }
 
@@ -32,6 +37,11 @@ interface RoomStream {
   /** Last seq handed to the handler; -1 until known. */
   seq: number;
   epoch: string | undefined;
+  /**
+   * `epoch` is a candidate a history read answered for a room nobody has published to yet (seq 0):
+   * this instance's next publication there proposes it, so that its joiners keep their epoch.
+   */
+  unborn: boolean;
   /** Non-null while catching up from history: live messages wait here. */
   buffer: { epoch: string; message: RoomMessage }[] | null;
   catchingUp: boolean;
@@ -75,6 +85,7 @@ export class RedisBroker implements Broker {
   /** Keyed publications under way on this instance (a racing retry waits for the original). */
   private readonly inflight = new InFlight();
   private closed = false;
+  private readonly ttlRefresh: RoomTtlRefresh | undefined;
 
   constructor(
     private readonly options: RedisBrokerOptions,
@@ -88,6 +99,9 @@ export class RedisBroker implements Broker {
     this.sub = openRedis(options, 'gateway-sub', this.logger);
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
     this.sub.on('ready', () => void this.resubscribe());
+    if (options.roomTtlMs > 0) {
+      this.ttlRefresh = new RoomTtlRefresh(this.cmd, this.keys, options.roomTtlMs, () => this.rooms.keys());
+    }
   }
 
   /** The subscriber connection (tests and startup wait for it). */
@@ -133,7 +147,7 @@ export class RedisBroker implements Broker {
         this.keys.meta(room),
         this.keys.log(room),
         this.keys.idem(room, key),
-        newEpoch(),
+        this.epochCandidate(room),
         head,
         tail,
         this.options.historySize,
@@ -189,27 +203,43 @@ export class RedisBroker implements Broker {
     }
   }
 
+  /**
+   * The epoch a publication or history read proposes for a room that has no keys: the one this
+   * instance already answered its joiners when nobody has published since, else a new one. Never an
+   * epoch that had messages: seqs restarting in a known epoch would be dropped as duplicates.
+   */
+  private epochCandidate(room: string): string {
+    const stream = this.rooms.get(room);
+    return stream !== undefined && stream.unborn && stream.seq === 0 ? stream.epoch! : newEpoch();
+  }
+
   // ---------------------------------------------------------------- history
 
   async history(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
-    const slice = await this.readHistory(room, since, epoch);
+    const slice = await this.readHistory(room, since, epoch, this.epochCandidate(room));
     // The hub subscribes before it reads history: from now on the subscription carries everything
     // after this seq, so a stream whose position was unknown starts here.
     const stream = this.rooms.get(room);
     if (stream !== undefined && stream.seq < 0 && stream.buffer === null) {
       stream.seq = slice.seq;
       stream.epoch = slice.epoch;
+      stream.unborn = slice.seq === 0;
     }
     return slice;
   }
 
-  private async readHistory(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
+  private async readHistory(
+    room: string,
+    since: number | undefined,
+    epoch: string | undefined,
+    candidate: string,
+  ): Promise<HistorySlice> {
     let reply: [number, string, number, string, string[]];
     try {
       reply = await this.cmd.gwHistory(
         this.keys.meta(room),
         this.keys.log(room),
-        newEpoch(),
+        candidate,
         since === undefined ? '' : String(since),
         epoch ?? '',
         this.options.roomTtlMs,
@@ -231,7 +261,15 @@ export class RedisBroker implements Broker {
     let stream = this.rooms.get(room);
     if (stream === undefined) {
       const channel = this.keys.roomChannel(room);
-      stream = { channel, seq: -1, epoch: undefined, buffer: null, catchingUp: false, waiters: [] };
+      stream = {
+        channel,
+        seq: -1,
+        epoch: undefined,
+        unborn: false,
+        buffer: null,
+        catchingUp: false,
+        waiters: [],
+      };
       this.rooms.set(room, stream);
       this.roomByChannel.set(channel, room);
     }
@@ -332,14 +370,10 @@ export class RedisBroker implements Broker {
       s.buffer.push({ epoch, message: m });
       return;
     }
-    if (s.epoch !== undefined && s.epoch !== epoch) {
-      // Redis lost the room (flushed, restarted without persistence, keys expired): seqs start over.
-      this.logger.warn(`room ${room}: epoch changed (history lost in Redis), seq restarts`);
-      s.seq = 0;
-      this.handler?.onRoomReset?.(room);
-      this.wake(s, Number.MAX_SAFE_INTEGER);
+    if (s.epoch !== epoch) {
+      if (s.epoch === undefined) s.epoch = epoch;
+      else if (!this.epochChanged(room, s, epoch, m, allowGap)) return;
     }
-    s.epoch = epoch;
     if (s.seq >= 0) {
       if (m.seq <= s.seq) return;
       if (m.seq > s.seq + 1 && !allowGap) {
@@ -351,6 +385,39 @@ export class RedisBroker implements Broker {
     s.seq = m.seq;
     this.handler?.onMessage(m);
     this.wake(s, m.seq);
+  }
+
+  /**
+   * A message of another epoch than the stream's: Redis lost the room (restarted empty, flushed,
+   * keys expired) and seqs start over, or the room was first published to with another instance's
+   * candidate. The handler hears onRoomReset right before the first message of the new epoch it gets;
+   * when messages of the new epoch came before this one, they are read from history first.
+   * Returns whether `m` is to be delivered now.
+   */
+  private epochChanged(
+    room: string,
+    s: RoomStream,
+    epoch: string,
+    m: RoomMessage,
+    allowGap: boolean,
+  ): boolean {
+    if (m.seq > 1 && !allowGap) {
+      // The stream's epoch stays the old one for the catch-up: the history read then answers
+      // everything the new epoch holds, and this method runs again for its first message.
+      s.seq = 0;
+      s.unborn = false;
+      s.buffer = [{ epoch, message: m }];
+      void this.catchUp(room, s);
+      return false;
+    }
+    if (!s.unborn) this.logger.warn(`room ${room}: epoch changed (history lost in Redis), seq restarts`);
+    s.epoch = epoch;
+    s.seq = m.seq - 1;
+    s.unborn = false;
+    const reset: RoomReset = { epoch, seq: m.seq - 1, oldestSeq: m.seq };
+    this.handler?.onRoomReset?.(room, reset);
+    this.wake(s, Number.MAX_SAFE_INTEGER);
+    return true;
   }
 
   private wake(s: RoomStream, seq: number): void {
@@ -371,7 +438,7 @@ export class RedisBroker implements Broker {
     while (slice === undefined) {
       if (this.closed || this.rooms.get(room) !== s) return;
       try {
-        slice = await this.readHistory(room, s.seq, s.epoch);
+        slice = await this.readHistory(room, s.seq, s.epoch, newEpoch());
       } catch {
         await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS).unref());
       }
@@ -398,6 +465,7 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.ttlRefresh?.stop();
     for (const s of this.rooms.values()) for (const w of s.waiters) w.resolve();
     this.rooms.clear();
     this.roomByChannel.clear();

@@ -38,20 +38,23 @@ return {1, seq, epoch}
 `;
 
 /**
- * Read a room's history.
+ * Read a room's history. Creates no key: a room nobody published to has seq 0 and answers the epoch
+ * candidate (the first publish stores the candidate the publishing instance passes).
  * KEYS: meta, log. ARGV: epoch candidate, since ('' for none), client epoch ('' for none), room key TTL ms.
  * Returns {seq, epoch, oldestSeq, mode, messages}: mode 'none' (no since), 'after' (messages with
  * seq > since) or 'all' (another epoch, or since past the current seq: everything held).
  */
 export const HISTORY_LUA = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-local seq = 0
 if not epoch then
-  epoch = ARGV[1]
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
-else
-  seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+  local mode = 'none'
+  if ARGV[2] ~= '' then
+    mode = 'after'
+    if (ARGV[3] ~= '' and ARGV[3] ~= ARGV[1]) or tonumber(ARGV[2]) > 0 then mode = 'all' end
+  end
+  return {0, ARGV[1], 1, mode, {}}
 end
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local roomTtl = tonumber(ARGV[4])
 if roomTtl > 0 then
   redis.call('PEXPIRE', KEYS[1], roomTtl)
