@@ -95,7 +95,7 @@ export class RedisBroker implements Broker {
     this.broadcast = this.keys.broadcastChannel();
     this.cmd = shared.acquire() as ScriptedRedis;
     this.cmd.defineCommand('gwPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
-    this.cmd.defineCommand('gwHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
+    this.cmd.defineCommand('gwHistory', { numberOfKeys: 3, lua: HISTORY_LUA });
     this.sub = openRedis(options, 'gateway-sub', this.logger);
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
     this.sub.on('ready', () => void this.resubscribe());
@@ -204,9 +204,10 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * The epoch a publication or history read proposes for a room that has no keys: the one this
-   * instance already answered its joiners when nobody has published since, else a new one. Never an
-   * epoch that had messages: seqs restarting in a known epoch would be dropped as duplicates.
+   * The epoch a publication proposes for a room that has no keys: the one a history read answered
+   * this instance's joiners when nobody has published since (every instance computes the same one),
+   * else a new one. Never an epoch that had messages: seqs restarting in a known epoch would be
+   * dropped as duplicates.
    */
   private epochCandidate(room: string): string {
     const stream = this.rooms.get(room);
@@ -216,7 +217,7 @@ export class RedisBroker implements Broker {
   // ---------------------------------------------------------------- history
 
   async history(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
-    const slice = await this.readHistory(room, since, epoch, this.epochCandidate(room));
+    const slice = await this.readHistory(room, since, epoch);
     // The hub subscribes before it reads history: from now on the subscription carries everything
     // after this seq, so a stream whose position was unknown starts here.
     const stream = this.rooms.get(room);
@@ -228,21 +229,18 @@ export class RedisBroker implements Broker {
     return slice;
   }
 
-  private async readHistory(
-    room: string,
-    since: number | undefined,
-    epoch: string | undefined,
-    candidate: string,
-  ): Promise<HistorySlice> {
+  private async readHistory(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
     let reply: [number, string, number, string, string[]];
     try {
       reply = await this.cmd.gwHistory(
         this.keys.meta(room),
         this.keys.log(room),
-        candidate,
+        this.keys.generation(),
+        newEpoch(),
         since === undefined ? '' : String(since),
         epoch ?? '',
         this.options.roomTtlMs,
+        room,
       );
     } catch (err) {
       throw unavailable(err);
@@ -438,7 +436,7 @@ export class RedisBroker implements Broker {
     while (slice === undefined) {
       if (this.closed || this.rooms.get(room) !== s) return;
       try {
-        slice = await this.readHistory(room, s.seq, s.epoch, newEpoch());
+        slice = await this.readHistory(room, s.seq, s.epoch);
       } catch {
         await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS).unref());
       }
