@@ -24,6 +24,7 @@ import type {
   MessageFrame,
   PongFrame,
   PresenceFrame,
+  ResetFrame,
   ServerFrame,
   WelcomeFrame,
 } from '../protocol/wire/frames.js';
@@ -127,6 +128,8 @@ export interface GatewayClientEvents {
   message: MessageFrame;
   direct: DirectFrame;
   joined: JoinedFrame;
+  /** The room's history generation changed (before the first message of the new epoch). */
+  reset: ResetFrame;
   left: LeftFrame;
   presence: PresenceFrame;
   ack: AckFrame;
@@ -621,6 +624,10 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
         return this.onMessage(frame);
       case 'joined':
         return this.onJoined(frame);
+      case 'reset':
+        if (!this.rooms.has(frame.room)) return;
+        this.rooms.get(frame.room)!.reset(frame, (gap) => this.emit('gap', gap));
+        return this.emit('reset', frame);
       case 'left':
         this.settleControl((c) => c.kind === 'leave' && c.room === frame.room, { ok: true, frame });
         return this.emit('left', frame);

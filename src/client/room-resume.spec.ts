@@ -84,4 +84,47 @@ describe('RoomResume', () => {
     expect(out.seqs).toEqual([1]);
     expect(room.epoch).toBe('e2');
   });
+
+  it('on reset adopts the new epoch, reports a gap and delivers the new seqs once, in order', () => {
+    const room = new RoomResume('r');
+    room.beginJoin();
+    const out = recorder();
+    room.complete(joined(0), (g) => out.gaps.push(g), out.deliver);
+    for (const seq of [1, 2, 3]) room.receive(msg(seq), out.deliver);
+    room.reset({ type: 'reset', room: 'r', epoch: 'e2', seq: 0, oldestSeq: 1 }, (g) => out.gaps.push(g));
+    for (const seq of [1, 2, 2, 3]) room.receive(msg(seq), out.deliver);
+    expect(out.seqs).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(out.gaps).toEqual([
+      { room: 'r', recovered: false, since: 3, oldestSeq: 1, seq: 0, epochChanged: true, epoch: 'e2' },
+    ]);
+    expect(room.beginJoin()).toEqual({ type: 'join', room: 'r', since: 3, epoch: 'e2' });
+  });
+
+  it('a reset of a room it had nothing from is silent; one for the epoch it has is ignored', () => {
+    const room = new RoomResume('r');
+    room.beginJoin();
+    const out = recorder();
+    room.complete(joined(0), (g) => out.gaps.push(g), out.deliver);
+    room.reset({ type: 'reset', room: 'r', epoch: 'e2', seq: 0, oldestSeq: 1 }, (g) => out.gaps.push(g));
+    room.receive(msg(1), out.deliver);
+    room.reset({ type: 'reset', room: 'r', epoch: 'e2', seq: 0, oldestSeq: 1 }, (g) => out.gaps.push(g));
+    room.receive(msg(1), out.deliver);
+    room.receive(msg(2), out.deliver);
+    expect(out.gaps).toEqual([]);
+    expect(out.seqs).toEqual([1, 2]);
+    expect(room.epoch).toBe('e2');
+  });
+
+  it('a reset held during a join applies after the replay', () => {
+    const room = new RoomResume('r');
+    room.restartFrom(1);
+    room.beginJoin();
+    const out = recorder();
+    room.receive(msg(2), out.deliver);
+    room.reset({ type: 'reset', room: 'r', epoch: 'e2', seq: 0, oldestSeq: 1 }, (g) => out.gaps.push(g));
+    room.receive(msg(1), out.deliver);
+    room.complete(joined(2), (g) => out.gaps.push(g), out.deliver);
+    expect(out.seqs).toEqual([2, 1]);
+    expect(out.gaps.map((g) => [g.since, g.epoch])).toEqual([[2, 'e2']]);
+  });
 });

@@ -1,11 +1,14 @@
-import type { JoinedFrame, JoinFrame, MessageFrame } from '../protocol/wire/frames.js';
+import type { JoinedFrame, JoinFrame, MessageFrame, ResetFrame } from '../protocol/wire/frames.js';
 import type { GatewayError } from './gateway-error.js';
 
-/** History could not fill the gap since the last seq the client had: some messages were lost. */
+/**
+ * History could not fill the gap since the last seq the client had, or the room's history generation
+ * changed under it (`reset`): some messages may have been lost.
+ */
 export interface GapEvent {
   room: string;
   recovered: false;
-  /** The last seq the client had delivered before the rejoin. */
+  /** The last seq the client had delivered before the rejoin (or the reset). */
   since: number;
   /** The lowest seq the server still held. */
   oldestSeq: number;
@@ -35,7 +38,7 @@ export class RoomResume {
   /** Temporary join failures in a row. */
   retries = 0;
   /** Set while a join is in flight: replayed messages are held until `joined` says which epoch they are from. */
-  private pending: { since?: number; epoch?: string; buffer: MessageFrame[] } | null = null;
+  private pending: { since?: number; epoch?: string; buffer: (MessageFrame | ResetFrame)[] } | null = null;
 
   constructor(readonly name: string) {}
 
@@ -82,6 +85,33 @@ export class RoomResume {
   }
 
   /**
+   * `reset`: the server lost the room's history and its seqs start over in a new epoch. Adopts the
+   * epoch and resumes from `frame.seq`; reports a gap unless nothing can have been lost (no message
+   * delivered from the old epoch and none of the new one skipped). Held in order while joining.
+   */
+  reset(frame: ResetFrame, onGap: (gap: GapEvent) => void): void {
+    if (this.pending) {
+      this.pending.buffer.push(frame);
+      return;
+    }
+    if (frame.epoch === this.epoch) return; // a join already answered from the new epoch
+    const since = this.lastSeq ?? 0;
+    if (since > 0 || frame.seq > 0) {
+      onGap({
+        room: frame.room,
+        recovered: false,
+        since,
+        oldestSeq: frame.oldestSeq,
+        seq: frame.seq,
+        epochChanged: true,
+        epoch: frame.epoch,
+      });
+    }
+    this.epoch = frame.epoch;
+    this.lastSeq = frame.seq;
+  }
+
+  /**
    * `joined` ends the join: reports a gap (`onGap`) when the replay was incomplete or the epoch
    * changed, then delivers the held messages.
    */
@@ -107,8 +137,23 @@ export class RoomResume {
     // A new epoch numbers its messages from scratch: what it replays is all new to the application.
     if (epochChanged) this.lastSeq = undefined;
     this.epoch = frame.epoch;
-    for (const message of resume?.buffer ?? []) this.deliver(message, deliver);
-    if (this.lastSeq === undefined || frame.seq > this.lastSeq) this.lastSeq = frame.seq;
+    // The replay (held messages up to frame.seq) is delivered before the joined seq is adopted; a
+    // held `reset` (it comes after `joined`) ends the joined epoch.
+    let adopted = false;
+    for (const held of resume?.buffer ?? []) {
+      if (held.type === 'message') {
+        this.deliver(held, deliver);
+        continue;
+      }
+      if (!adopted) this.adoptJoinedSeq(frame.seq);
+      adopted = true;
+      this.reset(held, onGap);
+    }
+    if (!adopted) this.adoptJoinedSeq(frame.seq);
+  }
+
+  private adoptJoinedSeq(seq: number): void {
+    if (this.lastSeq === undefined || seq > this.lastSeq) this.lastSeq = seq;
   }
 
   /** The one place a room message reaches the application: at most once per seq, in seq order. */

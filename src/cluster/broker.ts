@@ -82,9 +82,19 @@ export interface BrokerHandler {
   onBroadcast(frame: object): void;
   /**
    * The room's history was lost in the backend (its epoch changed): seqs start over, so the next
-   * message may have a lower seq than the last one delivered.
+   * message may have a lower seq than the last one delivered. Called right before the first message
+   * of the new epoch is handed to `onMessage`; `reset.seq` is that message's seq minus 1.
    */
-  onRoomReset?(room: string): void;
+  onRoomReset?(room: string, reset: RoomReset): void;
+}
+
+/** A room's new history generation, as the `reset` frame carries it. */
+export interface RoomReset {
+  epoch: string;
+  /** The last seq of the new epoch before the next message delivered. */
+  seq: number;
+  /** The lowest seq of the new epoch still held. */
+  oldestSeq: number;
 }
 
 export class BrokerUnavailableError extends Error {

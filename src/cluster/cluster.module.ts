@@ -29,7 +29,10 @@ async function createSeams(config: GatewayConfig): Promise<ClusterSeams> {
   // One store: the broker records room publications' keys in it, the hub direct messages'.
   const idempotency = new MemoryDedup();
   return {
-    broker: new MemoryBroker(config.historySize, idempotency),
+    broker: new MemoryBroker(config.historySize, idempotency, {
+      roomIdleTtlMs: config.roomIdleTtlSec * 1000,
+      historyMaxBytes: config.historyMaxBytes,
+    }),
     presence: new MemoryPresence(),
     idempotency,
     users: new MemoryUsers(),

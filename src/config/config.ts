@@ -54,6 +54,10 @@ export interface GatewayConfig {
   readonly perMessageDeflate: boolean;
 
   readonly historySize: number;
+  /** Memory mode: a room with no member and no publication for this long is freed (0: never). */
+  readonly roomIdleTtlSec: number;
+  /** Memory mode: cap on the history of all rooms, in estimated bytes (0: none). */
+  readonly historyMaxBytes: number;
   readonly dedupWindowMs: number;
   readonly presenceMaxMembers: number;
   readonly maxRoomsPerConnection: number;
@@ -396,6 +400,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     errorWindowMs: r.int('ERROR_WINDOW_MS', 10000, 100),
     perMessageDeflate: r.bool('PER_MESSAGE_DEFLATE', false),
     historySize: r.int('HISTORY_SIZE', 100, 0, 100000),
+    roomIdleTtlSec: r.int('ROOM_IDLE_TTL_SEC', 3600, 0),
+    historyMaxBytes: r.int('HISTORY_MAX_BYTES', 256 * 1024 * 1024, 0),
     dedupWindowMs: r.int('DEDUP_WINDOW_MS', 120000, 0),
     presenceMaxMembers: r.int('PRESENCE_MAX_MEMBERS', 1000, 0),
     maxRoomsPerConnection: r.int('MAX_ROOMS_PER_CONNECTION', 100, 1),

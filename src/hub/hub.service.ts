@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
-import { BROKER, type Broker, type BrokerHandler, type RoomEvent } from '../cluster/broker.js';
+import {
+  BROKER,
+  type Broker,
+  type BrokerHandler,
+  type RoomEvent,
+  type RoomReset,
+} from '../cluster/broker.js';
 import { IDEMPOTENCY, type IdempotencyStore } from '../cluster/idempotency.js';
 import type { MaybeAsync } from '../cluster/maybe-async.js';
 import { PRESENCE, type PresenceStore } from '../cluster/presence.js';
@@ -289,10 +295,9 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     for (const c of this.registry.all()) this.writer.enqueue(c, frame);
   }
 
-  /** The room's history was lost in the broker (new epoch): its seqs start over. */
-  onRoomReset(room: string): void {
-    const local = this.rooms.get(room);
-    if (local !== undefined) local.deliveredSeq = 0;
+  /** The room's history was lost in the broker (new epoch): members hear `reset`, seqs start over. */
+  onRoomReset(room: string, reset: RoomReset): void {
+    this.rooms.get(room)?.reset(reset, this.writer);
   }
 
   /** A server API command for these connections (see control.ts). */

@@ -7,13 +7,13 @@ import { LocalRoom } from './room.js';
 import type { Writer } from './writer.js';
 
 /** A writer that records what each connection was sent (the room's only output). */
-function recordingWriter(): { writer: Writer; seqs: (c: Connection) => number[] } {
-  const sent = new Map<Connection, number[]>();
+function recordingWriter(): { writer: Writer; seqs: (c: Connection) => (number | string)[] } {
+  const sent = new Map<Connection, (number | string)[]>();
   const writer = {
     counters: new HubCounters(),
     enqueue(c: Connection, frame: Buffer) {
-      const m = JSON.parse(framePayload(frame).toString()) as RoomMessage;
-      sent.set(c, [...(sent.get(c) ?? []), m.seq]);
+      const f = JSON.parse(framePayload(frame).toString()) as RoomMessage & { type: string; epoch?: string };
+      sent.set(c, [...(sent.get(c) ?? []), f.type === 'reset' ? `reset:${f.epoch}` : f.seq]);
     },
   } as unknown as Writer;
   return { writer, seqs: (c) => sent.get(c) ?? [] };
@@ -91,5 +91,47 @@ describe('LocalRoom: the join catch-up invariant (against the memory broker)', (
     const again = room.beginJoin(c);
     expect(room.isCurrent(c, state)).toBe(false);
     expect(room.isCurrent(c, again)).toBe(true);
+  });
+
+  it('reset: members hear it before the new epoch; a joiner in its place, unless it read the new epoch', () => {
+    const { writer, seqs } = recordingWriter();
+    const room = new LocalRoom('r');
+    const m = (seq: number): RoomMessage => ({
+      id: `m${seq}`,
+      room: 'r',
+      seq,
+      time: Date.now(),
+      sender,
+      content: '',
+    });
+    const slice = (seq: number, epoch: string) => ({
+      messages: [],
+      seq,
+      epoch,
+      oldestSeq: seq + 1,
+      recovered: true,
+    });
+    const member = conn('member');
+    room.completeJoin(member, room.beginJoin(member), writer);
+    room.deliver(m(1), writer);
+    room.deliver(m(2), writer);
+
+    const oldReader = conn('old');
+    const oldState = room.beginJoin(oldReader);
+    room.replay(oldReader, oldState, slice(2, 'e1'), writer);
+    const newReader = conn('new');
+    const newState = room.beginJoin(newReader);
+    room.deliver(m(3), writer); // held for both
+    room.reset({ epoch: 'e2', seq: 0, oldestSeq: 1 }, writer);
+    room.deliver(m(1), writer); // the new epoch: held for both
+    room.replay(newReader, newState, slice(1, 'e2'), writer);
+    room.deliver(m(2), writer);
+    room.completeJoin(oldReader, oldState, writer);
+    room.completeJoin(newReader, newState, writer);
+    room.deliver(m(3), writer);
+
+    expect(seqs(member)).toEqual([1, 2, 3, 'reset:e2', 1, 2, 3]);
+    expect(seqs(oldReader)).toEqual([3, 'reset:e2', 1, 2, 3]);
+    expect(seqs(newReader)).toEqual([2, 3]);
   });
 });

@@ -1,7 +1,7 @@
-import type { HistorySlice } from '../cluster/broker.js';
+import type { HistorySlice, RoomReset } from '../cluster/broker.js';
 import type { RoomMessage } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
-import { textFrame } from './frame.js';
+import { encodeFrame, textFrame } from './frame.js';
 import { HubCounters } from './hub-counters.js';
 import type { Writer } from './writer.js';
 
@@ -12,6 +12,10 @@ import type { Writer } from './writer.js';
 export interface JoinState {
   pending: RoomMessage[] | null;
   after: number;
+  /** The epoch the joiner's history read answered (its `joined` carries it). */
+  epoch?: string;
+  /** The room's epoch changed while the history was read: `pending[index..]` are of the new one. */
+  reset?: { index: number; reset: RoomReset; frame: Buffer };
 }
 
 /**
@@ -64,6 +68,7 @@ export class LocalRoom {
   replay(c: Connection, state: JoinState, slice: HistorySlice, writer: Writer): void {
     for (const m of slice.messages) writer.enqueue(c, messageFrame(m));
     state.after = slice.seq;
+    state.epoch = slice.epoch;
     // A room new to this instance has delivered nothing yet: publications up to the history's seq
     // that are still in flight from the broker are covered by the replay, not to be delivered again.
     if (this.members.size === 0 && this.joining.size === 1 && this.deliveredSeq < slice.seq) {
@@ -75,15 +80,60 @@ export class LocalRoom {
   completeJoin(c: Connection, state: JoinState, writer: Writer): void {
     const pending = state.pending ?? [];
     state.pending = null;
-    for (const m of pending) {
+    let from = 0;
+    const reset = state.reset;
+    if (reset !== undefined) {
+      state.reset = undefined;
+      // Read before the reset: the old epoch's held messages, then `reset`, then the new epoch's.
+      // Read after it: the held messages before the reset belong to an epoch the joiner never saw.
+      if (state.epoch !== reset.reset.epoch) {
+        this.catchUp(c, state, pending, 0, reset.index, writer);
+        writer.enqueue(c, reset.frame);
+        state.after = reset.reset.seq;
+      }
+      from = reset.index;
+    }
+    this.catchUp(c, state, pending, from, pending.length, writer);
+    if (this.deliveredSeq >= state.after) {
+      this.joining.delete(c);
+      this.members.add(c);
+    }
+  }
+
+  private catchUp(
+    c: Connection,
+    state: JoinState,
+    pending: RoomMessage[],
+    from: number,
+    to: number,
+    writer: Writer,
+  ): void {
+    for (let i = from; i < to; i++) {
+      const m = pending[i];
       if (m.seq > state.after) {
         writer.enqueue(c, messageFrame(m));
         state.after = m.seq;
       }
     }
-    if (this.deliveredSeq >= state.after) {
-      this.joining.delete(c);
-      this.members.add(c);
+  }
+
+  /**
+   * The room's epoch changed (the broker lost its history): every member hears `reset` before the
+   * first message of the new epoch; a joiner hears it in its place among the held messages, unless its
+   * history read already came from the new epoch.
+   */
+  reset(reset: RoomReset, writer: Writer): void {
+    this.deliveredSeq = reset.seq;
+    const frame = encodeFrame({ type: 'reset', room: this.name, ...reset });
+    for (const c of this.members) writer.enqueue(c, frame);
+    HubCounters.bump(writer.counters.framesOut, 'reset', this.members.size);
+    for (const [c, state] of this.joining) {
+      if (state.pending !== null) {
+        state.reset = { index: state.pending.length, reset, frame };
+      } else if (state.epoch !== reset.epoch) {
+        writer.enqueue(c, frame);
+        state.after = reset.seq;
+      }
     }
   }
 

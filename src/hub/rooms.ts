@@ -16,6 +16,8 @@ import type { Writer } from './writer.js';
  */
 export class Rooms {
   private readonly rooms = new Map<string, LocalRoom>();
+  /** The last join under way per connection and room (`connection \0 room`). */
+  private readonly joinsUnderWay = new Map<string, Promise<void>>();
 
   constructor(
     private readonly config: GatewayConfig,
@@ -38,8 +40,29 @@ export class Rooms {
   /**
    * Joins a room: replays history after `since`, then `joined`, then live messages, with no gap and
    * no duplicate even while the room is busy (live messages are held while history is read).
+   * A second `join` of the room by the same connection waits for the first one to finish and is then
+   * a rejoin: otherwise it would supersede the first before its presence was announced, and the
+   * user would be missing from presence and never get its `left`.
    */
-  async join(c: Connection, room: string, since?: number, epoch?: string): Promise<void> {
+  join(c: Connection, room: string, since?: number, epoch?: string): Promise<void> {
+    const key = `${c.id}\u0000${room}`;
+    const before = this.joinsUnderWay.get(key);
+    const run =
+      before === undefined
+        ? this.joinNow(c, room, since, epoch)
+        : before.then(
+            () => this.joinNow(c, room, since, epoch),
+            () => this.joinNow(c, room, since, epoch),
+          );
+    this.joinsUnderWay.set(key, run);
+    const done = () => {
+      if (this.joinsUnderWay.get(key) === run) this.joinsUnderWay.delete(key);
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  private async joinNow(c: Connection, room: string, since?: number, epoch?: string): Promise<void> {
     if (!mayJoin(c.principal, room)) {
       throw new HubError(HubErrorCode.Forbidden, `your token does not allow room "${room}"`);
     }

@@ -15,22 +15,60 @@ interface RoomLog {
   /** Ring buffer of the last `size` messages. */
   ring: RoomMessage[];
   start: number;
+  epoch: string;
+  /** Estimated bytes of the messages in `ring` (see messageBytes). */
+  bytes: number;
+  /** Time of the last publication or of the last member leaving (ms). */
+  usedAt: number;
+  /** The hub has members in the room: it is never freed, only its history trimmed. */
+  subscribed: boolean;
 }
+
+export interface MemoryBrokerOptions {
+  /** A room with no member and no publication for this long is freed; 0: never. */
+  roomIdleTtlMs: number;
+  /** Cap on the estimated bytes of all rooms' history; 0: none. */
+  historyMaxBytes: number;
+}
+
+const NO_BOUNDS: MemoryBrokerOptions = { roomIdleTtlMs: 0, historyMaxBytes: 0 };
+
+/** Over the cap, history is evicted down to this share of it, so that eviction runs rarely. */
+const EVICT_TO = 0.9;
 
 /**
  * Single-instance broker: seq, history (a ring buffer per room) and fan-out to this process.
- * Its epoch is the process's: in-memory history is lost exactly when the process restarts.
+ *
+ * Rooms are bounded: a room with no member and no traffic for ROOM_IDLE_TTL_SEC is freed, and when
+ * the history of all rooms exceeds HISTORY_MAX_BYTES the longest-idle rooms without members are freed
+ * first, then the oldest messages of the longest-idle rooms with members are dropped. A room with
+ * members is never freed, so its epoch never changes under them. A freed room that is used again
+ * starts at seq 1 with a new epoch: epochs are `<process>.<generation>`, and the generation moves on
+ * each time a room with messages is freed, so a freed room's epoch is never handed out again.
  * Idempotency keys are looked up in and recorded to the memory store it is given (the seam set's).
  */
 export class MemoryBroker implements Broker {
   private handler: BrokerHandler | null = null;
   private readonly rooms = new Map<string, RoomLog>();
-  readonly epoch = randomBytes(6).toString('base64url');
+  private readonly base = randomBytes(6).toString('base64url');
+  private generation = 0;
+  /** The epoch a room created now gets. */
+  private currentEpoch = this.base + '.0';
+  /** Estimated bytes of all rooms' history. */
+  private bytes = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly historySize: number,
     private readonly idempotency: MemoryDedup = new MemoryDedup(),
-  ) {}
+    private readonly bounds: MemoryBrokerOptions = NO_BOUNDS,
+  ) {
+    const idle = bounds.roomIdleTtlMs;
+    if (idle > 0) {
+      this.timer = setInterval(() => this.freeIdle(Date.now()), Math.max(100, Math.min(idle / 2, 60_000)));
+      this.timer.unref();
+    }
+  }
 
   setHandler(handler: BrokerHandler): void {
     this.handler = handler;
@@ -42,19 +80,21 @@ export class MemoryBroker implements Broker {
       const prior = this.idempotency.get(key);
       if (prior?.seq !== undefined && prior.room === message.room) return { ...message, seq: prior.seq };
     }
-    let log = this.rooms.get(message.room);
-    if (log === undefined) {
-      log = { seq: 0, ring: [], start: 0 };
-      this.rooms.set(message.room, log);
-    }
+    const log = this.rooms.get(message.room) ?? this.createLog(message.room);
     const full = message as RoomMessage;
     full.seq = ++log.seq;
+    log.usedAt = full.time;
     if (this.historySize > 0) {
+      let delta = messageBytes(full);
       if (log.ring.length < this.historySize) log.ring.push(full);
       else {
+        delta -= messageBytes(log.ring[log.start]);
         log.ring[log.start] = full;
         log.start = (log.start + 1) % this.historySize;
       }
+      log.bytes += delta;
+      this.bytes += delta;
+      if (this.bytes > this.bounds.historyMaxBytes && this.bounds.historyMaxBytes > 0) this.evict();
     }
     this.handler?.onMessage(full);
     if (key !== undefined) {
@@ -80,18 +120,28 @@ export class MemoryBroker implements Broker {
 
   history(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
     const log = this.rooms.get(room);
-    if (log === undefined) return Promise.resolve(sliceHistory([], 0, this.epoch, since, epoch));
-    const held = log.start === 0 ? log.ring : log.ring.slice(log.start).concat(log.ring.slice(0, log.start));
-    return Promise.resolve(sliceHistory(held, log.seq, this.epoch, since, epoch));
+    if (log === undefined) return Promise.resolve(sliceHistory([], 0, this.currentEpoch, since, epoch));
+    return Promise.resolve(sliceHistory(held(log), log.seq, log.epoch, since, epoch));
   }
 
-  // Everything is local: every room and user is "subscribed".
-  subscribeRoom(): Promise<void> {
+  /** The hub has members in the room: it is held (and keeps its epoch) until they leave. */
+  subscribeRoom(room: string): Promise<void> {
+    (this.rooms.get(room) ?? this.createLog(room)).subscribed = true;
     return Promise.resolve();
   }
-  unsubscribeRoom(): Promise<void> {
+
+  /** The last member left: a room nobody published to is dropped now, others when idle. */
+  unsubscribeRoom(room: string): Promise<void> {
+    const log = this.rooms.get(room);
+    if (log !== undefined) {
+      log.subscribed = false;
+      log.usedAt = Date.now();
+      if (log.seq === 0) this.rooms.delete(room);
+    }
     return Promise.resolve();
   }
+
+  // Users are all local: nothing to subscribe.
   subscribeUser(): Promise<void> {
     return Promise.resolve();
   }
@@ -102,6 +152,78 @@ export class MemoryBroker implements Broker {
     return true;
   }
   close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
     return Promise.resolve();
   }
+
+  /** Rooms held and their estimated history bytes (tests, stats). */
+  get usage(): { rooms: number; bytes: number } {
+    return { rooms: this.rooms.size, bytes: this.bytes };
+  }
+
+  /** Frees the rooms without members whose last use is ROOM_IDLE_TTL_SEC ago or more. */
+  freeIdle(now: number): void {
+    const before = now - this.bounds.roomIdleTtlMs;
+    for (const [room, log] of this.rooms) {
+      if (!log.subscribed && log.usedAt <= before) this.free(room, log);
+    }
+  }
+
+  private createLog(room: string): RoomLog {
+    const log: RoomLog = {
+      seq: 0,
+      ring: [],
+      start: 0,
+      epoch: this.currentEpoch,
+      bytes: 0,
+      usedAt: Date.now(),
+      subscribed: false,
+    };
+    this.rooms.set(room, log);
+    return log;
+  }
+
+  private free(room: string, log: RoomLog): void {
+    this.rooms.delete(room);
+    this.bytes -= log.bytes;
+    if (log.seq > 0 && log.epoch === this.currentEpoch) {
+      this.currentEpoch = `${this.base}.${++this.generation}`;
+    }
+  }
+
+  /**
+   * Over HISTORY_MAX_BYTES: frees the longest-idle rooms without members, then trims the history of
+   * the longest-idle rooms with members (their epoch stays), down to EVICT_TO of the cap.
+   */
+  private evict(): void {
+    const target = this.bounds.historyMaxBytes * EVICT_TO;
+    const byIdle = [...this.rooms].sort((a, b) => a[1].usedAt - b[1].usedAt);
+    for (const [room, log] of byIdle) {
+      if (this.bytes <= target) return;
+      if (!log.subscribed) this.free(room, log);
+    }
+    for (const [, log] of byIdle) {
+      if (this.bytes <= target) return;
+      if (!log.subscribed || log.ring.length === 0) continue;
+      const messages = held(log);
+      let drop = 0;
+      while (drop < messages.length && this.bytes > target) {
+        const b = messageBytes(messages[drop++]);
+        log.bytes -= b;
+        this.bytes -= b;
+      }
+      log.ring = messages.slice(drop);
+      log.start = 0;
+    }
+  }
+}
+
+/** The messages a room holds, oldest first. */
+function held(log: RoomLog): RoomMessage[] {
+  return log.start === 0 ? log.ring : log.ring.slice(log.start).concat(log.ring.slice(0, log.start));
+}
+
+/** Estimated memory of a held message: its strings plus the objects around them. */
+function messageBytes(m: RoomMessage): number {
+  return 160 + 2 * (m.content.length + m.id.length);
 }

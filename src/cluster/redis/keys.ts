@@ -36,6 +36,13 @@ export class RedisKeys {
   presenceNames(room: string): string {
     return `${this.prefix}room:{${room}}:pnames`;
   }
+  /**
+   * String: this Redis's generation (random, made once): the epochs answered for rooms nobody has
+   * published to derive from it, so a Redis restarted empty or flushed answers other ones.
+   */
+  generation(): string {
+    return `${this.prefix}generation`;
+  }
   /** String: a dedup-window entry (JSON). */
   dedup(key: string): string {
     return `${this.prefix}dedup:${key}`;

@@ -9,17 +9,22 @@ import {
   type HistorySlice,
   type PublishOptions,
   type RoomEvent,
+  type RoomReset,
 } from '../broker.js';
 import { InFlight } from '../idempotency.js';
 import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
 import { eventStreamKey } from './event-stream.js';
 import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
 import type { ReplicaConfirmation } from './replica-confirmation.js';
+import { RoomTtlRefresh } from './room-ttl-refresh.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './scripts.js';
 
 export interface RedisBrokerOptions extends RedisSettings {
   historySize: number;
-  /** Room keys (seq, epoch, history) expire after this long without a publish or a join; 0: never. */
+  /**
+   * Room keys (seq, epoch, history) expire after this long without a publish, a join or a member on
+   * any instance (each instance refreshes the rooms it has members in); 0: never.
+   */
   roomTtlMs: number;
   /** EVENTS_MAXLEN: the publish script appends the `message` event to the stream; 0: no stream. */
   eventsMaxlen?: number;
@@ -36,6 +41,11 @@ interface RoomStream {
   /** Last seq handed to the handler; -1 until known. */
   seq: number;
   epoch: string | undefined;
+  /**
+   * `epoch` is a candidate a history read answered for a room nobody has published to yet (seq 0):
+   * this instance's next publication there proposes it, so that its joiners keep their epoch.
+   */
+  unborn: boolean;
   /** Non-null while catching up from history: live messages wait here. */
   buffer: { epoch: string; message: RoomMessage }[] | null;
   catchingUp: boolean;
@@ -79,6 +89,7 @@ export class RedisBroker implements Broker {
   /** Keyed publications under way on this instance (a racing retry waits for the original). */
   private readonly inflight = new InFlight();
   private closed = false;
+  private readonly ttlRefresh: RoomTtlRefresh | undefined;
 
   constructor(
     private readonly options: RedisBrokerOptions,
@@ -90,10 +101,13 @@ export class RedisBroker implements Broker {
     this.broadcast = this.keys.broadcastChannel();
     this.cmd = shared.acquire() as ScriptedRedis;
     this.cmd.defineCommand('gwPublish', { numberOfKeys: 4, lua: PUBLISH_LUA });
-    this.cmd.defineCommand('gwHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
+    this.cmd.defineCommand('gwHistory', { numberOfKeys: 3, lua: HISTORY_LUA });
     this.sub = openRedis(options, 'gateway-sub', this.logger);
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
     this.sub.on('ready', () => void this.resubscribe());
+    if (options.roomTtlMs > 0) {
+      this.ttlRefresh = new RoomTtlRefresh(this.cmd, this.keys, options.roomTtlMs, () => this.rooms.keys());
+    }
   }
 
   /** The subscriber connection (tests and startup wait for it). */
@@ -141,7 +155,7 @@ export class RedisBroker implements Broker {
         this.keys.log(room),
         this.keys.idem(room, key),
         eventStreamKey(this.keys.prefix),
-        newEpoch(),
+        this.epochCandidate(room),
         head,
         tail,
         this.options.historySize,
@@ -171,7 +185,14 @@ export class RedisBroker implements Broker {
     tail: string,
   ): Promise<RoomMessage> {
     const { id, room, time, sender, content } = message;
-    const [published, seq] = await this.replicas!.publish(room, key, newEpoch(), head, tail, ttlMs);
+    const [published, seq] = await this.replicas!.publish(
+      room,
+      key,
+      this.epochCandidate(room),
+      head,
+      tail,
+      ttlMs,
+    );
     if (published === 1) await this.ownDelivery(room, seq);
     return { id, room, seq, time, sender, content };
   }
@@ -215,6 +236,17 @@ export class RedisBroker implements Broker {
     }
   }
 
+  /**
+   * The epoch a publication proposes for a room that has no keys: the one a history read answered
+   * this instance's joiners when nobody has published since (every instance computes the same one),
+   * else a new one. Never an epoch that had messages: seqs restarting in a known epoch would be
+   * dropped as duplicates.
+   */
+  private epochCandidate(room: string): string {
+    const stream = this.rooms.get(room);
+    return stream !== undefined && stream.unborn && stream.seq === 0 ? stream.epoch! : newEpoch();
+  }
+
   // ---------------------------------------------------------------- history
 
   async history(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
@@ -225,6 +257,7 @@ export class RedisBroker implements Broker {
     if (stream !== undefined && stream.seq < 0 && stream.buffer === null) {
       stream.seq = slice.seq;
       stream.epoch = slice.epoch;
+      stream.unborn = slice.seq === 0;
     }
     return slice;
   }
@@ -240,10 +273,12 @@ export class RedisBroker implements Broker {
       reply = await this.cmd.gwHistory(
         this.keys.meta(room),
         this.keys.log(room),
+        this.keys.generation(),
         newEpoch(),
         since === undefined ? '' : String(since),
         epoch ?? '',
         this.options.roomTtlMs,
+        room,
       );
     } catch (err) {
       throw unavailable(err);
@@ -272,7 +307,15 @@ export class RedisBroker implements Broker {
     let stream = this.rooms.get(room);
     if (stream === undefined) {
       const channel = this.keys.roomChannel(room);
-      stream = { channel, seq: -1, epoch: undefined, buffer: null, catchingUp: false, waiters: [] };
+      stream = {
+        channel,
+        seq: -1,
+        epoch: undefined,
+        unborn: false,
+        buffer: null,
+        catchingUp: false,
+        waiters: [],
+      };
       this.rooms.set(room, stream);
       this.roomByChannel.set(channel, room);
     }
@@ -373,14 +416,10 @@ export class RedisBroker implements Broker {
       s.buffer.push({ epoch, message: m });
       return;
     }
-    if (s.epoch !== undefined && s.epoch !== epoch) {
-      // Redis lost the room (flushed, restarted without persistence, keys expired): seqs start over.
-      this.logger.warn(`room ${room}: epoch changed (history lost in Redis), seq restarts`);
-      s.seq = 0;
-      this.handler?.onRoomReset?.(room);
-      this.wake(s, Number.MAX_SAFE_INTEGER);
+    if (s.epoch !== epoch) {
+      if (s.epoch === undefined) s.epoch = epoch;
+      else if (!this.epochChanged(room, s, epoch, m, allowGap)) return;
     }
-    s.epoch = epoch;
     if (s.seq >= 0) {
       if (m.seq <= s.seq) return;
       if (m.seq > s.seq + 1 && !allowGap) {
@@ -392,6 +431,39 @@ export class RedisBroker implements Broker {
     s.seq = m.seq;
     this.handler?.onMessage(m);
     this.wake(s, m.seq);
+  }
+
+  /**
+   * A message of another epoch than the stream's: Redis lost the room (restarted empty, flushed,
+   * keys expired) and seqs start over, or the room was first published to with another instance's
+   * candidate. The handler hears onRoomReset right before the first message of the new epoch it gets;
+   * when messages of the new epoch came before this one, they are read from history first.
+   * Returns whether `m` is to be delivered now.
+   */
+  private epochChanged(
+    room: string,
+    s: RoomStream,
+    epoch: string,
+    m: RoomMessage,
+    allowGap: boolean,
+  ): boolean {
+    if (m.seq > 1 && !allowGap) {
+      // The stream's epoch stays the old one for the catch-up: the history read then answers
+      // everything the new epoch holds, and this method runs again for its first message.
+      s.seq = 0;
+      s.unborn = false;
+      s.buffer = [{ epoch, message: m }];
+      void this.catchUp(room, s);
+      return false;
+    }
+    if (!s.unborn) this.logger.warn(`room ${room}: epoch changed (history lost in Redis), seq restarts`);
+    s.epoch = epoch;
+    s.seq = m.seq - 1;
+    s.unborn = false;
+    const reset: RoomReset = { epoch, seq: m.seq - 1, oldestSeq: m.seq };
+    this.handler?.onRoomReset?.(room, reset);
+    this.wake(s, Number.MAX_SAFE_INTEGER);
+    return true;
   }
 
   private wake(s: RoomStream, seq: number): void {
@@ -444,6 +516,7 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.ttlRefresh?.stop();
     for (const s of this.rooms.values()) for (const w of s.waiters) w.resolve();
     this.rooms.clear();
     this.roomByChannel.clear();

@@ -50,20 +50,40 @@ return {1, seq, epoch}
 `;
 
 /**
- * Read a room's history.
- * KEYS: meta, log. ARGV: epoch candidate, since ('' for none), client epoch ('' for none), room key TTL ms.
+ * Read a room's history. Creates no room key: a room nobody published to has seq 0 and answers a
+ * candidate epoch that every instance computes alike, sha1(generation | room | time bucket), so that
+ * joiners on all instances agree and the first publication (from an instance that answered it)
+ * stores it. The generation key (one for the whole deployment, made once) changes when Redis is
+ * restarted empty or flushed; the time bucket (REDIS_ROOM_TTL_SEC long) changes before a room whose
+ * keys expired can be born again, so a room's new generation never gets an epoch it had before.
+ * KEYS: meta, log, generation. ARGV: a random generation in case there is none, since ('' for none),
+ * client epoch ('' for none), room key TTL ms, room name.
  * Returns {seq, epoch, oldestSeq, mode, messages}: mode 'none' (no since), 'after' (messages with
  * seq > since) or 'all' (another epoch, or since past the current seq: everything held).
  */
 export const HISTORY_LUA = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-local seq = 0
 if not epoch then
-  epoch = ARGV[1]
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
-else
-  seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+  local gen = redis.call('GET', KEYS[3])
+  if not gen then
+    gen = ARGV[1]
+    redis.call('SET', KEYS[3], gen)
+  end
+  local bucket = 0
+  local ttl = tonumber(ARGV[4])
+  if ttl > 0 then
+    local t = redis.call('TIME')
+    bucket = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) / ttl)
+  end
+  local candidate = string.sub(redis.sha1hex(gen .. '|' .. ARGV[5] .. '|' .. string.format('%d', bucket)), 1, 12)
+  local mode = 'none'
+  if ARGV[2] ~= '' then
+    mode = 'after'
+    if (ARGV[3] ~= '' and ARGV[3] ~= candidate) or tonumber(ARGV[2]) > 0 then mode = 'all' end
+  end
+  return {0, candidate, 1, mode, {}}
 end
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local roomTtl = tonumber(ARGV[4])
 if roomTtl > 0 then
   redis.call('PEXPIRE', KEYS[1], roomTtl)

@@ -106,6 +106,19 @@ export interface JoinedFrame {
   members?: UserRef[];
 }
 
+/**
+ * The room's history generation changed under a member (the server lost the room's history): seqs
+ * start over in `epoch`. Comes before the first message of the new epoch; `seq` is the new epoch's
+ * last seq before that message (the member resumes from it), `oldestSeq` the lowest seq still held.
+ */
+export interface ResetFrame {
+  type: 'reset';
+  room: string;
+  epoch: string;
+  seq: number;
+  oldestSeq: number;
+}
+
 export interface LeftFrame {
   type: 'left';
   room: string;
@@ -157,6 +170,7 @@ export type ServerFrame =
   | MessageFrame
   | DirectFrame
   | JoinedFrame
+  | ResetFrame
   | LeftFrame
   | PresenceFrame
   | AckFrame
@@ -175,6 +189,7 @@ const SERVER_FRAME_TYPE_SET: Record<ServerFrameType, true> = {
   message: true,
   direct: true,
   joined: true,
+  reset: true,
   left: true,
   presence: true,
   ack: true,
