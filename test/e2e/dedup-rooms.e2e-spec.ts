@@ -2,7 +2,9 @@ import {
   deleteKeys,
   type Frame,
   GatewayProcess,
+  post,
   PrivateRedis,
+  serviceToken,
   SHARED_REDIS_URL,
   TestClient,
   uniquePrefix,
@@ -112,6 +114,18 @@ describe.each([
     expect(retry).toEqual({ type: 'ack', id: 'lost-1', room: 'room-c', seq: 1 });
     expect(await send(sender, 'room-d', 'once', 'lost-1')).toEqual(retry);
     expect(await deliveredBeforeMarkers(sender, watcher, ['room-c', 'room-d'])).toEqual(['room-c#1:once']);
+  });
+
+  it('answers a push whose Idempotency-Key was used in another room with the original, delivering nothing', async () => {
+    const watcher = await connect('watcher3', ['push-a', 'push-b']);
+    const sender = await connect('writer3', ['push-a', 'push-b']);
+    const headers = { authorization: `Bearer ${serviceToken('billing')}`, 'idempotency-key': 'push-1' };
+    const url = `${gw.httpUrl}/api/publish`;
+    const first = await post(url, { room: 'push-a', content: 'once' }, headers);
+    expect(first).toMatchObject({ status: 202, body: { id: 'push-1', seq: 1 } });
+    const other = await post(url, { room: 'push-b', content: 'once' }, headers);
+    expect(other).toMatchObject({ status: 202, body: { id: 'push-1', seq: 1, room: 'push-a' } });
+    expect(await deliveredBeforeMarkers(sender, watcher, ['push-a', 'push-b'])).toEqual(['push-a#1:once']);
   });
 });
 
