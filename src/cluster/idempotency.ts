@@ -27,6 +27,13 @@ export interface IdempotencyStore {
    */
   claim(key: string, ttlMs: number): MaybeAsync<boolean>;
   /**
+   * Takes a room message's id for its sender (SET NX PX with `{room}`): undefined for the one caller
+   * that took it (it publishes, then the seq is known where `get`/`take` find it); otherwise what
+   * the id was first taken for: its room, and its seq once that publication is known. One id per
+   * sender, whichever room: a reuse in another room is a duplicate of the first publication.
+   */
+  take(key: string, room: string, ttlMs: number): MaybeAsync<DedupEntry | undefined>;
+  /**
    * Forgets a claim whose work failed, so that a retry of the same id is done (and done once) instead
    * of being refused as already claimed for the rest of the window.
    */
@@ -39,20 +46,14 @@ export const IDEMPOTENCY = Symbol('IDEMPOTENCY');
 /** What an id names: a room message, a direct message, or a claimed push event. */
 export type IdempotentKind = 'message' | 'direct' | 'push';
 
-/** The key of an id: one namespace per sender and kind, so another sender's identical id is not a duplicate. */
+/**
+ * The key of an id: one namespace per sender and kind, so another sender's identical id is not a
+ * duplicate. A room message's key names no room: the id is used once per sender, whichever room
+ * (`take`); the Redis broker also keeps it beside the room (`RedisKeys.idem`) for the publish
+ * script, which answers a retry in that room with the original seq.
+ */
 export function idempotencyKey(userId: string, kind: IdempotentKind, id: string): string {
   return `${kind}\u0000${userId}\u0000${id}`;
-}
-
-/**
- * The key of a room message's id: per sender AND room, as the Redis broker keeps it (beside the room,
- * `RedisKeys.idem`, which Redis Cluster needs in the room's slot). The same id in another room is
- * another publication; a retry in the first room is still answered with the first room's seq, in
- * every mode (a store holding one entry per (sender, id) forgot the first room once the id was used
- * in a second one, and re-delivered the retry).
- */
-export function roomMessageKey(userId: string, room: string, id: string): string {
-  return `message\u0000${userId}\u0000${room}\u0000${id}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Broker, PublishOptions as BrokerPublishOptions } from '../cluster/broker.js';
-import { type IdempotencyStore, idempotencyKey, InFlight, roomMessageKey } from '../cluster/idempotency.js';
+import { type DedupEntry, type IdempotencyStore, idempotencyKey, InFlight } from '../cluster/idempotency.js';
 import { after, type MaybeAsync } from '../cluster/maybe-async.js';
 import type { DirectFrame, RoomMessage, UserRef } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
@@ -18,6 +18,12 @@ export interface PublishOptions {
 export interface PublishResult {
   id: string;
   seq: number;
+  /**
+   * Set when the id had been published already in another room: that room (`seq` is its seq there),
+   * and nothing was published now.
+   */
+  room?: string;
+  duplicate?: true;
 }
 
 export const SYSTEM: UserRef = { id: 'system', name: 'system' };
@@ -49,24 +55,87 @@ export class Publisher {
       throw new HubError(HubErrorCode.NotJoined, `join room "${room}" before sending to it`);
     }
     return after(this.publish(room, content, c.user, clientId), (result) => {
-      this.writer.send(c, { type: 'ack', id: result.id, room, seq: result.seq });
+      this.writer.send(c, { type: 'ack', id: result.id, room: result.room ?? room, seq: result.seq });
     });
   }
 
   /**
-   * Publishes a message to a room on every instance. With a `clientId`, a retry by the same sender
-   * to the same room within DEDUP_WINDOW_MS answers the original seq and is not delivered again
-   * (the same id in another room is another message, in memory and Redis mode alike).
+   * Publishes a message to a room on every instance. With a `clientId`, the sender's id is used once
+   * within DEDUP_WINDOW_MS, whichever room: the sender's record (`IdempotencyStore.take`) is taken
+   * before publishing. A retry in the same room is published under the same key and the broker
+   * answers it with the original seq (also when the first attempt's reply was lost); a reuse in
+   * another room publishes nothing and answers the original room and seq (`duplicate`).
    */
   publish(room: string, content: string, sender: UserRef, clientId?: string): MaybeAsync<PublishResult> {
-    const id = clientId ?? this.newId();
-    const options: BrokerPublishOptions | undefined =
-      clientId === undefined
-        ? undefined
-        : {
-            idempotencyKey: roomMessageKey(sender.id, room, clientId),
-            idempotentResultTtlMs: this.windowMs,
-          };
+    if (clientId === undefined) return this.send(room, content, sender, this.newId(), undefined);
+    const key = idempotencyKey(sender.id, 'message', clientId);
+    let taken: MaybeAsync<DedupEntry | undefined>;
+    try {
+      taken = this.idempotency.take(key, room, this.windowMs);
+    } catch (err) {
+      throw toHubError(err);
+    }
+    if (!(taken instanceof Promise)) return this.publishTaken(room, content, sender, clientId, key, taken);
+    return taken.then(
+      (prior) => this.publishTaken(room, content, sender, clientId, key, prior),
+      (err: unknown) => {
+        throw toHubError(err);
+      },
+    );
+  }
+
+  private publishTaken(
+    room: string,
+    content: string,
+    sender: UserRef,
+    id: string,
+    key: string,
+    prior: DedupEntry | undefined,
+  ): MaybeAsync<PublishResult> {
+    if (prior?.room !== undefined && prior.room !== room) {
+      if (prior.seq === undefined) {
+        throw new HubError(
+          HubErrorCode.Unavailable,
+          `message id "${id}" is being published in another room; retry`,
+          true,
+        );
+      }
+      return { id, seq: prior.seq, room: prior.room, duplicate: true };
+    }
+    const options: BrokerPublishOptions = { idempotencyKey: key, idempotentResultTtlMs: this.windowMs };
+    if (prior !== undefined) return this.send(room, content, sender, id, options);
+    // Taken now: if the publication fails, the id is given back so that a retry publishes it.
+    let sent: MaybeAsync<PublishResult>;
+    try {
+      sent = this.send(room, content, sender, id, options);
+    } catch (err) {
+      void this.giveBack(key);
+      throw err;
+    }
+    if (!(sent instanceof Promise)) return sent;
+    return sent.catch(async (err: unknown) => {
+      await this.giveBack(key);
+      throw err;
+    });
+  }
+
+  /** Releases a taken id; when that fails too (Redis down), a retry in the same room still publishes. */
+  private async giveBack(key: string): Promise<void> {
+    try {
+      await this.idempotency.release(key);
+    } catch {
+      // The record still names the room; the room's own record (not set: nothing was published)
+      // lets a retry there publish, and the record expires with the window.
+    }
+  }
+
+  private send(
+    room: string,
+    content: string,
+    sender: UserRef,
+    id: string,
+    options: BrokerPublishOptions | undefined,
+  ): MaybeAsync<PublishResult> {
     this.counters.busPublished++;
     let published: MaybeAsync<RoomMessage>;
     try {

@@ -53,7 +53,7 @@ export class PushController {
     @Req() req: ServiceRequest,
     @Body() body: PublishRequest,
     @Headers('idempotency-key') idempotencyKey?: string,
-  ): Promise<{ id: string; seq?: number }> {
+  ): Promise<{ id: string; seq?: number; room?: string }> {
     if (body.room !== undefined && body.to !== undefined) {
       throw new PushHttpError(PushError.BadRequest, 'invalid publish request', [
         { field: 'to', problem: 'give either room or to, not both' },
@@ -70,6 +70,9 @@ export class PushController {
       { id: service.id, name: service.name },
     );
     this.metrics.pushRequest(202);
-    return result.seq === undefined ? { id: result.id } : { id: result.id, seq: result.seq };
+    if (result.seq === undefined) return { id: result.id };
+    // A key already used in another room: the original publication, where the message lives.
+    if (result.room !== undefined) return { id: result.id, seq: result.seq, room: result.room };
+    return { id: result.id, seq: result.seq };
   }
 }

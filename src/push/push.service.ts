@@ -18,6 +18,11 @@ export interface PushResult {
   id: string;
   /** The room seq (room messages only). */
   seq?: number;
+  /**
+   * With `duplicate` for a room message: the room the id was first published in, when that is not
+   * the requested one (`seq` is the seq there).
+   */
+  room?: string;
   /** True when this was a retry of an already delivered id. */
   duplicate?: boolean;
 }
@@ -65,7 +70,9 @@ export class PushService {
     }
     if (input.room !== undefined) {
       const r = await this.hub.publish(input.room, input.content, { sender, id: input.id });
-      return { id: r.id, seq: r.seq };
+      return r.duplicate === true
+        ? { id: r.id, seq: r.seq, room: r.room, duplicate: true }
+        : { id: r.id, seq: r.seq };
     }
     const r = await this.hub.sendDirect(sender, input.to!, input.content, { id: input.id });
     return r.duplicate ? { id: r.id, duplicate: true } : { id: r.id };

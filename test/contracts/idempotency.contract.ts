@@ -54,6 +54,19 @@ export function idempotencyContract(name: string, makeFactory: () => Idempotency
       expect(await d.claim(key, 60000)).toBe(false);
     });
 
+    it("takes a sender's message id once, whichever room; a released id can be taken again", async () => {
+      const key = idempotencyKey('alice', 'message', uniqueName('id'));
+      const [a, b] = await Promise.all([d.take(key, 'room-a', 60000), d.take(key, 'room-b', 60000)]);
+      expect([a, b].filter((x) => x === undefined)).toHaveLength(1);
+      const winner = a === undefined ? 'room-a' : 'room-b';
+      expect(a ?? b).toEqual({ room: winner });
+      expect(await d.take(key, 'room-c', 60000)).toEqual({ room: winner });
+      expect(await d.take(idempotencyKey('bob', 'message', key), 'room-c', 60000)).toBeUndefined();
+      await d.release(key);
+      expect(await d.take(key, 'room-c', 60000)).toBeUndefined();
+      expect(await d.take(key, 'room-a', 60000)).toEqual({ room: 'room-c' });
+    });
+
     it('forgets an entry after its TTL', async () => {
       const key = idempotencyKey('alice', 'message', uniqueName('id'));
       await d.set(key, { room: 'r', seq: 1 }, 50);

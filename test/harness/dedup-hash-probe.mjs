@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 
 const dist = process.argv[2];
-const { roomMessageKey } = await import(pathToFileURL(`${dist}/cluster/idempotency.js`).href);
+const { idempotencyKey } = await import(pathToFileURL(`${dist}/cluster/idempotency.js`).href);
 const { MemoryDedup } = await import(pathToFileURL(`${dist}/cluster/memory/memory-dedup.js`).href);
 
 const N = 200_000;
@@ -48,7 +48,7 @@ function fill(ids) {
   const dedup = new MemoryDedup(() => 0);
   const started = performance.now();
   for (const id of ids) {
-    const key = roomMessageKey('mallory', 'lobby', id);
+    const key = idempotencyKey('mallory', 'message', id);
     if (dedup.get(key) === undefined) dedup.set(key, { room: 'lobby', seq: 1 }, 60_000);
   }
   const elapsed = performance.now() - started;
@@ -59,7 +59,8 @@ function fill(ids) {
 const c = crafted();
 const r = random();
 const seed = (Math.random() * 0x100000000) >>> 0;
-const fnvLowBits = new Set(c.map((id) => fnv1a(roomMessageKey('mallory', 'lobby', id), seed) & 0x3fff)).size;
+const fnvLowBits = new Set(c.map((id) => fnv1a(idempotencyKey('mallory', 'message', id), seed) & 0x3fff))
+  .size;
 let craftedMs = Infinity;
 let randomMs = Infinity;
 for (let run = 0; run < 3; run++) {

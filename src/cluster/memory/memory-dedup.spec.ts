@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { roomMessageKey } from '../idempotency.js';
+import { idempotencyKey } from '../idempotency.js';
 import { MemoryDedup } from './memory-dedup.js';
 
 // The hash against crafted ids: test/e2e/dedup-hash.e2e-spec.ts (timed outside Jest's sandbox).
 describe('MemoryDedup', () => {
   it('releases an id: it reads as absent, and can be set and claimed again', () => {
     const dedup = new MemoryDedup(() => 0);
-    const key = roomMessageKey('alice', 'r', 'x');
+    const key = idempotencyKey('alice', 'message', 'x');
     expect(dedup.claim(key, 1000)).toBe(true);
     dedup.release(key);
     expect(dedup.get(key)).toBeUndefined();

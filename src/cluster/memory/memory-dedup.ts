@@ -228,6 +228,16 @@ export class MemoryDedup implements IdempotencyStore {
     return true;
   }
 
+  /**
+   * The broker publishes under the same key and completes the entry with the seq, in the same
+   * synchronous step: a later `take` finds `{room, seq}`.
+   */
+  take(key: string, room: string, ttlMs: number): DedupEntry | undefined {
+    const prior = this.get(key);
+    if (prior === undefined) this.set(key, { room }, ttlMs);
+    return prior;
+  }
+
   release(key: string): void {
     const hash = this.hashOf(key);
     const shard = hash >>> (32 - SHARD_BITS);

@@ -3,10 +3,18 @@ import type { DedupEntry, IdempotencyStore } from '../idempotency.js';
 import { type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys } from './keys.js';
 
+/** The start of a room message's dedup key (`idempotencyKey(user, 'message', id)`). */
+const MESSAGE = 'message\u0000';
+
 /**
  * The idempotency window in Redis: one string per key under REDIS_KEY_PREFIX, SET NX PX (the first
- * answer wins, Redis expires it). Room publications keep their key beside the room instead (the
- * publish script checks it in the same step: `RedisKeys.idem`).
+ * answer wins, Redis expires it).
+ *
+ * A room message's id has two records. The sender's, `sender:<n>:{<user>}:<id>` (n: the user id's
+ * length, so that no user id and message id can be read as another pair), hash-tagged by user so
+ * that in Redis Cluster it lives in the sender's slot, holds the room the id was first taken for
+ * (`take`). The room's, `RedisKeys.idem`, beside the room's other keys so that the publish script
+ * checks and sets it in the same atomic step, holds the seq: `take` reads the seq from there.
  */
 export class RedisDedup implements IdempotencyStore {
   private readonly keys: RedisKeys;
@@ -24,7 +32,7 @@ export class RedisDedup implements IdempotencyStore {
   async get(key: string): Promise<DedupEntry | undefined> {
     let raw: string | null;
     try {
-      raw = await this.redis.get(this.keys.dedup(key));
+      raw = await this.redis.get(this.keyOf(key));
     } catch (err) {
       throw unavailable(err);
     }
@@ -34,7 +42,7 @@ export class RedisDedup implements IdempotencyStore {
   async set(key: string, entry: DedupEntry, ttlMs: number): Promise<void> {
     if (ttlMs <= 0) return;
     try {
-      await this.redis.set(this.keys.dedup(key), JSON.stringify(entry), 'PX', ttlMs, 'NX');
+      await this.redis.set(this.keyOf(key), JSON.stringify(entry), 'PX', ttlMs, 'NX');
     } catch (err) {
       throw unavailable(err);
     }
@@ -42,18 +50,48 @@ export class RedisDedup implements IdempotencyStore {
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
     try {
-      return (await this.redis.set(this.keys.dedup(key), '{}', 'PX', Math.max(1, ttlMs), 'NX')) === 'OK';
+      return (await this.redis.set(this.keyOf(key), '{}', 'PX', Math.max(1, ttlMs), 'NX')) === 'OK';
     } catch (err) {
       throw unavailable(err);
     }
   }
 
-  async release(key: string): Promise<void> {
+  async take(key: string, room: string, ttlMs: number): Promise<DedupEntry | undefined> {
+    const redisKey = this.keyOf(key);
+    const value = JSON.stringify({ room });
     try {
-      await this.redis.del(this.keys.dedup(key));
+      // Twice at most: a record found taken can expire or be released before it is read.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        if ((await this.redis.set(redisKey, value, 'PX', Math.max(1, ttlMs), 'NX')) === 'OK')
+          return undefined;
+        const raw = await this.redis.get(redisKey);
+        if (raw === null) continue;
+        const prior = JSON.parse(raw) as DedupEntry;
+        if (prior.room !== undefined && prior.seq === undefined) {
+          const seq = await this.redis.get(this.keys.idem(prior.room, key));
+          if (seq !== null) prior.seq = Number(seq);
+        }
+        return prior;
+      }
     } catch (err) {
       throw unavailable(err);
     }
+    throw unavailable(new Error(`the record of message id ${JSON.stringify(key)} keeps changing`));
+  }
+
+  async release(key: string): Promise<void> {
+    try {
+      await this.redis.del(this.keyOf(key));
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  private keyOf(key: string): string {
+    if (!key.startsWith(MESSAGE)) return this.keys.dedup(key);
+    const end = key.indexOf('\u0000', MESSAGE.length);
+    const user = key.slice(MESSAGE.length, end);
+    return `${this.keys.prefix}sender:${user.length}:{${user}}:${key.slice(end + 1)}`;
   }
 
   async close(): Promise<void> {
