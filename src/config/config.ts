@@ -52,6 +52,9 @@ export interface GatewayConfig {
   readonly dedupWindowMs: number;
   readonly presenceMaxMembers: number;
   readonly maxRoomsPerConnection: number;
+  /** History messages a connection may have replayed (`join` with `since`/`last`) per window. */
+  readonly replayBudgetMessages: number;
+  readonly replayBudgetWindowMs: number;
 
   readonly redisUrl?: string;
   /** Prefix of every Redis key and channel (several deployments can share one Redis). */
@@ -262,6 +265,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     dedupWindowMs: r.int('DEDUP_WINDOW_MS', 120000, 0),
     presenceMaxMembers: r.int('PRESENCE_MAX_MEMBERS', 1000, 0),
     maxRoomsPerConnection: r.int('MAX_ROOMS_PER_CONNECTION', 100, 1),
+    replayBudgetMessages: r.int('REPLAY_BUDGET_MESSAGES', 5000, 1),
+    replayBudgetWindowMs: r.int('REPLAY_BUDGET_WINDOW_MS', 60000, 100, 3600000),
     redisUrl: r.raw('REDIS_URL'),
     redisKeyPrefix: r.raw('REDIS_KEY_PREFIX') ?? 'gw:',
     redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 2000, 50, 60000),

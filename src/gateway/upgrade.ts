@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import { HubCounters } from '../hub/hub-counters.js';
 import { type HubService } from '../hub/hub.service.js';
 import { Refusal } from '../protocol/wire/codes.js';
+import { requestedRooms, tooManyRoomsMessage } from './handshake-rooms.js';
 import type { Router } from './router.js';
 import { connectionOf, tagSocket } from './socket-tag.js';
 
@@ -27,6 +28,8 @@ export class Upgrade {
     private readonly hub: HubService,
     private readonly authenticator: HandshakeAuthenticator,
     private readonly router: Router,
+    /** MAX_ROOMS_PER_CONNECTION: a handshake naming more rooms in `?rooms=` is refused 400. */
+    private readonly maxRooms = Number.MAX_SAFE_INTEGER,
   ) {}
 
   handle(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -42,6 +45,9 @@ export class Upgrade {
     if (this.hub.isDraining) return this.refuse(socket, Refusal.Draining);
     const problem = invalidUpgrade(req);
     if (problem) return this.refuse(socket, Refusal.BadRequest, problem);
+    const rooms = requestedRooms(url);
+    if (rooms.length > this.maxRooms)
+      return this.refuse(socket, Refusal.BadRequest, tooManyRoomsMessage(rooms.length, this.maxRooms));
 
     let principal: Principal;
     try {
@@ -66,7 +72,7 @@ export class Upgrade {
         ws.on('error', (err) => this.logger.debug?.(`socket error on ${c.id}: ${err.message}`));
         ws.once('close', (code: number, reason: Buffer) => this.hub.unregister(c, code, reason.toString()));
         this.wss.emit('connection', ws, req);
-        this.router.joinRequestedRooms(c, url);
+        this.router.joinRequestedRooms(c, rooms);
       });
     } finally {
       // `ws` completes (or aborts) the handshake synchronously: no callback means it refused.

@@ -10,7 +10,7 @@ import type { MaybeAsync } from '../cluster/maybe-async.js';
 import { PRESENCE, type PresenceStore } from '../cluster/presence.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { Close, type ErrorCode, type Refusal } from '../protocol/codes.js';
-import type { RoomMessage, ServerFrame, UserRef } from '../protocol/frames.js';
+import type { LeftReason, RoomMessage, ServerFrame, UserRef } from '../protocol/frames.js';
 import type { FieldProblem } from '../protocol/ws-error.js';
 import { Connection } from './connection.js';
 import { encodeFrame } from './frame.js';
@@ -170,12 +170,12 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   // ---------------------------------------------------------------- rooms and publishing
 
-  join(c: Connection, room: string, since?: number, epoch?: string): Promise<void> {
-    return this.rooms.join(c, room, since, epoch);
+  join(c: Connection, room: string, since?: number, epoch?: string, last?: number): Promise<void> {
+    return this.rooms.join(c, room, since, epoch, last);
   }
 
-  leave(c: Connection, room: string): void {
-    this.rooms.leave(c, room);
+  leave(c: Connection, room: string, reason?: LeftReason): void {
+    this.rooms.leave(c, room, reason);
   }
 
   publishFromClient(c: Connection, room: string, content: string, clientId?: string): MaybeAsync<void> {

@@ -4,11 +4,13 @@ import type { Broker, HistorySlice, RoomEvent } from '../cluster/broker.js';
 import type { PresenceStore } from '../cluster/presence.js';
 import type { GatewayConfig } from '../config/config.js';
 import type { JoinedFrame, UserRef } from '../protocol/frames.js';
+import { LeftReason } from '../protocol/wire/frames.js';
 import type { Connection } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
 import { HubError, HubErrorCode, toHubError } from './hub-error.js';
 import type { HubEvents } from './hub-events.js';
 import { LocalRoom } from './room.js';
+import { ReplayBudget } from './replay-budget.js';
 import type { Writer } from './writer.js';
 
 /**
@@ -17,6 +19,7 @@ import type { Writer } from './writer.js';
  */
 export class Rooms {
   private readonly rooms = new Map<string, LocalRoom>();
+  private readonly replayBudget: ReplayBudget;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -26,7 +29,9 @@ export class Rooms {
     private readonly counters: HubCounters,
     private readonly events: EventEmitter<HubEvents>,
     private readonly logBrokerFailure: (what: string, err: unknown) => void,
-  ) {}
+  ) {
+    this.replayBudget = new ReplayBudget(config.replayBudgetMessages, config.replayBudgetWindowMs);
+  }
 
   get(room: string): LocalRoom | undefined {
     return this.rooms.get(room);
@@ -37,10 +42,12 @@ export class Rooms {
   }
 
   /**
-   * Joins a room: replays history after `since`, then `joined`, then live messages, with no gap and
-   * no duplicate even while the room is busy (live messages are held while history is read).
+   * Joins a room: replays history after `since` (or its `last` messages), then `joined`, then live
+   * messages, with no gap and no duplicate even while the room is busy (live messages are held while
+   * history is read). A replay the connection's replay budget does not cover is refused
+   * (`rate_limited`): nothing replayed, the join not done (a member stays the member it was).
    */
-  async join(c: Connection, room: string, since?: number, epoch?: string): Promise<void> {
+  async join(c: Connection, room: string, since?: number, epoch?: string, last?: number): Promise<void> {
     if (!mayJoin(c.principal, room)) {
       throw new HubError(HubErrorCode.Forbidden, `your token does not allow room "${room}"`);
     }
@@ -49,6 +56,8 @@ export class Rooms {
     if (!rejoin && (c.rooms?.size ?? 0) >= max) {
       throw new HubError(HubErrorCode.Forbidden, `at most ${max} rooms per connection`);
     }
+    const replaying = since !== undefined || last !== undefined;
+    if (replaying && this.replayBudget.exhausted(c, performance.now())) throw this.overBudget(room);
     let local = this.rooms.get(room);
     const firstLocal = local === undefined;
     if (local === undefined) this.rooms.set(room, (local = new LocalRoom(room)));
@@ -58,16 +67,23 @@ export class Rooms {
     let slice: HistorySlice;
     try {
       if (firstLocal) await this.broker.subscribeRoom(room);
-      slice = await this.broker.history(room, since, epoch);
+      slice =
+        last === undefined ? await this.broker.history(room, since, epoch) : await this.recent(room, last);
     } catch (err) {
       if (rejoin) local.abortRejoin(c);
       else this.dropMembership(c, room);
       throw toHubError(err);
     }
     if (!local.isCurrent(c, state)) return;
+    if (replaying && !this.replayBudget.charge(c, slice.messages.length, performance.now())) {
+      // What was held for a member while history was read is still its own: it stays a member.
+      if (rejoin) local.completeJoin(c, state, this.writer);
+      else this.dropMembership(c, room);
+      throw this.overBudget(room);
+    }
 
     local.replay(c, state, slice, this.writer);
-    if (since !== undefined) {
+    if (replaying) {
       this.counters.historyReplays++;
       this.counters.replayedMessages += slice.messages.length;
       if (!slice.recovered) this.counters.notRecovered++;
@@ -91,6 +107,30 @@ export class Rooms {
     if (!rejoin) this.events.emit('joined', { connectionId: c.id, user: c.user, room });
   }
 
+  private overBudget(room: string): HubError {
+    const { replayBudgetMessages: n, replayBudgetWindowMs: ms } = this.config;
+    return new HubError(
+      HubErrorCode.RateLimited,
+      `history replay budget exhausted (${n} messages per ${ms} ms): room "${room}" not joined; retry later`,
+      true,
+    );
+  }
+
+  /**
+   * The room's last `last` messages still held: its current seq first, then the history after
+   * seq - last (trimmed to `last` if messages came in between). `recovered` is true: nothing was
+   * asked for beyond them.
+   */
+  private async recent(room: string, last: number): Promise<HistorySlice> {
+    const head = await this.broker.history(room);
+    if (head.oldestSeq > head.seq) return head;
+    const slice = await this.broker.history(room, Math.max(0, head.seq - last), head.epoch);
+    const extra = slice.messages.length - last;
+    if (extra > 0) slice.messages = slice.messages.slice(extra);
+    slice.recovered = true;
+    return slice;
+  }
+
   /**
    * Adds a joiner to the room's presence and announces a user's first connection; answers the
    * member list when the room is small enough to list (PRESENCE_MAX_MEMBERS).
@@ -109,11 +149,11 @@ export class Rooms {
     return members;
   }
 
-  /** Leaves a room and answers `left`. */
-  leave(c: Connection, room: string): void {
+  /** Leaves a room and answers `left` with the reason (the client's own `leave` by default). */
+  leave(c: Connection, room: string, reason: LeftReason = LeftReason.Leave): void {
     if (!c.joined(room)) throw new HubError(HubErrorCode.NotJoined, `you have not joined room "${room}"`);
     this.leaveRoom(c, room);
-    this.writer.send(c, { type: 'left', room });
+    this.writer.send(c, { type: 'left', room, reason });
   }
 
   /** Removes a connection from a room (a leave or its close) and announces a user's last one. */

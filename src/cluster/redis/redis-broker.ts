@@ -11,6 +11,7 @@ import {
   type RoomEvent,
 } from '../broker.js';
 import { InFlight } from '../idempotency.js';
+import { HistoryCache } from './history-cache.js';
 import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './scripts.js';
@@ -74,6 +75,8 @@ export class RedisBroker implements Broker {
   private readonly broadcast: string;
   /** Keyed publications under way on this instance (a racing retry waits for the original). */
   private readonly inflight = new InFlight();
+  /** Parsed history messages, so that repeated replays of a room do not parse them again. */
+  private readonly historyCache = new HistoryCache();
   private closed = false;
 
   constructor(
@@ -220,7 +223,7 @@ export class RedisBroker implements Broker {
     const [seqRaw, currentEpoch, oldestRaw, mode, raw] = reply;
     const seq = Number(seqRaw);
     const oldestSeq = Number(oldestRaw);
-    const messages = raw.map((json) => JSON.parse(json) as RoomMessage);
+    const messages = raw.map((json) => this.historyCache.get(json));
     const recovered = mode === 'none' || (mode === 'after' && since! + 1 >= oldestSeq);
     return { messages, seq, epoch: currentEpoch, oldestSeq, recovered };
   }
