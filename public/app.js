@@ -15,6 +15,8 @@ const NAME_KEY = 'ws-gateway.chat.name';
 const NARROW = window.matchMedia('(max-width: 720px)');
 /** Lines kept per room; older ones are dropped from the page (history stays on the server). */
 const MAX_LINES = 1000;
+/** Recent messages shown when a room is first joined (a reload shows the conversation again). */
+const RECENT_ON_JOIN = 50;
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -324,6 +326,14 @@ function start(token) {
       : `some messages could not be recovered (history starts at #${gap.oldestSeq})`;
     addSystemLine(gap.room, text, 'gap');
   });
+  client.on('left', (frame) => {
+    // Taken out by the server (the token no longer allows the room); our own leaves have no room left.
+    if (!frame.reason || frame.reason === 'leave' || !state.rooms.has(frame.room)) return;
+    state.rooms.delete(frame.room);
+    if (state.current === frame.room) selectRoom(state.rooms.keys().next().value ?? null);
+    else renderRooms();
+    showError(`Removed from ${frame.room}: ${describeError(frame.reason, '')}`, frame.reason);
+  });
   client.on('error', (frame) => showError(describeError(frame.code, frame.message), frame.code));
   client.on('ack', renderOutbox);
 
@@ -421,7 +431,7 @@ function joinRoom(name) {
     state.rooms.set(name, { name, state: 'joining', lines: [], members: null, unread: 0, resume: null });
   }
   selectRoom(name);
-  state.client.join(name).catch((err) => {
+  state.client.join(name, { last: RECENT_ON_JOIN }).catch((err) => {
     if (err.code === 'left' || err.code === 'closed') return;
     state.rooms.delete(name);
     if (state.current === name) selectRoom(state.rooms.keys().next().value ?? null);

@@ -28,7 +28,7 @@ import type {
   ServerFrame,
   WelcomeFrame,
 } from '../protocol/wire/frames.js';
-import { ROOM_NAME, MAX_USER_ID_LENGTH } from '../protocol/wire/limits.js';
+import { MAX_JOIN_LAST, MAX_USER_ID_LENGTH, ROOM_NAME } from '../protocol/wire/limits.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { type ClientErrorCode, GatewayError } from './gateway-error.js';
@@ -301,14 +301,22 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   }
 
   /**
-   * Joins a room; resolves with its `joined`. `since` replays the messages after it. The room is
-   * rejoined after every reconnect, resuming from the last seq delivered.
+   * Joins a room; resolves with its `joined`. `since` replays the messages after it; `last` (first
+   * join only, 1..MAX_JOIN_LAST) replays the room's last messages the server holds, before `joined`.
+   * The room is rejoined after every reconnect, resuming from the last seq delivered.
    */
-  join(room: string, options: { since?: number } = {}): Promise<JoinedFrame> {
+  join(room: string, options: { since?: number; last?: number } = {}): Promise<JoinedFrame> {
     if (!ROOM_NAME.test(room))
       return Promise.reject(new GatewayError('invalid', `bad room name: ${JSON.stringify(room)}`));
     if (options.since !== undefined && !(Number.isInteger(options.since) && options.since >= 0)) {
       return Promise.reject(new GatewayError('invalid', 'since must be an integer >= 0'));
+    }
+    const last = options.last;
+    if (last !== undefined && !(Number.isInteger(last) && last >= 1 && last <= MAX_JOIN_LAST)) {
+      return Promise.reject(new GatewayError('invalid', `last must be an integer 1..${MAX_JOIN_LAST}`));
+    }
+    if (last !== undefined && options.since !== undefined) {
+      return Promise.reject(new GatewayError('invalid', 'since and last cannot be combined'));
     }
     if (this.stopped)
       return Promise.reject(new GatewayError('offline', 'not connected: call connect() first'));
@@ -320,6 +328,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
       this.rooms.set(room, state);
     }
     if (options.since !== undefined) state.restartFrom(options.since);
+    else if (last !== undefined && state.lastSeq === undefined) state.recent = last;
     const promise = new Promise<JoinedFrame>((resolve, reject) => state.waiters.push({ resolve, reject }));
     // Not connected: the join goes out with the rejoins after the next welcome.
     if (this.isLive() && !state.joining) this.sendJoin(state);
@@ -630,6 +639,8 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
         return this.emit('reset', frame);
       case 'left':
         this.settleControl((c) => c.kind === 'leave' && c.room === frame.room, { ok: true, frame });
+        // The server took the room away (e.g. `forbidden` after a token refresh): not rejoined.
+        if (frame.reason !== undefined && frame.reason !== 'leave') this.dropRoom(frame.room, frame);
         return this.emit('left', frame);
       case 'ack':
         return this.onAck(frame);
@@ -648,6 +659,15 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
       default:
         return; // a newer server's frame type: ignored
     }
+  }
+
+  /** Forgets a room the server removed the connection from; a pending join() rejects. */
+  private dropRoom(room: string, frame: LeftFrame): void {
+    const state = this.rooms.get(room);
+    if (!state) return;
+    this.rooms.delete(room);
+    const err = new GatewayError('left', `removed from ${room} by the server (${frame.reason})`);
+    for (const w of state.waiters.splice(0)) w.reject(err);
   }
 
   private onWelcome(frame: WelcomeFrame): void {

@@ -35,6 +35,8 @@ export class RoomResume {
   /** `join()` calls waiting for the next `joined`. */
   readonly waiters: Array<{ resolve: (frame: JoinedFrame) => void; reject: (err: GatewayError) => void }> =
     [];
+  /** `last` of the first join: the room's recent messages, asked for until the first `joined`. */
+  recent?: number;
   /** Temporary join failures in a row. */
   retries = 0;
   /** Set while a join is in flight: replayed messages are held until `joined` says which epoch they are from. */
@@ -59,6 +61,8 @@ export class RoomResume {
     if (this.lastSeq !== undefined) {
       frame.since = this.lastSeq;
       if (this.epoch !== undefined) frame.epoch = this.epoch;
+    } else if (this.recent !== undefined) {
+      frame.last = this.recent;
     }
     this.pending = { since: frame.since, epoch: frame.epoch, buffer: [] };
     return frame;

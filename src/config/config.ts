@@ -61,6 +61,9 @@ export interface GatewayConfig {
   readonly dedupWindowMs: number;
   readonly presenceMaxMembers: number;
   readonly maxRoomsPerConnection: number;
+  /** History messages a connection may have replayed (`join` with `since`/`last`) per window. */
+  readonly replayBudgetMessages: number;
+  readonly replayBudgetWindowMs: number;
 
   readonly redisUrl?: string;
   /**
@@ -405,6 +408,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     dedupWindowMs: r.int('DEDUP_WINDOW_MS', 120000, 0),
     presenceMaxMembers: r.int('PRESENCE_MAX_MEMBERS', 1000, 0),
     maxRoomsPerConnection: r.int('MAX_ROOMS_PER_CONNECTION', 100, 1),
+    replayBudgetMessages: r.int('REPLAY_BUDGET_MESSAGES', 5000, 1),
+    replayBudgetWindowMs: r.int('REPLAY_BUDGET_WINDOW_MS', 60000, 100, 3600000),
     redisUrl: r.raw('REDIS_URL'),
     redisSentinel: redisSentinel(r),
     redisMinReplicas: r.int('REDIS_MIN_REPLICAS', 0, 0, 100),

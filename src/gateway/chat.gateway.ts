@@ -2,11 +2,11 @@ import { UseFilters, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
-import type { Principal } from '../auth/principal.js';
+import { mayJoin, type Principal } from '../auth/principal.js';
 import { Connection } from '../hub/connection.js';
 import { HubService } from '../hub/hub.service.js';
 import { ErrorCode } from '../protocol/wire/codes.js';
-import type { AuthedFrame, PongFrame } from '../protocol/wire/frames.js';
+import { type AuthedFrame, LeftReason, type PongFrame } from '../protocol/wire/frames.js';
 import { AuthDto, DirectDto, JoinDto, LeaveDto, MessageDto, PingDto } from '../protocol/envelope.dto.js';
 import { EnvelopePipe } from '../protocol/envelope.pipe.js';
 import { WsError } from '../protocol/ws-error.js';
@@ -31,7 +31,7 @@ export class ChatGateway {
 
   @SubscribeMessage('join')
   async join(@WsConnection() c: Connection, @MessageBody() dto: JoinDto): Promise<void> {
-    await this.hub.join(c, dto.room, dto.since, dto.epoch);
+    await this.hub.join(c, dto.room, dto.since, dto.epoch, dto.last);
   }
 
   @SubscribeMessage('leave')
@@ -57,7 +57,11 @@ export class ChatGateway {
       : { type: 'pong', time: Date.now(), id: dto.id };
   }
 
-  /** Token refresh: only a valid, unrevoked token for the same `sub` replaces the current one. */
+  /**
+   * Token refresh: only a valid, unrevoked token for the same `sub` replaces the current one. Rooms
+   * the new token's `rooms` claim no longer allows are left (`left {room, reason: "forbidden"}`,
+   * before `authed`): nothing more is delivered from them and sending there is `forbidden`.
+   */
   @SubscribeMessage('auth')
   async auth(
     @WsConnection() c: Connection,
@@ -76,6 +80,9 @@ export class ChatGateway {
     }
     if (await this.authenticator.isRevoked(next)) throw new WsError(ErrorCode.Unauthorized, 'token revoked');
     c.principal = next;
+    for (const room of [...(c.rooms ?? [])]) {
+      if (!mayJoin(next, room)) this.hub.leave(c, room, LeftReason.Forbidden);
+    }
     return { type: 'authed', exp: next.exp };
   }
 }

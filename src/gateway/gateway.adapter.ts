@@ -42,7 +42,14 @@ export class GatewayAdapter extends AbstractWsAdapter {
           }
         : false,
     });
-    const upgrade = new Upgrade(wss, options?.path ?? '/ws', this.hub, this.authenticator, this.router);
+    const upgrade = new Upgrade(
+      wss,
+      options?.path ?? '/ws',
+      this.hub,
+      this.authenticator,
+      this.router,
+      this.config.maxRoomsPerConnection,
+    );
     (this.httpServer as HttpServer).on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       upgrade.handle(req, socket as Socket, head),
     );

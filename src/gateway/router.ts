@@ -47,16 +47,28 @@ export class Router {
     ws.on('message', (data: Buffer, isBinary: boolean) => this.dispatch(ws, map, data, isBinary));
   }
 
-  /** `?rooms=a,b`: each joined exactly as a `join` frame would be (refusals are error frames). */
-  joinRequestedRooms(c: Connection, url: URL): void {
-    const rooms = url.searchParams.get('rooms');
-    if (!rooms) return;
+  /**
+   * The rooms of `?rooms=` (handshake-rooms.ts), each joined exactly as a `join` frame would be and
+   * charged to the token bucket like one (refusals are error frames). Those the bucket does not
+   * cover are not joined: one `rate_limited` error names them.
+   */
+  joinRequestedRooms(c: Connection, rooms: readonly string[]): void {
+    if (rooms.length === 0) return;
     const route = this.handlers.get(c.ws)?.get('join');
-    for (const room of rooms
-      .split(',')
-      .map((r) => r.trim())
-      .filter(Boolean)) {
-      this.dispatchParsed(c.ws, c, route, { type: 'join', room }, 'join', undefined);
+    const now = Date.now();
+    const refused: string[] = [];
+    for (const room of rooms) {
+      if (!c.bucket.take(now)) refused.push(room);
+      else this.dispatchParsed(c.ws, c, route, { type: 'join', room }, 'join', undefined);
+    }
+    if (refused.length > 0) {
+      this.hub.sendError(
+        c,
+        ErrorCode.RateLimited,
+        `over ${this.ratePerSec} frames per second: ${refused.length} rooms of ?rooms= not joined; send join frames for them`,
+        undefined,
+        refused.map((room) => ({ field: 'rooms', problem: `${room}: not joined (rate limit)` })),
+      );
     }
   }
 

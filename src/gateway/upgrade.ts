@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import { HubCounters } from '../hub/hub-counters.js';
 import { type HubService } from '../hub/hub.service.js';
 import { Refusal } from '../protocol/wire/codes.js';
+import { requestedRooms, tooManyRoomsMessage } from './handshake-rooms.js';
 import type { Router } from './router.js';
 import { connectionOf, tagSocket } from './socket-tag.js';
 import { monotonicNow } from '../hub/clock.js';
@@ -29,6 +30,8 @@ export class Upgrade {
     private readonly hub: HubService,
     private readonly authenticator: HandshakeAuthenticator,
     private readonly router: Router,
+    /** MAX_ROOMS_PER_CONNECTION: a handshake naming more rooms in `?rooms=` is refused 400. */
+    private readonly maxRooms = Number.MAX_SAFE_INTEGER,
   ) {}
 
   handle(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -44,6 +47,9 @@ export class Upgrade {
     if (this.hub.isDraining) return this.refuse(socket, Refusal.Draining);
     const problem = invalidUpgrade(req);
     if (problem) return this.refuse(socket, Refusal.BadRequest, problem);
+    const rooms = requestedRooms(url);
+    if (rooms.length > this.maxRooms)
+      return this.refuse(socket, Refusal.BadRequest, tooManyRoomsMessage(rooms.length, this.maxRooms));
 
     let principal: Principal;
     try {
@@ -56,7 +62,7 @@ export class Upgrade {
     const ip = this.authenticator.clientIp(req);
     const limit = this.hub.admit(ip, principal.id);
     if (limit !== null) return this.refuse(socket, limit);
-    void this.admitCluster(req, socket, head, url, principal, ip);
+    void this.admitCluster(req, socket, head, rooms, principal, ip);
   }
 
   /**
@@ -67,7 +73,7 @@ export class Upgrade {
     req: IncomingMessage,
     socket: Socket,
     head: Buffer,
-    url: URL,
+    rooms: readonly string[],
     principal: Principal,
     ip: string,
   ): Promise<void> {
@@ -105,7 +111,7 @@ export class Upgrade {
         ws.on('error', (err) => this.logger.debug?.(`socket error on ${c.id}: ${err.message}`));
         ws.once('close', (code: number, reason: Buffer) => this.hub.unregister(c, code, reason.toString()));
         this.wss.emit('connection', ws, req);
-        this.router.joinRequestedRooms(c, url);
+        this.router.joinRequestedRooms(c, rooms);
       });
     } finally {
       // `ws` completes (or aborts) the handshake synchronously: no callback means it refused.

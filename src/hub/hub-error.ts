@@ -10,6 +10,8 @@ export const HubErrorCode = {
   Forbidden: 'forbidden',
   /** A message to or a leave of a room the connection has not joined. */
   NotJoined: 'not_joined',
+  /** Over a per-connection budget (history replay); nothing was done: retry later. */
+  RateLimited: 'rate_limited',
   /** The cluster bus or history is unreachable; nothing was sent. */
   Unavailable: 'unavailable',
 } as const;

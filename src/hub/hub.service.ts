@@ -18,7 +18,8 @@ import type { UserDirectory } from '../cluster/users.js';
 import { revokes } from '../auth/revocation.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { Close, type ErrorCode, type Refusal } from '../protocol/codes.js';
-import type { LeftFrame, RoomMessage, ServerFrame, UserRef } from '../protocol/frames.js';
+import { LeftReason } from '../protocol/wire/frames.js';
+import type { RoomMessage, ServerFrame, UserRef } from '../protocol/frames.js';
 import type { FieldProblem } from '../protocol/ws-error.js';
 import { Connection } from './connection.js';
 import { type ControlCommand, controlOf } from './control.js';
@@ -218,12 +219,12 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   // ---------------------------------------------------------------- rooms and publishing
 
-  join(c: Connection, room: string, since?: number, epoch?: string): Promise<void> {
-    return this.rooms.join(c, room, since, epoch);
+  join(c: Connection, room: string, since?: number, epoch?: string, last?: number): Promise<void> {
+    return this.rooms.join(c, room, since, epoch, last);
   }
 
-  leave(c: Connection, room: string): void {
-    this.rooms.leave(c, room);
+  leave(c: Connection, room: string, reason?: LeftReason): void {
+    this.rooms.leave(c, room, reason);
   }
 
   publishFromClient(c: Connection, room: string, content: string, clientId?: string): MaybeAsync<void> {
@@ -321,8 +322,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
 
   /** Takes a connection out of a room on the server's decision: `left {room, reason: "removed"}`. */
   private removeFromRoom(c: Connection, room: string): void {
-    this.rooms.leaveRoom(c, room, 'removed');
-    this.writer.send(c, { type: 'left', room, reason: 'removed' } as LeftFrame);
+    this.rooms.leave(c, room, LeftReason.Removed);
   }
 
   // ---------------------------------------------------------------- housekeeping

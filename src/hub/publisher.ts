@@ -1,3 +1,4 @@
+import { mayJoin } from '../auth/principal.js';
 import type { Broker, PublishOptions as BrokerPublishOptions } from '../cluster/broker.js';
 import { type DedupEntry, type IdempotencyStore, idempotencyKey, InFlight } from '../cluster/idempotency.js';
 import { after, type MaybeAsync } from '../cluster/maybe-async.js';
@@ -52,6 +53,9 @@ export class Publisher {
    */
   fromClient(c: Connection, room: string, content: string, clientId?: string): MaybeAsync<void> {
     if (!c.joined(room)) {
+      if (!mayJoin(c.principal, room)) {
+        throw new HubError(HubErrorCode.Forbidden, `your token does not allow room "${room}"`);
+      }
       throw new HubError(HubErrorCode.NotJoined, `join room "${room}" before sending to it`);
     }
     return after(this.publish(room, content, c.user, clientId), (result) => {

@@ -3,6 +3,7 @@ import type { RoomMessage } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
 import { encodeFrame, textFrame } from './frame.js';
 import { HubCounters } from './hub-counters.js';
+import { replayFrame } from './replay-frame.js';
 import type { Writer } from './writer.js';
 
 /**
@@ -66,7 +67,7 @@ export class LocalRoom {
 
   /** Queues the history read for the join and records which seqs it covers. */
   replay(c: Connection, state: JoinState, slice: HistorySlice, writer: Writer): void {
-    for (const m of slice.messages) writer.enqueue(c, messageFrame(m));
+    for (const m of slice.messages) writer.enqueue(c, replayFrame(m, messageFrame));
     state.after = slice.seq;
     state.epoch = slice.epoch;
     // A room new to this instance has delivered nothing yet: publications up to the history's seq

@@ -3,11 +3,13 @@ import type { Broker, HistorySlice, RoomEvent } from '../cluster/broker.js';
 import type { PresenceStore } from '../cluster/presence.js';
 import type { GatewayConfig } from '../config/config.js';
 import type { JoinedFrame, UserRef } from '../protocol/frames.js';
+import { LeftReason } from '../protocol/wire/frames.js';
 import type { Connection } from './connection.js';
 import type { HubCounters } from './hub-counters.js';
 import { HubError, HubErrorCode, toHubError } from './hub-error.js';
-import type { HubEventBus, LeftReason } from './hub-events.js';
+import type { HubEventBus, LeftReason as LeftEventReason } from './hub-events.js';
 import { LocalRoom } from './room.js';
+import { ReplayBudget } from './replay-budget.js';
 import type { Writer } from './writer.js';
 
 /**
@@ -18,6 +20,7 @@ export class Rooms {
   private readonly rooms = new Map<string, LocalRoom>();
   /** The last join under way per connection and room (`connection \0 room`). */
   private readonly joinsUnderWay = new Map<string, Promise<void>>();
+  private readonly replayBudget: ReplayBudget;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -27,7 +30,9 @@ export class Rooms {
     private readonly counters: HubCounters,
     private readonly events: HubEventBus,
     private readonly logBrokerFailure: (what: string, err: unknown) => void,
-  ) {}
+  ) {
+    this.replayBudget = new ReplayBudget(config.replayBudgetMessages, config.replayBudgetWindowMs);
+  }
 
   get(room: string): LocalRoom | undefined {
     return this.rooms.get(room);
@@ -38,22 +43,19 @@ export class Rooms {
   }
 
   /**
-   * Joins a room: replays history after `since`, then `joined`, then live messages, with no gap and
-   * no duplicate even while the room is busy (live messages are held while history is read).
+   * Joins a room: replays history after `since` (or its `last` messages), then `joined`, then live
+   * messages, with no gap and no duplicate even while the room is busy (live messages are held while
+   * history is read). A replay the connection's replay budget does not cover is refused
+   * (`rate_limited`): nothing replayed, the join not done (a member stays the member it was).
    * A second `join` of the room by the same connection waits for the first one to finish and is then
    * a rejoin: otherwise it would supersede the first before its presence was announced, and the
    * user would be missing from presence and never get its `left`.
    */
-  join(c: Connection, room: string, since?: number, epoch?: string): Promise<void> {
+  join(c: Connection, room: string, since?: number, epoch?: string, last?: number): Promise<void> {
     const key = `${c.id}\u0000${room}`;
     const before = this.joinsUnderWay.get(key);
-    const run =
-      before === undefined
-        ? this.joinNow(c, room, since, epoch)
-        : before.then(
-            () => this.joinNow(c, room, since, epoch),
-            () => this.joinNow(c, room, since, epoch),
-          );
+    const now = () => this.joinNow(c, room, since, epoch, last);
+    const run = before === undefined ? now() : before.then(now, now);
     this.joinsUnderWay.set(key, run);
     const done = () => {
       if (this.joinsUnderWay.get(key) === run) this.joinsUnderWay.delete(key);
@@ -62,7 +64,13 @@ export class Rooms {
     return run;
   }
 
-  private async joinNow(c: Connection, room: string, since?: number, epoch?: string): Promise<void> {
+  private async joinNow(
+    c: Connection,
+    room: string,
+    since?: number,
+    epoch?: string,
+    last?: number,
+  ): Promise<void> {
     if (!mayJoin(c.principal, room)) {
       throw new HubError(HubErrorCode.Forbidden, `your token does not allow room "${room}"`);
     }
@@ -71,6 +79,8 @@ export class Rooms {
     if (!rejoin && (c.rooms?.size ?? 0) >= max) {
       throw new HubError(HubErrorCode.Forbidden, `at most ${max} rooms per connection`);
     }
+    const replaying = since !== undefined || last !== undefined;
+    if (replaying && this.replayBudget.exhausted(c, performance.now())) throw this.overBudget(room);
     let local = this.rooms.get(room);
     const firstLocal = local === undefined;
     if (local === undefined) this.rooms.set(room, (local = new LocalRoom(room)));
@@ -80,16 +90,23 @@ export class Rooms {
     let slice: HistorySlice;
     try {
       if (firstLocal) await this.broker.subscribeRoom(room);
-      slice = await this.broker.history(room, since, epoch);
+      slice =
+        last === undefined ? await this.broker.history(room, since, epoch) : await this.recent(room, last);
     } catch (err) {
       if (rejoin) local.abortRejoin(c);
       else this.dropMembership(c, room);
       throw toHubError(err);
     }
     if (!local.isCurrent(c, state)) return;
+    if (replaying && !this.replayBudget.charge(c, slice.messages.length, performance.now())) {
+      // What was held for a member while history was read is still its own: it stays a member.
+      if (rejoin) local.completeJoin(c, state, this.writer);
+      else this.dropMembership(c, room);
+      throw this.overBudget(room);
+    }
 
     local.replay(c, state, slice, this.writer);
-    if (since !== undefined) {
+    if (replaying) {
       this.counters.historyReplays++;
       this.counters.replayedMessages += slice.messages.length;
       if (!slice.recovered) this.counters.notRecovered++;
@@ -113,6 +130,30 @@ export class Rooms {
     if (!rejoin) this.events.roomJoined(c.id, c.user, room);
   }
 
+  private overBudget(room: string): HubError {
+    const { replayBudgetMessages: n, replayBudgetWindowMs: ms } = this.config;
+    return new HubError(
+      HubErrorCode.RateLimited,
+      `history replay budget exhausted (${n} messages per ${ms} ms): room "${room}" not joined; retry later`,
+      true,
+    );
+  }
+
+  /**
+   * The room's last `last` messages still held: its current seq first, then the history after
+   * seq - last (trimmed to `last` if messages came in between). `recovered` is true: nothing was
+   * asked for beyond them.
+   */
+  private async recent(room: string, last: number): Promise<HistorySlice> {
+    const head = await this.broker.history(room);
+    if (head.oldestSeq > head.seq) return head;
+    const slice = await this.broker.history(room, Math.max(0, head.seq - last), head.epoch);
+    const extra = slice.messages.length - last;
+    if (extra > 0) slice.messages = slice.messages.slice(extra);
+    slice.recovered = true;
+    return slice;
+  }
+
   /**
    * Adds a joiner to the room's presence and announces a user's first connection; answers the
    * member list when the room is small enough to list (PRESENCE_MAX_MEMBERS).
@@ -131,18 +172,18 @@ export class Rooms {
     return members;
   }
 
-  /** Leaves a room and answers `left`. */
-  leave(c: Connection, room: string): void {
+  /** Leaves a room and answers `left` with the reason (the client's own `leave` by default). */
+  leave(c: Connection, room: string, reason: LeftReason = LeftReason.Leave): void {
     if (!c.joined(room)) throw new HubError(HubErrorCode.NotJoined, `you have not joined room "${room}"`);
-    this.leaveRoom(c, room);
-    this.writer.send(c, { type: 'left', room });
+    this.leaveRoom(c, room, reason);
+    this.writer.send(c, { type: 'left', room, reason });
   }
 
   /**
    * Removes a connection from a room (a leave, its close, or the server's decision: `reason`) and
    * announces a user's last one.
    */
-  leaveRoom(c: Connection, room: string, reason?: LeftReason): void {
+  leaveRoom(c: Connection, room: string, reason?: LeftEventReason): void {
     this.dropMembership(c, room);
     const user = c.user;
     this.presence

@@ -1,7 +1,18 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsInt, IsOptional, IsString, Length, Matches, Min } from 'class-validator';
+import {
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  registerDecorator,
+  type ValidationArguments,
+} from 'class-validator';
 import {
   MAX_ID_LENGTH,
+  MAX_JOIN_LAST,
   MAX_TOKEN_LENGTH,
   MAX_USER_ID_LENGTH,
   ROOM_NAME,
@@ -25,6 +36,24 @@ export const IsBoundedString = (max: number): PropertyDecorator =>
 const IsOptionalString = (max: number): PropertyDecorator =>
   applyDecorators(IsBoundedString(max), IsOptional());
 
+/** A field that may not be given together with `other`. */
+function NotWith(other: string): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'notWith',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [other],
+      options: { message: `cannot be combined with ${other}` },
+      validator: {
+        validate(_value: unknown, args: ValidationArguments): boolean {
+          const v = (args.object as Record<string, unknown>)[other];
+          return v === undefined || v === null;
+        },
+      },
+    });
+}
+
 /** Client frame DTOs; validated by EnvelopePipe. Unknown fields (such as `sender`) are stripped. */
 export class JoinDto {
   @IsRoom()
@@ -37,6 +66,14 @@ export class JoinDto {
 
   @IsOptionalString(MAX_ID_LENGTH)
   epoch?: string;
+
+  /** The last N messages history holds; `since` and `last` exclude each other. */
+  @IsOptional()
+  @NotWith('since')
+  @IsInt({ message: 'must be a whole number' })
+  @Max(MAX_JOIN_LAST, { message: `must be <= ${MAX_JOIN_LAST}` })
+  @Min(1, { message: 'must be >= 1' })
+  last?: number;
 }
 
 export class LeaveDto {

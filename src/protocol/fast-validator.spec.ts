@@ -74,6 +74,9 @@ describe('planFastCheck', () => {
       for (let i = 0; i < 4000; i++) {
         const dto = new Dto() as Record<string, unknown>;
         for (const f of fields) {
+          // Optional fields are mostly absent in real frames; without that, a DTO with several
+          // constrained fields (JoinDto) rarely yields a valid instance.
+          if (next() < 0.3) continue;
           const v = PALETTE[Math.floor(next() * PALETTE.length)];
           if (v !== undefined || next() < 0.5) dto[f] = v;
         }

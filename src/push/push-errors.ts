@@ -44,6 +44,8 @@ export function fromHubError(err: HubError): PushHttpError {
       return new PushHttpError(PushError.Forbidden, err.message, undefined, retry);
     case HubErrorCode.NotJoined:
       return new PushHttpError(PushError.BadRequest, err.message, undefined, retry);
+    case HubErrorCode.RateLimited:
+      return new PushHttpError(PushError.RateLimited, err.message, undefined, retry);
   }
 }
 

@@ -147,7 +147,7 @@ describe('rooms and messages', () => {
     await join(a, 'lv');
     await join(b, 'lv');
     a.send({ type: 'leave', room: 'lv' });
-    expect(await a.next('left')).toEqual({ type: 'left', room: 'lv' });
+    expect(await a.next('left')).toEqual({ type: 'left', room: 'lv', reason: 'leave' });
     b.send({ type: 'message', room: 'lv', content: 'after' });
     await b.next('message');
     // the fan-out to a would have been queued before a's pong

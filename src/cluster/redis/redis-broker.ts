@@ -12,6 +12,7 @@ import {
   type RoomReset,
 } from '../broker.js';
 import { InFlight } from '../idempotency.js';
+import { HistoryCache } from './history-cache.js';
 import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
 import { eventStreamKey } from './event-stream.js';
 import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
@@ -88,6 +89,8 @@ export class RedisBroker implements Broker {
   private readonly broadcast: string;
   /** Keyed publications under way on this instance (a racing retry waits for the original). */
   private readonly inflight = new InFlight();
+  /** Parsed history messages, so that repeated replays of a room do not parse them again. */
+  private readonly historyCache = new HistoryCache();
   private closed = false;
   private readonly ttlRefresh: RoomTtlRefresh | undefined;
 
@@ -296,7 +299,7 @@ export class RedisBroker implements Broker {
       return this.readHistory(room, since, epoch, true);
     }
     const oldestSeq = Number(oldestRaw);
-    const messages = raw.map((json) => JSON.parse(json) as RoomMessage);
+    const messages = raw.map((json) => this.historyCache.get(json));
     const recovered = mode === 'none' || (mode === 'after' && since! + 1 >= oldestSeq);
     return { messages, seq, epoch: currentEpoch, oldestSeq, recovered };
   }

@@ -19,6 +19,8 @@ export interface JoinFrame {
   since?: number;
   /** The room's history generation last seen; a different current epoch answers recovered:false. */
   epoch?: string;
+  /** Replay the last `last` messages history holds (1..MAX_JOIN_LAST); not together with `since`. */
+  last?: number;
 }
 
 export interface LeaveFrame {
@@ -119,9 +121,24 @@ export interface ResetFrame {
   oldestSeq: number;
 }
 
+/**
+ * Why a connection is no longer in a room (`left.reason`):
+ * - `leave`: the client's own `leave` frame;
+ * - `forbidden`: an `auth` refresh whose `rooms` claim no longer allows the room;
+ * - `removed`: a service took the user out of the room (`POST /api/users/:id/rooms/:room/leave`).
+ */
+export const LeftReason = {
+  Leave: 'leave',
+  Forbidden: 'forbidden',
+  Removed: 'removed',
+} as const;
+export type LeftReason = (typeof LeftReason)[keyof typeof LeftReason];
+
 export interface LeftFrame {
   type: 'left';
   room: string;
+  /** Absent from older servers; a reason other than `leave` means the server took the room away. */
+  reason?: LeftReason;
 }
 
 export interface PresenceFrame {

@@ -15,3 +15,6 @@ export const MAX_ID_LENGTH = 64;
 export const MAX_USER_ID_LENGTH = 128;
 /** Longest token in an `auth` frame. */
 export const MAX_TOKEN_LENGTH = 8192;
+
+/** Largest `last` of a `join` (the replay is further bounded by what history holds, HISTORY_SIZE). */
+export const MAX_JOIN_LAST = 1000;
