@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AsyncApiModule } from './asyncapi/asyncapi.module.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
@@ -24,6 +25,7 @@ export class AppModule {
         HealthModule,
         PushModule,
         LoggingModule,
+        AsyncApiModule,
       ],
     };
   }
