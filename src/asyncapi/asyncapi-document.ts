@@ -34,6 +34,7 @@ function fieldSchema(field: FieldSchema): Json {
   if (field.maxLength !== undefined) schema.maxLength = field.maxLength;
   if (field.pattern !== undefined) schema.pattern = field.pattern;
   if (field.minimum !== undefined) schema.minimum = field.minimum;
+  if (field.maximum !== undefined) schema.maximum = field.maximum;
   if (field.enum !== undefined) schema.enum = [...field.enum];
   return schema;
 }

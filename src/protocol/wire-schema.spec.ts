@@ -48,7 +48,10 @@ function gatewayDtos(): Map<string, new () => object> {
   return dtos;
 }
 
-type Checked = Pick<FieldSchema, 'type' | 'required' | 'minLength' | 'maxLength' | 'pattern' | 'minimum'>;
+type Checked = Pick<
+  FieldSchema,
+  'type' | 'required' | 'minLength' | 'maxLength' | 'pattern' | 'minimum' | 'maximum'
+>;
 
 /** What a DTO's class-validator rules say about each field, in the schema table's terms. */
 function dtoFields(dto: new () => object): Record<string, Checked> {
@@ -68,6 +71,9 @@ function dtoFields(dto: new () => object): Record<string, Checked> {
         break;
       case 'min':
         f.minimum = constraints[0] as number;
+        break;
+      case 'max':
+        f.maximum = constraints[0] as number;
         break;
       case 'isLength':
         [f.minLength, f.maxLength] = constraints as [number, number];
@@ -89,7 +95,7 @@ function tableFields(fields: Record<string, FieldSchema>): Record<string, Checke
   const out: Record<string, Checked> = {};
   for (const [name, f] of Object.entries(fields)) {
     const checked: Checked = { type: f.type, required: f.required };
-    for (const key of ['minLength', 'maxLength', 'pattern', 'minimum'] as const) {
+    for (const key of ['minLength', 'maxLength', 'pattern', 'minimum', 'maximum'] as const) {
       if (f[key] !== undefined) (checked as Record<string, unknown>)[key] = f[key];
     }
     out[name] = checked;

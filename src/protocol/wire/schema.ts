@@ -24,6 +24,7 @@ export interface FieldSchema {
   /** A JavaScript RegExp source that is also a valid JSON Schema (ECMA-262) pattern. */
   pattern?: string;
   minimum?: number;
+  maximum?: number;
   enum?: readonly string[];
   /** For `object`: the shape's name. */
   ref?: ObjectName;
