@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiModule } from './api/api.module.js';
+import { AsyncApiModule } from './asyncapi/asyncapi.module.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { EventsModule } from './events/events.module.js';
@@ -28,6 +29,7 @@ export class AppModule {
         ApiModule,
         LoggingModule,
         EventsModule,
+        AsyncApiModule,
       ],
     };
   }
