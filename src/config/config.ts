@@ -29,6 +29,8 @@ export interface GatewayConfig {
   };
   readonly devTokens: boolean;
   readonly devTokenTtlSec: number;
+  /** Lifetime of a WebSocket ticket (POST /api/ws-ticket), seconds, at most 30. */
+  readonly wsTicketTtlSec: number;
 
   readonly allowedOrigins: readonly string[] | null;
   readonly trustProxy: boolean;
@@ -242,6 +244,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     },
     devTokens,
     devTokenTtlSec: r.int('DEV_TOKEN_TTL_SEC', 3600, 10, 7 * 24 * 3600),
+    wsTicketTtlSec: r.int('WS_TICKET_TTL_SEC', 30, 1, 30),
     allowedOrigins,
     trustProxy: r.bool('TRUST_PROXY', false),
     maxConnections: r.int('MAX_CONNECTIONS', 100000, 0),

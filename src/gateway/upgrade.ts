@@ -29,8 +29,9 @@ export class Upgrade {
     private readonly router: Router,
   ) {}
 
-  handle(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on('error', noop);
+  /** `redeemed`: the principal of a `?ticket=` already redeemed (the second pass, after the await). */
+  handle(req: IncomingMessage, socket: Socket, head: Buffer, redeemed?: Principal): void {
+    if (redeemed === undefined) socket.on('error', noop);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -44,12 +45,17 @@ export class Upgrade {
     if (problem) return this.refuse(socket, Refusal.BadRequest, problem);
 
     let principal: Principal;
-    try {
-      principal = this.authenticator.authenticate(req, url);
-    } catch (err) {
-      if (err instanceof HandshakeRefusal) return this.refuse(socket, err.refusal, err.message);
-      this.logger.error('handshake failed', (err as Error).stack);
-      return this.refuse(socket, Refusal.Internal);
+    const ticket = redeemed === undefined ? this.authenticator.ticketOf(req, url) : null;
+    if (redeemed !== undefined) {
+      principal = redeemed;
+    } else if (ticket !== null) {
+      return this.redeem(req, socket, head, ticket);
+    } else {
+      try {
+        principal = this.authenticator.authenticate(req, url);
+      } catch (err) {
+        return this.authFailed(socket, err);
+      }
     }
     const ip = this.authenticator.clientIp(req);
     const limit = this.hub.admit(ip, principal.id);
@@ -72,6 +78,26 @@ export class Upgrade {
       // `ws` completes (or aborts) the handshake synchronously: no callback means it refused.
       if (!upgraded) this.hub.release(ip, principal.id);
     }
+  }
+
+  /**
+   * Redeems a ticket (a Redis round trip with REDIS_URL), then runs the handshake again with its
+   * principal: draining and the socket's state are checked anew after the wait.
+   */
+  private redeem(req: IncomingMessage, socket: Socket, head: Buffer, ticket: string): void {
+    this.authenticator.redeem(req, ticket).then(
+      (principal) => {
+        if (socket.destroyed) return;
+        this.handle(req, socket, head, principal);
+      },
+      (err: unknown) => this.authFailed(socket, err),
+    );
+  }
+
+  private authFailed(socket: Socket, err: unknown): void {
+    if (err instanceof HandshakeRefusal) return this.refuse(socket, err.refusal, err.message);
+    this.logger.error('handshake failed', (err as Error).stack);
+    return this.refuse(socket, Refusal.Internal);
   }
 
   /** Counts the refusal and answers it; `message` defaults to the refusal's own. */
