@@ -25,7 +25,7 @@ export class WindowLimiter {
   hit(key: string): number {
     const now = this.now();
     if (now >= this.rotateAt) {
-      this.previous = now >= this.rotateAt + this.windowMs ? new Map() : this.current;
+      this.previous = now >= this.rotateAt + this.windowMs ? new Map<string, Window>() : this.current;
       this.current = new Map();
       this.rotateAt = now + this.windowMs;
     }

@@ -162,7 +162,7 @@ describe('POST /api/ws-ticket and /ws?ticket= (memory mode)', () => {
       headers: { authorization: `Bearer ${track(userToken('dave'))}` },
     });
     const welcome = await new Promise<any>((resolve, reject) => {
-      ws.once('message', (d) => resolve(JSON.parse(String(d))));
+      ws.once('message', (d) => resolve(JSON.parse((d as Buffer).toString())));
       ws.once('error', reject);
     });
     expect(welcome).toMatchObject({ type: 'welcome', user: { id: 'dave' } });
@@ -289,7 +289,7 @@ describe('tickets across instances (Redis)', () => {
     const ticket = track(await ticketFor(a, track(userToken('racer'))));
     const results = await Promise.allSettled([withTicket(a, ticket), withTicket(b, ticket)]);
     const accepted = results.filter((r) => r.status === 'fulfilled');
-    for (const r of accepted) clients.push((r as PromiseFulfilledResult<TestClient>).value);
+    for (const r of accepted) clients.push(r.value);
     expect(accepted).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect((refused.reason as HandshakeRefused).status).toBe(401);

@@ -53,10 +53,10 @@ async function openIdle(gw: GatewayProcess, count: number): Promise<ChildProcess
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let errors = '';
-  child.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`idle connections not open in 60 s: ${errors}`)), 60_000);
-    createInterface({ input: child.stdout! }).once('line', () => {
+    createInterface({ input: child.stdout }).once('line', () => {
       clearTimeout(timer);
       resolve();
     });
