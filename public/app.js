@@ -240,6 +240,8 @@ function start(token) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const client = new GatewayClient({
     url: `${scheme}//${location.host}/ws`,
+    // The token goes in a header to get a single-use ticket; only the ticket is in the WebSocket URL.
+    ticketUrl: `${location.origin}/api/ws-ticket`,
     token,
     getToken: provideToken,
     reconnect: { minMs: 250, maxMs: 5000 },

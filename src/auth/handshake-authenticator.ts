@@ -6,6 +6,8 @@ import { bearerToken } from './bearer.js';
 import { InvalidTokenError, JwtVerifier } from './jwt-verifier.js';
 import { type Principal } from './principal.js';
 import { REVOCATIONS, type RevocationStore } from './revocation.js';
+import { TicketStoreUnavailableError } from './ticket-store.js';
+import { WsTicketService } from './ws-ticket.service.js';
 
 /** A handshake refused with an HTTP status and a JSON body `{error, message}`. */
 export class HandshakeRefusal extends Error {
@@ -33,6 +35,7 @@ export class HandshakeAuthenticator {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly jwt: JwtVerifier,
     @Inject(REVOCATIONS) private readonly revocations: RevocationStore,
+    @Inject(WsTicketService) private readonly tickets: WsTicketService,
   ) {
     this.origins = config.allowedOrigins ? new Set(config.allowedOrigins) : null;
   }
@@ -48,15 +51,12 @@ export class HandshakeAuthenticator {
   }
 
   authenticate(req: IncomingMessage, url: URL): Principal {
-    const origin = req.headers.origin;
-    if (this.origins !== null && origin !== undefined && !this.origins.has(origin)) {
-      throw new HandshakeRefusal(Refusal.ForbiddenOrigin, `origin ${origin} is not allowed`);
-    }
+    this.checkOrigin(req);
     const token = extractToken(req, url);
     if (!token) {
       throw new HandshakeRefusal(
         Refusal.Unauthorized,
-        'missing token: send Authorization: Bearer <jwt> or ?token=<jwt>',
+        'missing token: send Authorization: Bearer <jwt>, ?ticket=<ticket> or ?token=<jwt>',
       );
     }
     try {
@@ -81,6 +81,47 @@ export class HandshakeAuthenticator {
       if (!this.revocationDown) this.logger.warn(`revocation check failed: ${(err as Error).message}`);
       this.revocationDown = true;
       return false;
+    }
+  }
+
+  /**
+   * The `?ticket=` of a handshake, or null: a handshake with an Authorization header uses the
+   * header (the ticket is ignored), one with neither header nor ticket uses `?token=`.
+   */
+  ticketOf(req: IncomingMessage, url: URL): string | null {
+    if (req.headers.authorization !== undefined) return null;
+    return url.searchParams.get('ticket');
+  }
+
+  /**
+   * The principal a ticket (POST /api/ws-ticket) was issued for, consuming the ticket. An unknown,
+   * used or expired ticket is refused like an invalid token (401); an unreachable store is 503.
+   */
+  async redeem(req: IncomingMessage, ticket: string): Promise<Principal> {
+    this.checkOrigin(req);
+    let principal: Principal | null;
+    try {
+      principal = await this.tickets.redeem(ticket);
+    } catch (err) {
+      if (err instanceof TicketStoreUnavailableError)
+        throw new HandshakeRefusal(Refusal.Unavailable, 'tickets cannot be checked now; retry');
+      throw err;
+    }
+    if (principal === null) {
+      throw new HandshakeRefusal(Refusal.Unauthorized, 'invalid ticket: unknown, used or expired');
+    }
+    return principal;
+  }
+
+  /** Whether ALLOWED_ORIGINS lets a page of `origin` in (no Origin header: not a browser, yes). */
+  originAllowed(origin: string | undefined): boolean {
+    return this.origins === null || origin === undefined || this.origins.has(origin);
+  }
+
+  private checkOrigin(req: IncomingMessage): void {
+    const origin = req.headers.origin;
+    if (!this.originAllowed(origin)) {
+      throw new HandshakeRefusal(Refusal.ForbiddenOrigin, `origin ${origin} is not allowed`);
     }
   }
 }

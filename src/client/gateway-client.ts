@@ -36,6 +36,7 @@ import { newId } from './ids.js';
 import { Outbox, type OutgoingFrame } from './outbox.js';
 import { Pacer } from './pacer.js';
 import { type GapEvent, RoomResume } from './room-resume.js';
+import { defaultTicketUrl, type FetchLike, TicketSource } from './ticket.js';
 import { tokenExpiryMs } from './token.js';
 
 export * from '../protocol/wire/codes.js';
@@ -45,6 +46,7 @@ export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { type ClientErrorCode, GatewayError } from './gateway-error.js';
 export { newId } from './ids.js';
 export type { GapEvent } from './room-resume.js';
+export { defaultTicketUrl, type FetchLike } from './ticket.js';
 export { tokenExpiryMs } from './token.js';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -79,8 +81,20 @@ interface SocketLike {
 export type WebSocketConstructor = new (url: string) => unknown;
 
 export interface GatewayClientOptions {
-  /** The endpoint, e.g. `wss://chat.example.com/ws`. The token is added as `?token=`. */
+  /**
+   * The endpoint, e.g. `wss://chat.example.com/ws`. The handshake carries a single-use ticket
+   * (`?ticket=`, see `ticketUrl`), or the token itself (`?token=`) when the server has no tickets.
+   */
   url: string;
+  /**
+   * Where the token is traded for a ticket before each handshake (POST, `Authorization: Bearer`),
+   * so that the token never appears in a URL. Default: `api/ws-ticket` next to `url`
+   * (`wss://host/ws` -> `https://host/api/ws-ticket`). A 404/405 answer means the server offers no
+   * tickets: the client then sends `?token=`. `false`: always `?token=`.
+   */
+  ticketUrl?: string | false;
+  /** The fetch used for tickets (default `globalThis.fetch`; without one, `?token=` is used). */
+  fetch?: FetchLike;
   /** A token to start with. Without it, `connect()` asks `getToken('initial')`. */
   token?: string;
   /** Asked for a token when there is none, after a 401 or a close 1008, and before expiry. */
@@ -191,6 +205,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
   private readonly retryDelayMs: number;
   private readonly refreshMarginMs: number | false;
   private readonly random: () => number;
+  private readonly tickets: TicketSource;
 
   private token?: string;
   private sock: SocketLike | null = null;
@@ -223,6 +238,11 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     }
     this.Impl = Impl;
     this.url = options.url;
+    const globalFetch = (globalThis as { fetch?: FetchLike }).fetch;
+    this.tickets = new TicketSource(
+      options.ticketUrl ?? defaultTicketUrl(options.url),
+      options.fetch ?? (globalFetch && ((url, init) => globalFetch(url, init))),
+    );
     this.token = options.token;
     this.getToken = options.getToken;
     this.backoff =
@@ -459,12 +479,19 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
         return;
       }
     }
-    this.openSocket();
+    const credential = await this.tickets.credential(this.token as string);
+    if (this.stopped || run !== this.run) return;
+    if ('failure' in credential) {
+      // The ticket request was refused: the same as a refused handshake with that status.
+      this.afterClose(1006, 'ticket request failed', { opened: false, ...credential.failure });
+      return;
+    }
+    this.openSocket(credential.query);
   }
 
-  private openSocket(): void {
-    const token = this.token as string;
-    const url = this.url + (this.url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token);
+  /** `query`: `ticket=...` or `token=...`. */
+  private openSocket(query: string): void {
+    const url = this.url + (this.url.includes('?') ? '&' : '?') + query;
     let sock: SocketLike;
     try {
       sock = new this.Impl(url) as SocketLike;
@@ -502,6 +529,15 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> {
     for (const resolve of this.closeWaiters.splice(0)) resolve();
     if (this.sock !== sock) return;
     this.sock = null;
+    this.afterClose(code, reason, handshake);
+  }
+
+  /** What a closed socket, a refused handshake or a refused ticket request means for the next attempt. */
+  private afterClose(
+    code: number,
+    reason: string,
+    handshake: { opened: boolean; httpStatus?: number; networkError?: string },
+  ): void {
     const wasWelcomed = this.currentStatus === 'connected';
     const upMs = wasWelcomed ? performance.now() - this.connectedAt : 0;
     this.resetConnectionState();

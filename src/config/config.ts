@@ -34,6 +34,8 @@ export interface GatewayConfig {
   /** POST /auth/dev-token: only in development mode (AUTH_DEV_TOKENS=false turns it off there). */
   readonly devTokens: boolean;
   readonly devTokenTtlSec: number;
+  /** Lifetime of a WebSocket ticket (POST /api/ws-ticket), seconds, at most 30. */
+  readonly wsTicketTtlSec: number;
 
   readonly allowedOrigins: readonly string[] | null;
   readonly trustProxy: boolean;
@@ -386,6 +388,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     },
     devTokens,
     devTokenTtlSec: r.int('DEV_TOKEN_TTL_SEC', 3600, 10, 7 * 24 * 3600),
+    wsTicketTtlSec: r.int('WS_TICKET_TTL_SEC', 30, 1, 30),
     allowedOrigins,
     trustProxy: r.bool('TRUST_PROXY', false),
     maxConnections: r.int('MAX_CONNECTIONS', 100000, 0),

@@ -34,8 +34,9 @@ export class Upgrade {
     private readonly maxRooms = Number.MAX_SAFE_INTEGER,
   ) {}
 
-  handle(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on('error', noop);
+  /** `redeemed`: the principal of a `?ticket=` already redeemed (the second pass, after the await). */
+  handle(req: IncomingMessage, socket: Socket, head: Buffer, redeemed?: Principal): void {
+    if (redeemed === undefined) socket.on('error', noop);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -52,12 +53,17 @@ export class Upgrade {
       return this.refuse(socket, Refusal.BadRequest, tooManyRoomsMessage(rooms.length, this.maxRooms));
 
     let principal: Principal;
-    try {
-      principal = this.authenticator.authenticate(req, url);
-    } catch (err) {
-      if (err instanceof HandshakeRefusal) return this.refuse(socket, err.refusal, err.message);
-      this.logger.error('handshake failed', (err as Error).stack);
-      return this.refuse(socket, Refusal.Internal);
+    const ticket = redeemed === undefined ? this.authenticator.ticketOf(req, url) : null;
+    if (redeemed !== undefined) {
+      principal = redeemed;
+    } else if (ticket !== null) {
+      return this.redeem(req, socket, head, ticket);
+    } else {
+      try {
+        principal = this.authenticator.authenticate(req, url);
+      } catch (err) {
+        return this.authFailed(socket, err);
+      }
     }
     const ip = this.authenticator.clientIp(req);
     const limit = this.hub.admit(ip, principal.id);
@@ -120,6 +126,26 @@ export class Upgrade {
         this.hub.abandonLease(principal.id, id);
       }
     }
+  }
+
+  /**
+   * Redeems a ticket (a Redis round trip with REDIS_URL), then runs the handshake again with its
+   * principal: draining and the socket's state are checked anew after the wait.
+   */
+  private redeem(req: IncomingMessage, socket: Socket, head: Buffer, ticket: string): void {
+    this.authenticator.redeem(req, ticket).then(
+      (principal) => {
+        if (socket.destroyed) return;
+        this.handle(req, socket, head, principal);
+      },
+      (err: unknown) => this.authFailed(socket, err),
+    );
+  }
+
+  private authFailed(socket: Socket, err: unknown): void {
+    if (err instanceof HandshakeRefusal) return this.refuse(socket, err.refusal, err.message);
+    this.logger.error('handshake failed', (err as Error).stack);
+    return this.refuse(socket, Refusal.Internal);
   }
 
   /** Counts the refusal and answers it; `message` defaults to the refusal's own. */

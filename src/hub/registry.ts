@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.js';
 import { monotonicNow } from './clock.js';
 import { Connection } from './connection.js';
-import { SendQueue } from './send-queue.js';
+import { QueueTotals, SendQueue } from './send-queue.js';
 import { TokenBucket } from '../protocol/wire/token-bucket.js';
 import type { Writer } from './writer.js';
 
@@ -15,6 +15,11 @@ export interface RegistryStats {
   users: number;
   queuedFrames: number;
   queuedBytes: number;
+  /**
+   * Queue lengths of the connections waiting for their socket to drain (a peer reading slowly or
+   * not at all); every other queue is empty between event-loop turns.
+   */
+  backedUpDepths: number[];
   draining: boolean;
 }
 
@@ -31,6 +36,8 @@ export class Registry {
   private readonly userCounts = new Map<string, number>();
   /** Admitted connections, including handshakes not yet registered. */
   private admitted = 0;
+  /** Frames and bytes queued over all connections, kept by the queues themselves. */
+  readonly queueTotals = new QueueTotals();
   /** Set once by the drain (DrainService): no connection is admitted after it. */
   draining = false;
 
@@ -75,7 +82,8 @@ export class Registry {
     // Durations run on the monotonic clock (clock.ts), not on the caller's wall-clock `now`.
     const mono = monotonicNow();
     const bucket = new TokenBucket(config.ratePerSec, config.ratePerSec, mono);
-    const c = new Connection(id, ws, principal, ip, new SendQueue(ws, socket, limits, deflate), bucket, mono);
+    const queue = new SendQueue(ws, socket, limits, deflate, this.queueTotals);
+    const c = new Connection(id, ws, principal, ip, queue, bucket, mono);
     this.connections.set(c.id, c);
     let set = this.byUser.get(principal.id);
     if (set === undefined) this.byUser.set(principal.id, (set = new Set()));
@@ -123,18 +131,17 @@ export class Registry {
     return this.connections.size;
   }
 
+  /**
+   * Costs the number of backed-up connections, not of all connections: the queue totals are kept
+   * as frames come and go, not summed here.
+   */
   stats(): RegistryStats {
-    let queuedFrames = 0;
-    let queuedBytes = 0;
-    for (const c of this.connections.values()) {
-      queuedFrames += c.queue.length;
-      queuedBytes += c.queue.queuedBytes;
-    }
     return {
       connections: this.connections.size,
       users: this.byUser.size,
-      queuedFrames,
-      queuedBytes,
+      queuedFrames: this.queueTotals.frames,
+      queuedBytes: this.queueTotals.bytes,
+      backedUpDepths: Array.from(this.queueTotals.backedUp, (q) => q.length),
       draining: this.draining,
     };
   }

@@ -29,6 +29,21 @@ export class BatchCache {
   }
 }
 
+/**
+ * Running totals over every SendQueue of an instance, kept as frames come and go (two integer adds
+ * per push and per flush, no allocation), so that a scrape reads them instead of walking every
+ * connection. `backedUp` holds the queues waiting for their socket to drain: between event-loop
+ * turns they are the only ones that can hold frames (every other queue is flushed within the turn).
+ */
+export class QueueTotals {
+  frames = 0;
+  bytes = 0;
+  readonly backedUp = new Set<SendQueue>();
+}
+
+/** The totals of queues built without an instance's (unit tests): counted, never read. */
+const UNTRACKED = new QueueTotals();
+
 export interface QueueLimits {
   readonly messages: number;
   readonly bytes: number;
@@ -64,6 +79,7 @@ export class SendQueue {
     private readonly socket: Socket,
     private readonly limits: QueueLimits,
     private readonly deflate: boolean,
+    private readonly totals: QueueTotals = UNTRACKED,
   ) {}
 
   /** Frames waiting in the queue (not yet handed to the socket). */
@@ -85,6 +101,8 @@ export class SendQueue {
     if (this.frames === null) this.frames = [frame];
     else this.frames.push(frame);
     this.bytes += frame.length;
+    this.totals.frames++;
+    this.totals.bytes += frame.length;
     if (this.frames.length <= this.limits.messages && this.bytes <= this.limits.bytes) return true;
     if (this.waitingDrain) return false;
     return this.flush(cache);
@@ -102,6 +120,8 @@ export class SendQueue {
     this.frames = null;
     const bytes = this.bytes;
     this.bytes = 0;
+    this.totals.frames -= frames.length;
+    this.totals.bytes -= bytes;
     if (this.deflate) {
       for (let i = 0; i < frames.length; i++) this.ws.send(framePayload(frames[i]));
       return this.ws.bufferedAmount <= this.limits.bytes;
@@ -121,6 +141,7 @@ export class SendQueue {
     const ok = socket.write(data);
     if (!ok) {
       this.waitingDrain = true;
+      this.totals.backedUp.add(this);
       socket.once('drain', this.onDrain);
     }
     return true;
@@ -128,11 +149,17 @@ export class SendQueue {
 
   private readonly onDrain = (): void => {
     this.waitingDrain = false;
+    this.totals.backedUp.delete(this);
     this.flush();
   };
 
   /** Drops everything queued and refuses further frames (the connection is closing). */
   drop(): void {
+    if (this.frames !== null) {
+      this.totals.frames -= this.frames.length;
+      this.totals.bytes -= this.bytes;
+    }
+    if (this.waitingDrain) this.totals.backedUp.delete(this);
     this.closed = true;
     this.frames = null;
     this.bytes = 0;

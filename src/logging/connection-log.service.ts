@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HubService, type HubEvents } from '../hub/hub.service.js';
 
 /**
@@ -7,7 +7,7 @@ import { HubService, type HubEvents } from '../hub/hub.service.js';
  * disconnected at info, joins/leaves at debug, slow-consumer evictions at warn.
  */
 @Injectable()
-export class ConnectionLogService implements OnModuleInit, OnModuleDestroy {
+export class ConnectionLogService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Connection');
   private readonly off: (() => void)[] = [];
 
@@ -40,7 +40,7 @@ export class ConnectionLogService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     for (const f of this.off.splice(0)) f();
   }
 

@@ -1,10 +1,11 @@
 /**
- * Scrubs credentials out of log text: JWTs, `Bearer …` values and `token=` query parameters.
+ * Scrubs credentials out of log text: JWTs, `Bearer …` values and `token=` / `ticket=` query
+ * parameters.
  * Applied to every string a log line carries (pino's `redact` covers known object paths only).
  */
 const JWT = /\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g;
 const BEARER = /\b(Bearer)\s+[^\s"',;]+/gi;
-const TOKEN_PARAM = /([?&;](?:access_)?token=)[^&\s"'#]*/gi;
+const TOKEN_PARAM = /([?&;](?:access_)?(?:token|ticket)=)[^&\s"'#]*/gi;
 
 export const REDACTED = '[redacted]';
 
@@ -17,6 +18,7 @@ export function scrub(text: string): string {
 export const REDACT_PATHS = [
   'authorization',
   'token',
+  'ticket',
   'headers.authorization',
   'headers.cookie',
   'req.headers.authorization',
@@ -24,6 +26,7 @@ export const REDACT_PATHS = [
   'request.headers.authorization',
   '*.authorization',
   '*.token',
+  '*.ticket',
   '*.headers.authorization',
 ];
 

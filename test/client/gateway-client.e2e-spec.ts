@@ -349,10 +349,12 @@ describe('outbox', () => {
   });
 });
 
+// The 401s here are the handshake's (?token=, ticketUrl: false); test/e2e/ws-ticket.e2e-spec.ts has
+// the ticket endpoint's.
 describe('tokens: no retry after 401 or 1008 without a new token', () => {
   it('goes offline after a 401 when there is no getToken, with a single handshake', async () => {
     const { Impl, control } = instrumentedWebSocket(deadPort);
-    const alice = makeClient({ token: 'not-a-jwt', WebSocketImpl: Impl });
+    const alice = makeClient({ token: 'not-a-jwt', WebSocketImpl: Impl, ticketUrl: false });
     await expect(alice.client.connect()).rejects.toMatchObject({ code: 'offline' });
     expect(alice.client.status).toBe('offline');
     expect(alice.rec.statuses()).toEqual(['connecting', 'offline']);
@@ -373,6 +375,7 @@ describe('tokens: no retry after 401 or 1008 without a new token', () => {
     const reasons1: TokenReason[] = [];
     const a1 = makeClient({
       token: bad,
+      ticketUrl: false,
       WebSocketImpl: first.Impl,
       getToken: (r) => (reasons1.push(r), undefined),
     });
@@ -382,7 +385,12 @@ describe('tokens: no retry after 401 or 1008 without a new token', () => {
 
     const same = instrumentedWebSocket(deadPort);
     const reasons2: TokenReason[] = [];
-    const a2 = makeClient({ token: bad, WebSocketImpl: same.Impl, getToken: (r) => (reasons2.push(r), bad) });
+    const a2 = makeClient({
+      token: bad,
+      ticketUrl: false,
+      WebSocketImpl: same.Impl,
+      getToken: (r) => (reasons2.push(r), bad),
+    });
     await expect(a2.client.connect()).rejects.toMatchObject({ code: 'offline' });
     expect(reasons2).toEqual(['unauthorized']);
     expect(same.control.urls).toHaveLength(1);
@@ -392,6 +400,7 @@ describe('tokens: no retry after 401 or 1008 without a new token', () => {
     const reasons3: TokenReason[] = [];
     const a3 = makeClient({
       token: bad,
+      ticketUrl: false,
       WebSocketImpl: fresh.Impl,
       getToken: (r) => (reasons3.push(r), good),
     });
@@ -444,6 +453,8 @@ describe('tokens: no retry after 401 or 1008 without a new token', () => {
     const reasons: TokenReason[] = [];
     const alice = makeClient({
       token: token('alice', 3),
+      // The witness below reuses the token of the first handshake URL.
+      ticketUrl: false,
       WebSocketImpl: Impl,
       tokenRefresh: { marginMs: 1500 },
       getToken: (reason) => (reasons.push(reason), token('alice')),

@@ -7,7 +7,13 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GatewayProcess, PROJECT_ROOT as ROOT } from '../harness/index.js';
+import {
+  deleteKeys,
+  GatewayProcess,
+  PROJECT_ROOT as ROOT,
+  SHARED_REDIS_URL,
+  uniquePrefix,
+} from '../harness/index.js';
 
 const DASHBOARD = join(ROOT, 'deploy', 'grafana-dashboard.json');
 const RULES = join(ROOT, 'deploy', 'prometheus-rules.yml');
@@ -74,15 +80,18 @@ function promtool(args: string[]): { code: number | null; out: string } {
 describe('deploy/: Grafana dashboard and Prometheus rules', () => {
   let gw: GatewayProcess;
   let exported: Set<string>;
+  const prefix = uniquePrefix();
 
   beforeAll(async () => {
-    gw = await GatewayProcess.start();
+    // With Redis: gateway_redis_up exists only then.
+    gw = await GatewayProcess.start({ env: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: prefix } });
     const res = await fetch(`http://127.0.0.1:${gw.port}/metrics`);
     expect(res.status).toBe(200);
     exported = exportedNames(await res.text());
   });
   afterAll(async () => {
     await gw?.stop();
+    await deleteKeys(SHARED_REDIS_URL, prefix);
   });
 
   it('the dashboard covers each area and names only exported metrics', () => {
@@ -112,9 +121,9 @@ describe('deploy/: Grafana dashboard and Prometheus rules', () => {
     const used = new Set(exprs.flatMap(metricNames));
     expect([...used].sort()).toEqual(
       [
-        'gateway_draining',
         'gateway_fanout_latency_seconds_bucket',
         'gateway_ready',
+        'gateway_redis_up',
         'gateway_slow_consumer_evictions_total',
       ].sort(),
     );

@@ -107,6 +107,8 @@ export const Refusal = {
   },
   ServerFull: { status: 503, error: 'server_full', message: 'the server is at its connection limit' },
   Draining: { status: 503, error: 'draining', message: 'this instance is shutting down; reconnect' },
+  /** A `?ticket=` could not be checked (the ticket store, Redis, is unreachable): retry. */
+  Unavailable: { status: 503, error: 'unavailable', message: 'cannot check the ticket now; retry' },
   Internal: { status: 500, error: 'internal', message: 'internal error' },
 } as const satisfies Record<string, RefusalInfo>;
 export type Refusal = (typeof Refusal)[keyof typeof Refusal];
