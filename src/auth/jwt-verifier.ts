@@ -55,15 +55,11 @@ export class JwtVerifier {
       typeof claims.name === 'string' && claims.name.trim()
         ? claims.name.trim().slice(0, 64)
         : sub.slice(0, 64);
-    let rooms: string[] | null = null;
-    if (claims.rooms !== undefined) {
-      if (!Array.isArray(claims.rooms) || !claims.rooms.every((r) => typeof r === 'string')) {
-        throw new InvalidTokenError('rooms claim must be a list of strings');
-      }
-      rooms = claims.rooms;
-    }
+    const rooms = roomList(claims, 'rooms');
+    const publish = roomList(claims, 'publish');
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
-    return { id: sub, name, rooms, exp: typeof claims.exp === 'number' ? claims.exp : null, scopes };
+    const exp = typeof claims.exp === 'number' ? claims.exp : null;
+    return { id: sub, name, rooms, exp, scopes, publish, claims };
   }
 
   /** Signs a development token (HS256 only; the caller checks AUTH_DEV_TOKENS). */
@@ -82,6 +78,16 @@ export class JwtVerifier {
       },
     );
   }
+}
+
+/** A claim holding room names and patterns (`rooms`, `publish`); null when absent. */
+function roomList(claims: Record<string, unknown>, claim: 'rooms' | 'publish'): string[] | null {
+  const value = claims[claim];
+  if (value === undefined) return null;
+  if (!Array.isArray(value) || !value.every((r) => typeof r === 'string')) {
+    throw new InvalidTokenError(`${claim} claim must be a list of strings`);
+  }
+  return value;
 }
 
 function describe(err: unknown): string {

@@ -1,3 +1,4 @@
+import { mayPublish } from '../auth/principal.js';
 import type { Broker, PublishOptions as BrokerPublishOptions } from '../cluster/broker.js';
 import { type IdempotencyStore, idempotencyKey, InFlight } from '../cluster/idempotency.js';
 import { after, type MaybeAsync } from '../cluster/maybe-async.js';
@@ -45,6 +46,9 @@ export class Publisher {
   fromClient(c: Connection, room: string, content: string, clientId?: string): MaybeAsync<void> {
     if (!c.joined(room)) {
       throw new HubError(HubErrorCode.NotJoined, `join room "${room}" before sending to it`);
+    }
+    if (c.principal.publish != null && !mayPublish(c.principal, room)) {
+      throw new HubError(HubErrorCode.Forbidden, `your token does not allow publishing to room "${room}"`);
     }
     return after(this.publish(room, content, c.user, clientId), (result) => {
       this.writer.send(c, { type: 'ack', id: result.id, room, seq: result.seq });

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { mayJoin } from '../auth/principal.js';
+import { mayJoin, mayPublish } from '../auth/principal.js';
 import type { Broker, HistorySlice, RoomEvent } from '../cluster/broker.js';
 import type { PresenceStore } from '../cluster/presence.js';
 import type { GatewayConfig } from '../config/config.js';
@@ -86,6 +86,7 @@ export class Rooms {
       oldestSeq: slice.oldestSeq,
     };
     if (members) joined.members = members;
+    if (!mayPublish(c.principal, room)) joined.publish = false;
     this.writer.send(c, joined);
     local.completeJoin(c, state, this.writer);
     if (!rejoin) this.events.emit('joined', { connectionId: c.id, user: c.user, room });
