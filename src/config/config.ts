@@ -74,7 +74,29 @@ export interface GatewayConfig {
   /** TLS_CERT_FILE / TLS_KEY_FILE: serve HTTPS/WSS directly (both or neither). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   // ---- end of push API and operations ----------------------------------------------------------
+
+  // ---- hooks -----------------------------------------------------------------------------------
+  /** HOOK_URL, HOOKS, HOOK_SECRET, HOOK_TIMEOUT_MS, HOOK_FAIL_OPEN. */
+  readonly hooks: HookSettings;
+  // ---- end of hooks ----------------------------------------------------------------------------
 }
+
+/** The hooks: HTTP ones (`POST ${url}/connect|join|publish`, signed with `secret`) or in process. */
+export interface HookSettings {
+  /** HOOK_URL: the HTTP hooks' base URL; undefined = no HTTP hooks. */
+  readonly url?: string;
+  /** HOOKS: which hooks the backend at `url` answers. */
+  readonly enabled: readonly HookName[];
+  /** HOOK_SECRET: the key of the X-Gateway-Signature HMAC. */
+  readonly secret: string;
+  /** HOOK_TIMEOUT_MS: an HTTP hook without an answer within this time has failed. */
+  readonly timeoutMs: number;
+  /** HOOK_FAIL_OPEN: a failed hook allows (true) or refuses as unavailable (false). */
+  readonly failOpen: boolean;
+}
+
+export const HOOK_NAMES = ['connect', 'join', 'publish'] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 
@@ -150,6 +172,47 @@ function tlsFiles(r: Reader): { certFile: string; keyFile: string } | undefined 
   return { certFile, keyFile };
 }
 // ---- end of push API and operations -------------------------------------------------------------
+
+// ---- hooks ---------------------------------------------------------------------------------------
+/** HOOK_URL with HOOKS and HOOK_SECRET, or none of them. */
+function hookSettings(r: Reader, production: boolean): HookSettings {
+  const url = r.raw('HOOK_URL');
+  const list = r.raw('HOOKS');
+  const secret = r.raw('HOOK_SECRET');
+  const timeoutMs = r.int('HOOK_TIMEOUT_MS', 2000, 10, 60000);
+  const failOpen = r.bool('HOOK_FAIL_OPEN', false);
+  if (url === undefined) {
+    if (list !== undefined) r.problems.push('HOOKS is set but HOOK_URL is not: set both or neither');
+    return { enabled: [], secret: '', timeoutMs, failOpen };
+  }
+  if (!/^https?:\/\/[^/]/.test(url)) {
+    r.problems.push(`HOOK_URL=${JSON.stringify(url)}: expected http://host[:port][/path] or https://…`);
+  }
+  const enabled = (list ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  if (enabled.length === 0) {
+    r.problems.push(`HOOKS: name the hooks HOOK_URL answers, comma-separated: ${HOOK_NAMES.join(', ')}`);
+  }
+  for (const h of enabled) {
+    if (!(HOOK_NAMES as readonly string[]).includes(h)) {
+      r.problems.push(`HOOKS: unknown hook ${JSON.stringify(h)} (expected ${HOOK_NAMES.join(', ')})`);
+    }
+  }
+  if (secret === undefined)
+    r.problems.push('HOOK_URL needs HOOK_SECRET (the key hook requests are signed with)');
+  else if (production && secret.length < 32)
+    r.problems.push('HOOK_SECRET: at least 32 characters in production');
+  return {
+    url: url.replace(/\/+$/, ''),
+    enabled: [...new Set(enabled)] as HookName[],
+    secret: secret ?? '',
+    timeoutMs,
+    failOpen,
+  };
+}
+// ---- end of hooks --------------------------------------------------------------------------------
 
 export interface LoadConfigOptions {
   /**
@@ -275,6 +338,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     drainSpreadMs: r.int('DRAIN_SPREAD_MS', 2000, 0, 600000),
     tls: tlsFiles(r),
     // ---- end of push API and operations --------------------------------------------------------
+
+    hooks: hookSettings(r, production),
   };
   if (config.redisUrl && !/^rediss?:\/\//.test(config.redisUrl)) {
     r.problems.push(`REDIS_URL: expected redis://host:port or rediss://…`);

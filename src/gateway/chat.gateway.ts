@@ -1,7 +1,9 @@
-import { UseFilters, UsePipes } from '@nestjs/common';
+import { Inject, Optional, UseFilters, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
+import { HooksService } from '../hooks/hooks.service.js';
+import { PublishLanes } from '../hooks/publish-lanes.js';
 import { Connection } from '../hub/connection.js';
 import { HubService } from '../hub/hub.service.js';
 import { ErrorCode } from '../protocol/wire/codes.js';
@@ -22,13 +24,23 @@ import { WsConnection, WsPrincipal } from './ws-params.decorator.js';
 @UseFilters(WsErrorFilter)
 @UsePipes(EnvelopePipe)
 export class ChatGateway {
+  /** The join hook, when there is one. */
+  private readonly joinHook: HooksService | null;
+  /** Client messages through the publish hook, in order per connection; null without that hook. */
+  private readonly lanes: PublishLanes | null;
+
   constructor(
     private readonly hub: HubService,
     private readonly jwt: JwtVerifier,
-  ) {}
+    @Optional() @Inject(HooksService) private readonly hooks: HooksService | null = null,
+  ) {
+    this.joinHook = hooks?.joins ? hooks : null;
+    this.lanes = hooks?.publishes ? new PublishLanes(hub, hooks) : null;
+  }
 
   @SubscribeMessage('join')
   async join(@WsConnection() c: Connection, @MessageBody() dto: JoinDto): Promise<void> {
+    if (this.joinHook !== null) await this.joinHook.join(c, dto.room);
     await this.hub.join(c, dto.room, dto.since, dto.epoch);
   }
 
@@ -40,6 +52,7 @@ export class ChatGateway {
   @SubscribeMessage('message')
   @HotRoute()
   message(@WsConnection() c: Connection, @MessageBody() dto: MessageDto): void | Promise<void> {
+    if (this.lanes !== null) return this.lanes.submit(c, dto.room, dto.content, dto.id);
     return this.hub.publishFromClient(c, dto.room, dto.content, dto.id);
   }
 
@@ -72,7 +85,7 @@ export class ChatGateway {
     if (next.id !== current.id) {
       throw new WsError(ErrorCode.Unauthorized, 'the new token is for another user');
     }
-    c.principal = next;
+    c.principal = this.hooks?.connects ? this.hooks.carryGrant(current, next) : next;
     return { type: 'authed', exp: next.exp };
   }
 }

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { type HandshakeAuthenticator, HandshakeRefusal } from '../auth/handshake-authenticator.js';
 import type { Principal } from '../auth/principal.js';
+import type { HooksService } from '../hooks/hooks.service.js';
 import { HubCounters } from '../hub/hub-counters.js';
 import { type HubService } from '../hub/hub.service.js';
 import { Refusal } from '../protocol/wire/codes.js';
@@ -27,6 +28,7 @@ export class Upgrade {
     private readonly hub: HubService,
     private readonly authenticator: HandshakeAuthenticator,
     private readonly router: Router,
+    private readonly hooks: HooksService | null = null,
   ) {}
 
   handle(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -54,7 +56,52 @@ export class Upgrade {
     const ip = this.authenticator.clientIp(req);
     const limit = this.hub.admit(ip, principal.id);
     if (limit !== null) return this.refuse(socket, limit);
+    if (this.hooks?.connects) return this.askConnectHook(this.hooks, req, socket, head, url, principal, ip);
+    this.accept(req, socket, head, url, principal, ip);
+  }
 
+  /**
+   * The connect hook decides between admission and the upgrade (the slot stays reserved while it
+   * does): a refusal is the HTTP answer, an allow may rename the user or replace its rooms claim.
+   */
+  private askConnectHook(
+    hooks: HooksService,
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    url: URL,
+    principal: Principal,
+    ip: string,
+  ): void {
+    hooks.connect(principal, ip).then(
+      (outcome) => {
+        if (outcome.refusal !== undefined) {
+          this.hub.release(ip, principal.id);
+          return this.refuse(socket, outcome.refusal, outcome.message);
+        }
+        if (this.hub.isDraining) {
+          this.hub.release(ip, principal.id);
+          return this.refuse(socket, Refusal.Draining);
+        }
+        this.accept(req, socket, head, url, outcome.principal, ip);
+      },
+      (err: unknown) => {
+        this.hub.release(ip, principal.id);
+        this.logger.error('connect hook failed', (err as Error)?.stack ?? String(err));
+        this.refuse(socket, Refusal.Internal);
+      },
+    );
+  }
+
+  /** Completes the handshake of an admitted request and registers the connection. */
+  private accept(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    url: URL,
+    principal: Principal,
+    ip: string,
+  ): void {
     let upgraded = false;
     try {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
