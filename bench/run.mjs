@@ -6,6 +6,8 @@
 //   npm run bench -- --quick           a smoke run, a few seconds per scenario (CI); never saved
 //   npm run bench -- --only=fanout100,idle     some scenarios: fanout100 fanout1000 idle rooms soak
 //                                      cross100 cross1000 (two gateway instances on one Redis)
+//                                      hook1000 (fanout1000 through an allow-all HTTP publish hook;
+//                                      only when named in --only, gateway only)
 //   npm run bench -- --servers=socketio,gateway   some servers: gateway gateway-redis baseline
 //                                      socketio socketio-redis
 //   --redis-url=redis://127.0.0.1:6379 the Redis of the -redis servers and cross* (keys and channels
@@ -69,9 +71,12 @@ const SAVE = flag('save');
 const PROFILE = flag('profile');
 const FIXED = PROFILE || flag('cost');
 const ALL = ['fanout100', 'fanout1000', 'idle', 'rooms', 'soak', 'cross100', 'cross1000'];
+/** Scenarios run only when named in --only (not part of a full run or of the saved results). */
+const EXTRA = ['hook1000'];
 const ONLY = opt('only', ALL.join(',')).split(',').filter(Boolean);
 for (const s of ONLY)
-  if (!ALL.includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL.join(', ')}`);
+  if (!ALL.includes(s) && !EXTRA.includes(s))
+    throw new Error(`unknown scenario ${s}; known: ${[...ALL, ...EXTRA].join(', ')}`);
 const ALL_SERVERS = ['gateway', 'gateway-redis', 'baseline', 'socketio', 'socketio-redis'];
 // --profile and --cost compare the gateway with the baseline unless told otherwise.
 const SERVERS = opt('servers', FIXED ? 'gateway,baseline' : ALL_SERVERS.join(','))
@@ -205,7 +210,13 @@ const redisPrefix = (kind) => `${RUN_TAG}-${kind}-${runCounter}:`;
  */
 async function startServer(
   kind,
-  { heartbeatMs = 30_000, profileOut, secret = randomBytes(24).toString('base64url'), prefix } = {},
+  {
+    heartbeatMs = 30_000,
+    profileOut,
+    secret = randomBytes(24).toString('base64url'),
+    prefix,
+    extraEnv = {},
+  } = {},
 ) {
   const port = await freePort();
   const logFile = join(TMP, `${kind}-${++runCounter}.log`);
@@ -229,6 +240,7 @@ async function startServer(
         MAX_CONNECTIONS: '0',
         LOG_LEVEL: 'warn',
         HEARTBEAT_MS: String(heartbeatMs),
+        ...extraEnv,
       }
     : { ...process.env, PORT: String(port), JWT_SECRET: secret, HEARTBEAT_MS: String(heartbeatMs) };
   // In memory means in memory, whatever the caller's environment says.
@@ -480,6 +492,21 @@ const SCENARIOS = {
       maxMs: 240_000,
     },
   },
+  // fanout1000 on the gateway with every client message through an HTTP publish hook that allows
+  // everything (bench/hook-server.mjs, pinned to CPU 1 with the generator): compare with fanout1000.
+  hook1000: {
+    title: 'fan-out, 1000 subscribers, every message through an allow-all HTTP publish hook',
+    servers: ['gateway'],
+    hook: true,
+    cfg: {
+      scenario: 'fanout',
+      clients: 1000,
+      publishers: 10,
+      startDeliveriesPerSec: QUICK ? 100_000 : 200_000,
+      ...stepping,
+      maxMs: 240_000,
+    },
+  },
   cross1000: {
     title: 'cross-instance fan-out: 1000 subscribers of one room on two gateway instances',
     servers: ['gateway-redis'],
@@ -536,8 +563,21 @@ async function runScenario(key, gatewayOk) {
       say('WARNING: something else is busy on these cores; figures will be low and noisy');
     /** @type {any[]} */
     const srvs = [];
+    /** @type {import('node:child_process').ChildProcess | null} */
+    let hook = null;
     try {
-      const opts = { heartbeatMs: sc.heartbeatMs ?? 30_000 };
+      /** @type {Record<string, string>} */
+      let extraEnv = {};
+      if (sc.hook) {
+        const started = await startHookServer();
+        hook = started.child;
+        extraEnv = {
+          HOOK_URL: `http://127.0.0.1:${started.port}`,
+          HOOKS: 'publish',
+          HOOK_SECRET: randomBytes(24).toString('base64url'),
+        };
+      }
+      const opts = { heartbeatMs: sc.heartbeatMs ?? 30_000, extraEnv };
       srvs.push(await startServer(kind, opts));
       // Further instances share the first one's JWT key and Redis prefix: one cluster.
       for (let i = 1; i < (sc.instances ?? 1); i++)
@@ -554,6 +594,7 @@ async function runScenario(key, gatewayOk) {
       out[kind] = { error: String(/** @type {Error} */ (e).message).split('\n')[0] };
     } finally {
       for (const x of srvs) await stopServer(x);
+      if (hook) await stopServer({ child: hook });
       if (kind.endsWith('-redis') && srvs[0]) await cleanRedis(srvs[0].keyPrefix);
     }
     const r = out[kind];
@@ -564,6 +605,24 @@ async function runScenario(key, gatewayOk) {
     else if (r.steps) say(`${key} on ${kind}: no step passed`);
   }
   return out;
+}
+
+/** The allow-all hook backend of hook1000, on CPU 1 (the generator's): "another service". */
+async function startHookServer() {
+  const child = spawnPinned(1, process.execPath, [join(ROOT, 'bench', 'hook-server.mjs')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d.toString();
+      const m = /hook listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`hook server exited (${code})`)));
+  });
+  return { child, port };
 }
 
 function notesFor(results) {
@@ -592,6 +651,12 @@ function notesFor(results) {
       }
     }
   }
+  const hooked = results.scenarios.hook1000?.gateway?.best;
+  const plain = results.scenarios.fanout1000?.gateway?.best;
+  if (hooked && plain)
+    notes.push(
+      `hook1000 vs fanout1000 on the gateway (an allow-all HTTP publish hook on every client message): ${(hooked.deliveredPerSec / plain.deliveredPerSec).toFixed(2)}x the deliveries/s (target >= 0.5x).`,
+    );
   if (busy.length)
     notes.push(
       `Other processes were busy on the cores before: ${busy.join(', ')}; those figures are low and noisy.`,

@@ -47,6 +47,7 @@ const el = {
   errors: $('errors'),
   composer: /** @type {HTMLFormElement} */ ($('composer')),
   messageInput: /** @type {HTMLInputElement} */ ($('message-input')),
+  sendButton: /** @type {HTMLButtonElement} */ ($('send-button')),
   charCount: $('char-count'),
   outbox: $('outbox'),
 };
@@ -54,7 +55,8 @@ const el = {
 /**
  * @typedef {{ kind: 'message', frame: any } | { kind: 'system', text: string, className?: string }} Line
  * @typedef {{ missed: number, gap: boolean }} Resume What a room got back while rejoining after a reconnect.
- * @typedef {{ name: string, state: 'joining' | 'joined', lines: Line[], members: Map<string, string> | null, unread: number, resume: Resume | null }} Room
+ * @typedef {{ name: string, state: 'joining' | 'joined', lines: Line[], members: Map<string, string> | null, unread: number, resume: Resume | null, readOnly?: boolean }} Room
+ *   `readOnly`: the token's `publish` claim does not allow sending there (`joined.publish === false`).
  */
 
 const state = {
@@ -301,6 +303,7 @@ function start(token) {
     const room = state.rooms.get(frame.room);
     if (!room) return;
     room.state = 'joined';
+    room.readOnly = frame.publish === false;
     room.members = frame.members ? new Map(frame.members.map((m) => [m.id, m.name])) : null;
     if (room.resume) {
       const { missed, gap } = room.resume;
@@ -308,7 +311,10 @@ function start(token) {
       addSystemLine(frame.room, backOnlineText(missed, gap), gap ? 'back-online partial' : 'back-online');
     }
     renderRooms();
-    if (frame.room === state.current) renderMembers();
+    if (frame.room === state.current) {
+      renderMembers();
+      renderComposer();
+    }
   });
   client.on('presence', (frame) => {
     const room = state.rooms.get(frame.room);
@@ -460,6 +466,19 @@ function selectRoom(name) {
   renderRooms();
   renderMembers();
   renderLog();
+  renderComposer();
+}
+
+/** A read-only room: the composer is disabled and says why. */
+function renderComposer() {
+  const room = state.current ? state.rooms.get(state.current) : undefined;
+  const readOnly = room?.readOnly === true;
+  el.composer.classList.toggle('read-only', readOnly);
+  el.messageInput.disabled = readOnly;
+  el.sendButton.disabled = readOnly;
+  el.messageInput.placeholder = readOnly
+    ? `Read-only: you cannot post in # ${room?.name}`
+    : 'Write a message';
 }
 
 function renderRooms() {
@@ -470,6 +489,7 @@ function renderRooms() {
     li.dataset.state = room.state;
     li.dataset.testid = `room-${room.name}`;
     if (room.name === state.current) li.classList.add('current');
+    if (room.readOnly) li.dataset.readOnly = 'true';
     const select = document.createElement('button');
     select.type = 'button';
     select.className = 'room-name';
@@ -647,7 +667,8 @@ function describeError(code, message) {
     case 'too_long':
       return `message too long (${message})`;
     case 'forbidden':
-      return 'your token does not allow this room (forbidden)';
+      // The server's message says why: the token's rooms or publish claim, or a backend's hook.
+      return `${message} (forbidden)`;
     case 'not_joined':
       return 'join the room first (not joined)';
     case 'outbox_full':

@@ -6,13 +6,19 @@ import { ConfigModule } from './config/config.module.js';
 import { EventsModule } from './events/events.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
+import { HooksModule, type HooksModuleOptions } from './hooks/hooks.module.js';
 import { HubModule } from './hub/hub.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { PushModule } from './push/push.module.js';
 
+export interface AppModuleOptions {
+  /** Hooks written in this process (GatewayHooks); without them, HOOK_URL's HTTP hooks if set. */
+  hooks?: HooksModuleOptions;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(config?: GatewayConfig): DynamicModule {
+  static forRoot(config?: GatewayConfig, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -23,6 +29,7 @@ export class AppModule {
           inject: [GATEWAY_CONFIG],
           useFactory: (c: GatewayConfig) => ({ config: c }),
         }),
+        HooksModule.forRoot(options.hooks),
         GatewayModule,
         HealthModule,
         PushModule,

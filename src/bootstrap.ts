@@ -12,6 +12,8 @@ import { type GatewayConfig, loadConfig, usesRedis } from './config/config.js';
 import { GatewayAdapter } from './gateway/gateway.adapter.js';
 import { GatewayHttpAdapter } from './gateway/http-adapter.js';
 import { MetricsService } from './health/metrics.service.js';
+import type { HooksModuleOptions } from './hooks/hooks.module.js';
+import { HooksService } from './hooks/hooks.service.js';
 import { HubService } from './hub/hub.service.js';
 import { PinoLoggerService } from './logging/pino-logger.service.js';
 import { attachHubPublish } from './push/hub-publish-transport.js';
@@ -23,6 +25,8 @@ export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export interface CreateAppOptions {
   /** The logger; defaults to a pino JSON logger on stdout at LOG_LEVEL. */
   logger?: PinoLoggerService;
+  /** Hooks written in this process (see HooksModule); default: the HTTP hooks of HOOK_URL, if set. */
+  hooks?: HooksModuleOptions;
 }
 
 /**
@@ -41,7 +45,7 @@ export async function createApp(
     ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
     : undefined;
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config),
+    AppModule.forRoot(config, { hooks: options.hooks }),
     new GatewayHttpAdapter({ headerTimeoutMs: config.headerTimeoutMs, tls }),
     { logger, bodyParser: true },
   );
@@ -57,7 +61,13 @@ export async function createApp(
     if (existsSync(dir)) app.useStaticAssets(dir, { index: 'index.html' });
   }
   app.useWebSocketAdapter(
-    new GatewayAdapter(app, config, app.get(HubService), app.get(HandshakeAuthenticator)),
+    new GatewayAdapter(
+      app,
+      config,
+      app.get(HubService),
+      app.get(HandshakeAuthenticator),
+      app.get(HooksService),
+    ),
   );
   if (usesRedis(config)) {
     // Nest's Redis transport, started whether Redis answers yet or not (see RedisTransportServer),

@@ -55,13 +55,8 @@ export class JwtVerifier {
       typeof claims.name === 'string' && claims.name.trim()
         ? claims.name.trim().slice(0, 64)
         : sub.slice(0, 64);
-    let rooms: string[] | null = null;
-    if (claims.rooms !== undefined) {
-      if (!Array.isArray(claims.rooms) || !claims.rooms.every((r) => typeof r === 'string')) {
-        throw new InvalidTokenError('rooms claim must be a list of strings');
-      }
-      rooms = claims.rooms;
-    }
+    const rooms = roomList(claims, 'rooms');
+    const publish = roomList(claims, 'publish');
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
     return {
       id: sub,
@@ -71,6 +66,8 @@ export class JwtVerifier {
       scopes,
       iat: typeof claims.iat === 'number' ? claims.iat : null,
       jti: typeof claims.jti === 'string' ? claims.jti : null,
+      publish,
+      claims,
     };
   }
 
@@ -90,6 +87,16 @@ export class JwtVerifier {
       },
     );
   }
+}
+
+/** A claim holding room names and patterns (`rooms`, `publish`); null when absent. */
+function roomList(claims: Record<string, unknown>, claim: 'rooms' | 'publish'): string[] | null {
+  const value = claims[claim];
+  if (value === undefined) return null;
+  if (!Array.isArray(value) || !value.every((r) => typeof r === 'string')) {
+    throw new InvalidTokenError(`${claim} claim must be a list of strings`);
+  }
+  return value;
 }
 
 function describe(err: unknown): string {

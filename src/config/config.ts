@@ -113,6 +113,11 @@ export interface GatewayConfig {
   /** METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <it>` (401 otherwise). */
   readonly metricsToken?: string;
   // ---- end of push API and operations ----------------------------------------------------------
+
+  // ---- hooks -----------------------------------------------------------------------------------
+  /** HOOK_URL, HOOKS, HOOK_SECRET, HOOK_TIMEOUT_MS, HOOK_FAIL_OPEN. */
+  readonly hooks: HookSettings;
+  // ---- end of hooks ----------------------------------------------------------------------------
 }
 
 export interface RedisSentinelConfig {
@@ -145,6 +150,23 @@ export interface WebhookConfig {
   /** Events held for delivery at most; beyond it the oldest are dropped (counted, logged). */
   readonly buffer: number;
 }
+
+/** The hooks: HTTP ones (`POST ${url}/connect|join|publish`, signed with `secret`) or in process. */
+export interface HookSettings {
+  /** HOOK_URL: the HTTP hooks' base URL; undefined = no HTTP hooks. */
+  readonly url?: string;
+  /** HOOKS: which hooks the backend at `url` answers. */
+  readonly enabled: readonly HookName[];
+  /** HOOK_SECRET: the key of the X-Gateway-Signature HMAC. */
+  readonly secret: string;
+  /** HOOK_TIMEOUT_MS: an HTTP hook without an answer within this time has failed. */
+  readonly timeoutMs: number;
+  /** HOOK_FAIL_OPEN: a failed hook allows (true) or refuses as unavailable (false). */
+  readonly failOpen: boolean;
+}
+
+export const HOOK_NAMES = ['connect', 'join', 'publish'] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 
@@ -294,6 +316,47 @@ function webhookSettings(r: Reader): WebhookConfig | undefined {
 }
 // ---- end of events and webhooks -----------------------------------------------------------------
 
+// ---- hooks ---------------------------------------------------------------------------------------
+/** HOOK_URL with HOOKS and HOOK_SECRET, or none of them. */
+function hookSettings(r: Reader, production: boolean): HookSettings {
+  const url = r.raw('HOOK_URL');
+  const list = r.raw('HOOKS');
+  const secret = r.raw('HOOK_SECRET');
+  const timeoutMs = r.int('HOOK_TIMEOUT_MS', 2000, 10, 60000);
+  const failOpen = r.bool('HOOK_FAIL_OPEN', false);
+  if (url === undefined) {
+    if (list !== undefined) r.problems.push('HOOKS is set but HOOK_URL is not: set both or neither');
+    return { enabled: [], secret: '', timeoutMs, failOpen };
+  }
+  if (!/^https?:\/\/[^/]/.test(url)) {
+    r.problems.push(`HOOK_URL=${JSON.stringify(url)}: expected http://host[:port][/path] or https://…`);
+  }
+  const enabled = (list ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  if (enabled.length === 0) {
+    r.problems.push(`HOOKS: name the hooks HOOK_URL answers, comma-separated: ${HOOK_NAMES.join(', ')}`);
+  }
+  for (const h of enabled) {
+    if (!(HOOK_NAMES as readonly string[]).includes(h)) {
+      r.problems.push(`HOOKS: unknown hook ${JSON.stringify(h)} (expected ${HOOK_NAMES.join(', ')})`);
+    }
+  }
+  if (secret === undefined)
+    r.problems.push('HOOK_URL needs HOOK_SECRET (the key hook requests are signed with)');
+  else if (production && secret.length < 32)
+    r.problems.push('HOOK_SECRET: at least 32 characters in production');
+  return {
+    url: url.replace(/\/+$/, ''),
+    enabled: [...new Set(enabled)] as HookName[],
+    secret: secret ?? '',
+    timeoutMs,
+    failOpen,
+  };
+}
+// ---- end of hooks --------------------------------------------------------------------------------
+
 export interface LoadConfigOptions {
   /**
    * Where a development secret is kept when no key is configured, so that tokens survive restarts;
@@ -437,6 +500,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     tls: tlsFiles(r),
     metricsToken: r.raw('METRICS_TOKEN'),
     // ---- end of push API and operations --------------------------------------------------------
+
+    hooks: hookSettings(r, production),
   };
   if (usesRedis(config) && config.webhook && config.eventsMaxlen === 0) {
     r.problems.push(

@@ -1,8 +1,10 @@
-import { UseFilters, UsePipes } from '@nestjs/common';
+import { Inject, Optional, UseFilters, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { InvalidTokenError, JwtVerifier } from '../auth/jwt-verifier.js';
 import { mayJoin, type Principal } from '../auth/principal.js';
+import { HooksService } from '../hooks/hooks.service.js';
+import { PublishLanes } from '../hooks/publish-lanes.js';
 import { Connection } from '../hub/connection.js';
 import { HubService } from '../hub/hub.service.js';
 import { ErrorCode } from '../protocol/wire/codes.js';
@@ -23,14 +25,24 @@ import { WsConnection, WsPrincipal } from './ws-params.decorator.js';
 @UseFilters(WsErrorFilter)
 @UsePipes(EnvelopePipe)
 export class ChatGateway {
+  /** The join hook, when there is one. */
+  private readonly joinHook: HooksService | null;
+  /** Client messages through the publish hook, in order per connection; null without that hook. */
+  private readonly lanes: PublishLanes | null;
+
   constructor(
     private readonly hub: HubService,
     private readonly jwt: JwtVerifier,
     private readonly authenticator: HandshakeAuthenticator,
-  ) {}
+    @Optional() @Inject(HooksService) private readonly hooks: HooksService | null = null,
+  ) {
+    this.joinHook = hooks?.joins ? hooks : null;
+    this.lanes = hooks?.publishes ? new PublishLanes(hub, hooks) : null;
+  }
 
   @SubscribeMessage('join')
   async join(@WsConnection() c: Connection, @MessageBody() dto: JoinDto): Promise<void> {
+    if (this.joinHook !== null) await this.joinHook.join(c, dto.room);
     await this.hub.join(c, dto.room, dto.since, dto.epoch, dto.last);
   }
 
@@ -42,6 +54,7 @@ export class ChatGateway {
   @SubscribeMessage('message')
   @HotRoute()
   message(@WsConnection() c: Connection, @MessageBody() dto: MessageDto): void | Promise<void> {
+    if (this.lanes !== null) return this.lanes.submit(c, dto.room, dto.content, dto.id);
     return this.hub.publishFromClient(c, dto.room, dto.content, dto.id);
   }
 
@@ -79,9 +92,9 @@ export class ChatGateway {
       throw new WsError(ErrorCode.Unauthorized, 'the new token is for another user');
     }
     if (await this.authenticator.isRevoked(next)) throw new WsError(ErrorCode.Unauthorized, 'token revoked');
-    c.principal = next;
+    c.principal = this.hooks?.connects ? this.hooks.carryGrant(current, next) : next;
     for (const room of [...(c.rooms ?? [])]) {
-      if (!mayJoin(next, room)) this.hub.leave(c, room, LeftReason.Forbidden);
+      if (!mayJoin(c.principal, room)) this.hub.leave(c, room, LeftReason.Forbidden);
     }
     return { type: 'authed', exp: next.exp };
   }

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type HandshakeAuthenticator } from '../auth/handshake-authenticator.js';
 import { type GatewayConfig } from '../config/config.js';
+import { type HooksService } from '../hooks/hooks.service.js';
 import { type HubService } from '../hub/hub.service.js';
 import { Router } from './router.js';
 import { Upgrade } from './upgrade.js';
@@ -23,6 +24,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
     private readonly config: GatewayConfig,
     private readonly hub: HubService,
     private readonly authenticator: HandshakeAuthenticator,
+    private readonly hooks: HooksService | null = null,
   ) {
     super(app);
     this.router = new Router(app, hub, config.ratePerSec);
@@ -49,6 +51,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
       this.authenticator,
       this.router,
       this.config.maxRoomsPerConnection,
+      this.hooks,
     );
     (this.httpServer as HttpServer).on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       upgrade.handle(req, socket as Socket, head),

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { type HandshakeAuthenticator, HandshakeRefusal } from '../auth/handshake-authenticator.js';
 import type { Principal } from '../auth/principal.js';
+import type { HooksService } from '../hooks/hooks.service.js';
 import { HubCounters } from '../hub/hub-counters.js';
 import { type HubService } from '../hub/hub.service.js';
 import { Refusal } from '../protocol/wire/codes.js';
@@ -32,6 +33,7 @@ export class Upgrade {
     private readonly router: Router,
     /** MAX_ROOMS_PER_CONNECTION: a handshake naming more rooms in `?rooms=` is refused 400. */
     private readonly maxRooms = Number.MAX_SAFE_INTEGER,
+    private readonly hooks: HooksService | null = null,
   ) {}
 
   /** `redeemed`: the principal of a `?ticket=` already redeemed (the second pass, after the await). */
@@ -105,7 +107,60 @@ export class Upgrade {
       if (refusal !== null) this.refuse(socket, refusal, message);
       return;
     }
+    if (this.hooks?.connects) {
+      return this.askConnectHook(this.hooks, req, socket, head, rooms, principal, ip, id);
+    }
+    this.accept(req, socket, head, rooms, principal, ip, id);
+  }
 
+  /**
+   * The connect hook decides between admission and the upgrade (the slot stays reserved while it
+   * does): a refusal is the HTTP answer, an allow may rename the user or replace its rooms claim.
+   */
+  private askConnectHook(
+    hooks: HooksService,
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    rooms: readonly string[],
+    principal: Principal,
+    ip: string,
+    id: string,
+  ): void {
+    const release = () => {
+      this.hub.release(ip, principal.id);
+      this.hub.abandonLease(principal.id, id);
+    };
+    hooks.connect(principal, ip).then(
+      (outcome) => {
+        if (outcome.refusal !== undefined) {
+          release();
+          return this.refuse(socket, outcome.refusal, outcome.message);
+        }
+        if (this.hub.isDraining) {
+          release();
+          return this.refuse(socket, Refusal.Draining);
+        }
+        this.accept(req, socket, head, rooms, outcome.principal, ip, id);
+      },
+      (err: unknown) => {
+        release();
+        this.logger.error('connect hook failed', (err as Error)?.stack ?? String(err));
+        this.refuse(socket, Refusal.Internal);
+      },
+    );
+  }
+
+  /** Completes the handshake of an admitted request and registers the connection. */
+  private accept(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    rooms: readonly string[],
+    principal: Principal,
+    ip: string,
+    id: string,
+  ): void {
     let upgraded = false;
     try {
       this.wss.handleUpgrade(req, socket, head, (ws) => {

@@ -1,4 +1,4 @@
-import { mayJoin } from '../auth/principal.js';
+import { mayJoin, mayPublish } from '../auth/principal.js';
 import type { Broker, PublishOptions as BrokerPublishOptions } from '../cluster/broker.js';
 import { type DedupEntry, type IdempotencyStore, idempotencyKey, InFlight } from '../cluster/idempotency.js';
 import { after, type MaybeAsync } from '../cluster/maybe-async.js';
@@ -57,6 +57,9 @@ export class Publisher {
         throw new HubError(HubErrorCode.Forbidden, `your token does not allow room "${room}"`);
       }
       throw new HubError(HubErrorCode.NotJoined, `join room "${room}" before sending to it`);
+    }
+    if (c.principal.publish != null && !mayPublish(c.principal, room)) {
+      throw new HubError(HubErrorCode.Forbidden, `your token does not allow publishing to room "${room}"`);
     }
     return after(this.publish(room, content, c.user, clientId), (result) => {
       this.writer.send(c, { type: 'ack', id: result.id, room: result.room ?? room, seq: result.seq });

@@ -1,4 +1,4 @@
-import { mayJoin } from '../auth/principal.js';
+import { mayJoin, mayPublish } from '../auth/principal.js';
 import type { Broker, HistorySlice, RoomEvent } from '../cluster/broker.js';
 import type { PresenceStore } from '../cluster/presence.js';
 import type { GatewayConfig } from '../config/config.js';
@@ -125,6 +125,7 @@ export class Rooms {
       oldestSeq: slice.oldestSeq,
     };
     if (members) joined.members = members;
+    if (!mayPublish(c.principal, room)) joined.publish = false;
     this.writer.send(c, joined);
     local.completeJoin(c, state, this.writer);
     if (!rejoin) this.events.roomJoined(c.id, c.user, room);

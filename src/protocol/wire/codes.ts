@@ -12,7 +12,10 @@ export const ErrorCode = {
   TooLong: 'too_long',
   /** Over the per-connection token bucket; the frame was not processed: retry with the same id. */
   RateLimited: 'rate_limited',
-  /** The token's `rooms` claim does not allow the room (or too many rooms joined). */
+  /**
+   * The token's `rooms` claim does not allow the room (or too many rooms joined), its `publish`
+   * claim does not allow sending there, or a join/publish hook refused.
+   */
   Forbidden: 'forbidden',
   /** `message`/`leave` for a room the connection has not joined: join first. */
   NotJoined: 'not_joined',
@@ -99,6 +102,8 @@ export const Refusal = {
   BadRequest: { status: 400, error: 'bad_request', message: 'not a valid WebSocket upgrade request' },
   Unauthorized: { status: 401, error: 'unauthorized', message: 'a valid token is required' },
   ForbiddenOrigin: { status: 403, error: 'forbidden_origin', message: 'this origin is not allowed' },
+  /** The connect hook refused the connection (its message replaces this one). */
+  Forbidden: { status: 403, error: 'forbidden', message: 'the connection was refused' },
   NotFound: { status: 404, error: 'not_found', message: 'no WebSocket endpoint here' },
   TooManyConnections: {
     status: 429,
@@ -107,8 +112,11 @@ export const Refusal = {
   },
   ServerFull: { status: 503, error: 'server_full', message: 'the server is at its connection limit' },
   Draining: { status: 503, error: 'draining', message: 'this instance is shutting down; reconnect' },
-  /** A `?ticket=` could not be checked (the ticket store, Redis, is unreachable): retry. */
-  Unavailable: { status: 503, error: 'unavailable', message: 'cannot check the ticket now; retry' },
+  /**
+   * The handshake could not be checked now: a `?ticket=` whose store (Redis) is unreachable, or a
+   * connect hook that failed (timeout, non-2xx, unreachable) with HOOK_FAIL_OPEN off. Retry.
+   */
+  Unavailable: { status: 503, error: 'unavailable', message: 'the handshake cannot be checked now; retry' },
   Internal: { status: 500, error: 'internal', message: 'internal error' },
 } as const satisfies Record<string, RefusalInfo>;
 export type Refusal = (typeof Refusal)[keyof typeof Refusal];

@@ -106,6 +106,8 @@ export interface JoinedFrame {
   oldestSeq: number;
   /** One entry per user; present when the room has at most PRESENCE_MAX_MEMBERS members. */
   members?: UserRef[];
+  /** `false` when the token's `publish` claim does not allow `message` frames here (read-only); absent otherwise. */
+  publish?: false;
 }
 
 /**

@@ -281,6 +281,12 @@ export const SERVER_FRAME_SCHEMAS = {
         items: 'UserRef',
         description: 'One entry per user; present when the room has at most PRESENCE_MAX_MEMBERS members.',
       },
+      publish: {
+        type: 'boolean',
+        required: false,
+        description:
+          "`false` when the token's `publish` claim does not allow this room (read-only: `message` there is `forbidden`); absent otherwise.",
+      },
     },
   },
   reset: {

@@ -1,0 +1,127 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Conditions } from '../harness/index.js';
+
+/** One request the backend received, with its signature checked here, independently of the gateway's code. */
+export interface HookCall {
+  hook: string;
+  body: any;
+  signed: boolean;
+  timestamp: number;
+}
+
+/** What the backend does with a request: answer (status and JSON), or never answer (`hang`). */
+export type HookAnswer = { status?: number; json?: unknown; delayMs?: number } | 'hang';
+export type HookRule = (call: HookCall) => HookAnswer | Promise<HookAnswer>;
+
+/**
+ * A real HTTP hook backend for the tests: verifies X-Gateway-Signature on the raw body the way
+ * docs/operations.md tells backends to, records every call, and answers by `rule` (which a test
+ * may replace). Hung requests are answered 500 on `release()` or destroyed on `close()`.
+ */
+export class HookBackend {
+  readonly calls: HookCall[] = [];
+  /** Connections the gateway opened to this backend so far (keep-alive reuses them). */
+  connections = 0;
+  rule: HookRule = () => ({ json: { allow: true } });
+  private readonly conditions = new Conditions();
+  private readonly hung = new Set<ServerResponse>();
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly secret: string,
+  ) {}
+
+  static async start(secret: string): Promise<HookBackend> {
+    let backend: HookBackend | null = null;
+    const server = createServer((req, res) => void backend!.handle(req, res));
+    backend = new HookBackend(server, secret);
+    server.on('connection', (s: Socket) => {
+      backend.sockets.add(s);
+      backend.connections++;
+      s.on('close', () => backend.sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return backend;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+  }
+
+  callsOf(hook: string, match: (c: HookCall) => boolean = () => true): HookCall[] {
+    return this.calls.filter((c) => c.hook === hook && match(c));
+  }
+
+  /** Waits until `count` calls of `hook` (that `match` accepts) have arrived. */
+  async waitForCalls(
+    hook: string,
+    count: number,
+    match: (c: HookCall) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<HookCall[]> {
+    await this.conditions.waitFor(
+      `${count} ${hook} hook calls`,
+      () => this.callsOf(hook, match).length >= count,
+      timeoutMs,
+      () =>
+        `calls so far: ${JSON.stringify(this.calls.slice(-8).map((c) => [c.hook, c.body.id ?? c.body.room ?? c.body.user?.id, c.signed]))}`,
+    );
+    return this.callsOf(hook, match);
+  }
+
+  /** Answers every hung request (by default 500: nothing waits for the gateway's timeout). */
+  release(status = 500, json: unknown = {}): void {
+    for (const res of this.hung)
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+    this.hung.clear();
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.release();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const ts = String(req.headers['x-gateway-timestamp'] ?? '');
+    const sig = String(req.headers['x-gateway-signature'] ?? '');
+    const expected = 'sha256=' + createHmac('sha256', this.secret).update(`${ts}.`).update(raw).digest('hex');
+    const signed = sig.length === expected.length && timingSafeEqual(Buffer.from(sig), Buffer.from(expected));
+    const call: HookCall = {
+      hook: (req.url ?? '').replace(/^\/hooks\//, ''),
+      body: JSON.parse(raw.toString()),
+      signed,
+      timestamp: Number(ts),
+    };
+    this.calls.push(call);
+    this.conditions.poke();
+    if (!signed) {
+      res.writeHead(401).end();
+      return;
+    }
+    const answer = await this.rule(call);
+    if (answer === 'hang') {
+      this.hung.add(res);
+      res.on('close', () => this.hung.delete(res));
+      return;
+    }
+    const reply = () => {
+      const body = JSON.stringify(answer.json ?? {});
+      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' }).end(body);
+    };
+    if (!answer.delayMs) return reply();
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      reply();
+    }, answer.delayMs);
+    this.timers.add(t);
+  }
+}
