@@ -84,7 +84,9 @@ console.log(JSON.stringify({ user: welcome.user.id, room: ack.room, seq: ack.seq
         compilerOptions: {
           ...resolution,
           target: 'ES2022',
-          lib: ['ES2022'],
+          // The client's types name web platform globals (AbortSignal for the ticket fetch): a
+          // consumer has them from the DOM lib (a bundler build) or @types/node (Node).
+          lib: ['ES2022', 'DOM'],
           types: [],
           strict: true,
           noEmit: true,
