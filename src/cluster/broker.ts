@@ -5,10 +5,10 @@ import type { MaybeAsync } from './maybe-async.js';
  * The seam between this instance's hub and the rest of the cluster (centrifuge's Broker).
  *
  * Guarantees every implementation gives:
- * - `publish` assigns the room's next seq, appends the message to the room's history and fans it
- *   out to every subscribed instance (this one included) as ONE atomic step, so that every instance
- *   sees a room's messages in seq order. Splitting "assign seq" from "fan out" would let two
- *   instances' publications cross on the wire.
+ * - `publish` assigns the room's next seq, appends the message to the room's history (unless
+ *   `skipHistory`) and fans it out to every subscribed instance (this one included) as ONE atomic
+ *   step, so that every instance sees a room's messages in seq order. Splitting "assign seq" from
+ *   "fan out" would let two instances' publications cross on the wire.
  * - A room's seq increases by exactly 1 per message. `epoch` changes when the history is lost.
  * - Handlers are called for rooms/users this instance subscribed to, each message once, a room's
  *   messages in seq order (within an epoch; onRoomReset announces a new epoch).
@@ -53,6 +53,12 @@ export interface PublishOptions {
   idempotencyKey?: string;
   /** How long the key's answer is remembered (DEDUP_WINDOW_MS). */
   idempotentResultTtlMs?: number;
+  /**
+   * The message gets the room's next seq and is fanned out (and written to the event stream) like
+   * any other, but it is not stored in the room's history: no `history` read returns it, so a
+   * resuming client sees its seq skipped. Ignored with REDIS_MIN_REPLICAS > 0 (the message is stored).
+   */
+  skipHistory?: boolean;
 }
 
 export interface HistorySlice {
@@ -104,7 +110,8 @@ export class BrokerUnavailableError extends Error {
 export const BROKER = Symbol('BROKER');
 
 /**
- * Computes a history slice from a contiguous run of messages (oldest first) held for a room.
+ * Computes a history slice from the messages (oldest first, ascending seqs) held for a room; seqs
+ * may be missing between them (messages published with `skipHistory`).
  * Shared by the implementations so that they agree on every edge.
  */
 export function sliceHistory(
@@ -120,6 +127,23 @@ export function sliceHistory(
   if (!sameEpoch || since > seq) {
     return { messages: held.slice(), seq, epoch, oldestSeq, recovered: false };
   }
-  const start = Math.max(0, since + 1 - oldestSeq);
-  return { messages: held.slice(start), seq, epoch, oldestSeq, recovered: since + 1 >= oldestSeq };
+  return {
+    messages: held.slice(firstAfter(held, since)),
+    seq,
+    epoch,
+    oldestSeq,
+    recovered: since + 1 >= oldestSeq,
+  };
+}
+
+/** Index of the first held message with seq > `since` (held.length when none). */
+function firstAfter(held: readonly RoomMessage[], since: number): number {
+  let lo = 0;
+  let hi = held.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (held[mid].seq <= since) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -74,7 +74,10 @@ export type PublishDecision =
       allow: true;
       /** Replaces the message's content. */
       content?: string;
-      /** Not honoured yet: the message is stored in history like any other (see docs/operations.md). */
+      /**
+       * Delivered live and acked with the room's next seq, in the event stream, but not stored in
+       * the room's history: a join with `since`/`last` never replays it (see docs/operations.md).
+       */
       skipHistory?: boolean;
     }
   | HookDenial;

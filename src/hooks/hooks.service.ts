@@ -130,8 +130,16 @@ export class HooksService implements OnApplicationShutdown {
     if (!d.allow) throw denial(d, `joining room "${room}" was refused`);
   }
 
-  /** The publish hook: the content to publish. Throws the `forbidden` or `unavailable` error. */
-  async publish(c: Connection, room: string, content: string, id: string | undefined): Promise<string> {
+  /**
+   * The publish hook: the content to publish and whether to keep it out of history. Throws the
+   * `forbidden` or `unavailable` error.
+   */
+  async publish(
+    c: Connection,
+    room: string,
+    content: string,
+    id: string | undefined,
+  ): Promise<PublishVerdict> {
     let d: PublishDecision;
     try {
       d = check(
@@ -139,9 +147,11 @@ export class HooksService implements OnApplicationShutdown {
       );
       if (d.allow && d.content !== undefined && typeof d.content !== 'string')
         throw new HookFailure('"content" must be a string');
+      if (d.allow && d.skipHistory !== undefined && typeof d.skipHistory !== 'boolean')
+        throw new HookFailure('"skipHistory" must be a boolean');
     } catch (err) {
       this.failed('publish', err);
-      if (this.failOpen) return content;
+      if (this.failOpen) return { content, skipHistory: false };
       throw new HubError(
         HubErrorCode.Unavailable,
         'the publish hook is unavailable; retry with the same id',
@@ -149,7 +159,7 @@ export class HooksService implements OnApplicationShutdown {
       );
     }
     if (!d.allow) throw denial(d, 'the message was refused');
-    return d.content ?? content;
+    return { content: d.content ?? content, skipHistory: d.skipHistory === true };
   }
 
   private failed(hook: string, err: unknown): void {
@@ -181,6 +191,13 @@ function denialMessage(d: HookDenial, fallback: string): string {
   return typeof d.message === 'string' && d.message.trim()
     ? d.message.trim().slice(0, MAX_MESSAGE)
     : fallback;
+}
+
+/** What the publish hook decided for an allowed message. */
+export interface PublishVerdict {
+  content: string;
+  /** Delivered and acked as usual, not stored in the room's history. */
+  skipHistory: boolean;
 }
 
 /** A denied join or publish: `forbidden` with the backend's message, its code in `details`. */

@@ -2,7 +2,7 @@ import type { Connection } from '../hub/connection.js';
 import { HubError } from '../hub/hub-error.js';
 import type { HubService } from '../hub/hub.service.js';
 import { WsError } from '../protocol/ws-error.js';
-import type { HooksService } from './hooks.service.js';
+import type { HooksService, PublishVerdict } from './hooks.service.js';
 import { MAX_PENDING_PUBLISHES, PublishLanes } from './publish-lanes.js';
 
 /** A hook whose answers the test gives, one per message, in any order. */
@@ -10,7 +10,9 @@ function controlledHook() {
   const pending = new Map<string, { resolve: (c: string) => void; reject: (e: unknown) => void }>();
   const hooks = {
     publish: (_c: Connection, _room: string, content: string, id: string | undefined) =>
-      new Promise<string>((resolve, reject) => pending.set(id ?? content, { resolve, reject })),
+      new Promise<PublishVerdict>((resolve, reject) =>
+        pending.set(id ?? content, { resolve: (c) => resolve({ content: c, skipHistory: false }), reject }),
+      ),
   } as unknown as HooksService;
   return { hooks, pending };
 }

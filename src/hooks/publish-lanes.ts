@@ -54,7 +54,7 @@ export class PublishLanes {
     decided.catch(noop); // handled below, once the messages before it are out
     const published = lane.tail
       .then(() => decided)
-      .then((final) => this.hub.publishFromClient(c, room, final, id));
+      .then((v) => this.hub.publishFromClient(c, room, v.content, id, v.skipHistory));
     lane.tail = published.catch(noop);
     const own = lane;
     return published.finally(() => {

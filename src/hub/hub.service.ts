@@ -227,8 +227,15 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     this.rooms.leave(c, room, reason);
   }
 
-  publishFromClient(c: Connection, room: string, content: string, clientId?: string): MaybeAsync<void> {
-    return this.publisher.fromClient(c, room, content, clientId);
+  /** A client's `message`; `skipHistory` (the publish hook's answer) keeps it out of history. */
+  publishFromClient(
+    c: Connection,
+    room: string,
+    content: string,
+    clientId?: string,
+    skipHistory = false,
+  ): MaybeAsync<void> {
+    return this.publisher.fromClient(c, room, content, clientId, skipHistory);
   }
 
   /**

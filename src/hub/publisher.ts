@@ -29,6 +29,9 @@ export interface PublishResult {
 
 export const SYSTEM: UserRef = { id: 'system', name: 'system' };
 
+/** Broker options of a message sent without an id that the publish hook keeps out of history. */
+const SKIP_HISTORY: BrokerPublishOptions = Object.freeze({ skipHistory: true });
+
 /**
  * Publishing (centrifuge's node.go Publish): room messages through the broker, with the sender's id
  * as the broker's idempotency key; direct messages, user frames and broadcasts; and the acks.
@@ -49,9 +52,16 @@ export class Publisher {
 
   /**
    * A client's `message`: publish (idempotent by sender and id), then ack with the seq. With the
-   * seams in this process (memory) it all happens now, with no promise.
+   * seams in this process (memory) it all happens now, with no promise. `skipHistory` (the publish
+   * hook's answer): delivered and acked as usual, not stored in the room's history.
    */
-  fromClient(c: Connection, room: string, content: string, clientId?: string): MaybeAsync<void> {
+  fromClient(
+    c: Connection,
+    room: string,
+    content: string,
+    clientId?: string,
+    skipHistory = false,
+  ): MaybeAsync<void> {
     if (!c.joined(room)) {
       if (!mayJoin(c.principal, room)) {
         throw new HubError(HubErrorCode.Forbidden, `your token does not allow room "${room}"`);
@@ -61,7 +71,7 @@ export class Publisher {
     if (c.principal.publish != null && !mayPublish(c.principal, room)) {
       throw new HubError(HubErrorCode.Forbidden, `your token does not allow publishing to room "${room}"`);
     }
-    return after(this.publish(room, content, c.user, clientId), (result) => {
+    return after(this.publish(room, content, c.user, clientId, skipHistory), (result) => {
       this.writer.send(c, { type: 'ack', id: result.id, room: result.room ?? room, seq: result.seq });
     });
   }
@@ -71,10 +81,19 @@ export class Publisher {
    * within DEDUP_WINDOW_MS, whichever room: the sender's record (`IdempotencyStore.take`) is taken
    * before publishing. A retry in the same room is published under the same key and the broker
    * answers it with the original seq (also when the first attempt's reply was lost); a reuse in
-   * another room publishes nothing and answers the original room and seq (`duplicate`).
+   * another room publishes nothing and answers the original room and seq (`duplicate`). With
+   * `skipHistory` the message is delivered but not stored in the room's history.
    */
-  publish(room: string, content: string, sender: UserRef, clientId?: string): MaybeAsync<PublishResult> {
-    if (clientId === undefined) return this.send(room, content, sender, this.newId(), undefined);
+  publish(
+    room: string,
+    content: string,
+    sender: UserRef,
+    clientId?: string,
+    skipHistory = false,
+  ): MaybeAsync<PublishResult> {
+    if (clientId === undefined) {
+      return this.send(room, content, sender, this.newId(), skipHistory ? SKIP_HISTORY : undefined);
+    }
     const key = idempotencyKey(sender.id, 'message', clientId);
     let taken: MaybeAsync<DedupEntry | undefined>;
     try {
@@ -82,9 +101,11 @@ export class Publisher {
     } catch (err) {
       throw toHubError(err);
     }
-    if (!(taken instanceof Promise)) return this.publishTaken(room, content, sender, clientId, key, taken);
+    if (!(taken instanceof Promise)) {
+      return this.publishTaken(room, content, sender, clientId, key, taken, skipHistory);
+    }
     return taken.then(
-      (prior) => this.publishTaken(room, content, sender, clientId, key, prior),
+      (prior) => this.publishTaken(room, content, sender, clientId, key, prior, skipHistory),
       (err: unknown) => {
         throw toHubError(err);
       },
@@ -98,6 +119,7 @@ export class Publisher {
     id: string,
     key: string,
     prior: DedupEntry | undefined,
+    skipHistory: boolean,
   ): MaybeAsync<PublishResult> {
     if (prior?.room !== undefined && prior.room !== room) {
       if (prior.seq === undefined) {
@@ -109,7 +131,11 @@ export class Publisher {
       }
       return { id, seq: prior.seq, room: prior.room, duplicate: true };
     }
-    const options: BrokerPublishOptions = { idempotencyKey: key, idempotentResultTtlMs: this.windowMs };
+    const options: BrokerPublishOptions = {
+      idempotencyKey: key,
+      idempotentResultTtlMs: this.windowMs,
+      skipHistory,
+    };
     if (prior !== undefined) return this.send(room, content, sender, id, options);
     // Taken now: if the publication fails, the id is given back so that a retry publishes it.
     let sent: MaybeAsync<PublishResult>;

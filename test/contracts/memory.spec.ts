@@ -8,10 +8,14 @@ import { MemoryPresence } from '../../src/cluster/memory/memory-presence.js';
 import { MemoryUsers } from '../../src/cluster/memory/memory-users.js';
 import { usersContract } from './users.contract.js';
 
-brokerContract('memory', () => ({
-  create: (historySize) => Promise.resolve(new MemoryBroker(historySize)),
-  dispose: () => Promise.resolve(),
-}));
+brokerContract(
+  'memory',
+  () => ({
+    create: (historySize) => Promise.resolve(new MemoryBroker(historySize)),
+    dispose: () => Promise.resolve(),
+  }),
+  { skipHistory: true },
+);
 
 presenceContract('memory', () => ({
   create: () => Promise.resolve(new MemoryPresence()),

@@ -38,6 +38,7 @@ function moderation(call: HookCall): HookAnswer {
     return { json: { allow: false, code: 'profanity', message: 'mind your words' } };
   if (content.startsWith('slow:')) return { json: { allow: true }, delayMs: Number(content.split(':')[1]) };
   if (content === 'hang') return 'hang';
+  if (content === 'ephemeral') return { json: { allow: true, skipHistory: true } };
   if (content.includes('darn')) return { json: { allow: true, content: content.replaceAll('darn', 'd**n') } };
   return { json: { allow: true } };
 }
@@ -144,6 +145,33 @@ describe('hooks over HTTP', () => {
     expect(backend.connections).toBeLessThan(backend.calls.length);
     await a.closeAndWait();
     await b.closeAndWait();
+  });
+
+  it('publish: skipHistory is delivered live and acked with its seq, but a join with since never replays it', async () => {
+    const a = await connect('typist');
+    const b = await connect('member');
+    await join(a, 'eph');
+    await join(b, 'eph');
+    expect((await a.say('eph', 'before', 'e1')).seq).toBe(1);
+    expect((await a.say('eph', 'ephemeral', 'e2')).seq).toBe(2);
+    expect((await a.say('eph', 'after', 'e3')).seq).toBe(3);
+    const live = await b.waitFor('message', 3);
+    expect(live.map((m) => [m.seq, m.content])).toEqual([
+      [1, 'before'],
+      [2, 'ephemeral'],
+      [3, 'after'],
+    ]);
+
+    const late = await connect('latecomer');
+    const joined = await join(late, 'eph', { since: 0 });
+    expect(late.all('message').map((m) => [m.seq, m.content])).toEqual([
+      [1, 'before'],
+      [3, 'after'],
+    ]);
+    expect(joined).toMatchObject({ seq: 3, recovered: true });
+    await a.closeAndWait();
+    await b.closeAndWait();
+    await late.closeAndWait();
   });
 
   it('publish: a slow hook delays the messages of a connection but never reorders them', async () => {

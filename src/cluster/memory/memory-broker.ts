@@ -84,7 +84,7 @@ export class MemoryBroker implements Broker {
     const full = message as RoomMessage;
     full.seq = ++log.seq;
     log.usedAt = full.time;
-    if (this.historySize > 0) {
+    if (this.historySize > 0 && options?.skipHistory !== true) {
       let delta = messageBytes(full);
       if (log.ring.length < this.historySize) log.ring.push(full);
       else {

@@ -135,10 +135,11 @@ export class RedisBroker implements Broker {
    */
   publish(message: Omit<RoomMessage, 'seq'>, options?: PublishOptions): Promise<RoomMessage> {
     const key = options?.idempotencyKey;
-    if (key === undefined) return this.publishScript(message, '', 0);
+    const skipHistory = options?.skipHistory === true;
+    if (key === undefined) return this.publishScript(message, '', 0, skipHistory);
     const ttlMs = Math.max(1, options!.idempotentResultTtlMs ?? 0);
     return this.inflight.once(`${message.room}\u0000${key}`, () =>
-      this.publishScript(message, key, ttlMs),
+      this.publishScript(message, key, ttlMs, skipHistory),
     ) as Promise<RoomMessage>;
   }
 
@@ -146,10 +147,12 @@ export class RedisBroker implements Broker {
     message: Omit<RoomMessage, 'seq'>,
     key: string,
     ttlMs: number,
+    skipHistory: boolean,
   ): Promise<RoomMessage> {
     const { id, room, time, sender, content } = message;
     const head = JSON.stringify({ id, room }).slice(0, -1) + ',"seq":';
     const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
+    // The replicated path stores every message (its confirm step moves them to history in batches).
     if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail);
     let reply: [number, number, string];
     try {
@@ -161,7 +164,8 @@ export class RedisBroker implements Broker {
         this.epochCandidate(room),
         head,
         tail,
-        this.options.historySize,
+        // A history size of 0 makes the script skip ZADD and the trim: not stored in history.
+        skipHistory ? 0 : this.options.historySize,
         ttlMs,
         this.keys.roomChannel(room),
         this.options.roomTtlMs,

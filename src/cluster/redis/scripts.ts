@@ -16,7 +16,8 @@ end`;
 /**
  * Publish a room message.
  * KEYS: meta, log, idem, event stream. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail
- * (after the seq), history size, idempotency TTL ms (0: no idempotency key), channel, room key TTL ms
+ * (after the seq), history size (0: the message is not stored in history, for HISTORY_SIZE=0 and for
+ * a publication with `skipHistory`; everything else is done alike), idempotency TTL ms (0: no idempotency key), channel, room key TTL ms
  * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA).
  * Returns {published (1/0), seq, epoch}.
  */
