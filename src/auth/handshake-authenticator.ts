@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
 import { Refusal } from '../protocol/codes.js';
@@ -26,7 +26,7 @@ export class HandshakeRefusal extends Error {
  * WebSocket. Checks the origin and the JWT; connection limits are the hub's.
  */
 @Injectable()
-export class HandshakeAuthenticator {
+export class HandshakeAuthenticator implements OnApplicationShutdown {
   private readonly logger = new Logger('GatewayAdapter');
   private readonly origins: Set<string> | null;
   private revocationDown = false;
@@ -65,6 +65,11 @@ export class HandshakeAuthenticator {
       if (err instanceof InvalidTokenError) throw new HandshakeRefusal(Refusal.Unauthorized, err.message);
       throw err;
     }
+  }
+
+  /** The revocation store shares the cluster's Redis connection: its close gives its share back. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.revocations.close();
   }
 
   /**
