@@ -15,6 +15,19 @@ import { monotonicNow } from '../hub/clock.js';
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
+/** A handshake past the instance's admission: what the cluster checks, the hook and the upgrade need. */
+interface Admitted {
+  req: IncomingMessage;
+  socket: Socket;
+  head: Buffer;
+  /** `?rooms=`, joined right after `welcome`. */
+  rooms: readonly string[];
+  principal: Principal;
+  ip: string;
+  /** The connection's id, named before the upgrade so that the user directory's lease carries it. */
+  id: string;
+}
+
 /**
  * The upgrade path: draining -> path -> a valid WebSocket request -> origin and JWT
  * (HandshakeAuthenticator) -> connection limits (HubService.admit) -> revocation and the user's
@@ -70,29 +83,22 @@ export class Upgrade {
     const ip = this.authenticator.clientIp(req);
     const limit = this.hub.admit(ip, principal.id);
     if (limit !== null) return this.refuse(socket, limit);
-    void this.admitCluster(req, socket, head, rooms, principal, ip);
+    void this.admitCluster({ req, socket, head, rooms, principal, ip, id: this.hub.newId() });
   }
 
   /**
    * The checks that ask the cluster, both at once: the token's revocation (401) and a lease in the
-   * user directory (MAX_CONNECTIONS_PER_USER over every instance, 429). Then the upgrade.
+   * user directory (MAX_CONNECTIONS_PER_USER over every instance, 429). Then the connect hook, if
+   * any, and the upgrade.
    */
-  private async admitCluster(
-    req: IncomingMessage,
-    socket: Socket,
-    head: Buffer,
-    rooms: readonly string[],
-    principal: Principal,
-    ip: string,
-  ): Promise<void> {
-    const id = this.hub.newId();
+  private async admitCluster(h: Admitted): Promise<void> {
     let refusal: Refusal | null = null;
     let message: string | undefined;
     let leased = false;
     try {
       const [revoked, lease] = await Promise.all([
-        this.authenticator.isRevoked(principal),
-        this.hub.admitUser(principal.id, id),
+        this.authenticator.isRevoked(h.principal),
+        this.hub.admitUser(h.principal.id, h.id),
       ]);
       leased = lease;
       if (revoked) [refusal, message] = [Refusal.Unauthorized, 'token revoked'];
@@ -101,85 +107,66 @@ export class Upgrade {
       this.logger.error('handshake failed', (err as Error).stack);
       refusal = Refusal.Internal;
     }
-    if (refusal !== null || socket.destroyed) {
-      this.hub.release(ip, principal.id);
-      if (leased) this.hub.abandonLease(principal.id, id);
-      if (refusal !== null) this.refuse(socket, refusal, message);
+    if (refusal !== null || h.socket.destroyed) {
+      this.hub.release(h.ip, h.principal.id);
+      if (leased) this.hub.abandonLease(h.principal.id, h.id);
+      if (refusal !== null) this.refuse(h.socket, refusal, message);
       return;
     }
-    if (this.hooks?.connects) {
-      return this.askConnectHook(this.hooks, req, socket, head, rooms, principal, ip, id);
-    }
-    this.accept(req, socket, head, rooms, principal, ip, id);
+    if (this.hooks?.connects) return this.askConnectHook(this.hooks, h);
+    this.accept(h);
+  }
+
+  /** Gives back what admission reserved: the instance's slot and the user directory's lease. */
+  private releaseAdmitted(h: Admitted): void {
+    this.hub.release(h.ip, h.principal.id);
+    this.hub.abandonLease(h.principal.id, h.id);
   }
 
   /**
    * The connect hook decides between admission and the upgrade (the slot stays reserved while it
    * does): a refusal is the HTTP answer, an allow may rename the user or replace its rooms claim.
    */
-  private askConnectHook(
-    hooks: HooksService,
-    req: IncomingMessage,
-    socket: Socket,
-    head: Buffer,
-    rooms: readonly string[],
-    principal: Principal,
-    ip: string,
-    id: string,
-  ): void {
-    const release = () => {
-      this.hub.release(ip, principal.id);
-      this.hub.abandonLease(principal.id, id);
-    };
-    hooks.connect(principal, ip).then(
+  private askConnectHook(hooks: HooksService, h: Admitted): void {
+    hooks.connect(h.principal, h.ip).then(
       (outcome) => {
         if (outcome.refusal !== undefined) {
-          release();
-          return this.refuse(socket, outcome.refusal, outcome.message);
+          this.releaseAdmitted(h);
+          return this.refuse(h.socket, outcome.refusal, outcome.message);
         }
         if (this.hub.isDraining) {
-          release();
-          return this.refuse(socket, Refusal.Draining);
+          this.releaseAdmitted(h);
+          return this.refuse(h.socket, Refusal.Draining);
         }
-        this.accept(req, socket, head, rooms, outcome.principal, ip, id);
+        this.accept({ ...h, principal: outcome.principal });
       },
       (err: unknown) => {
-        release();
+        this.releaseAdmitted(h);
         this.logger.error('connect hook failed', (err as Error)?.stack ?? String(err));
-        this.refuse(socket, Refusal.Internal);
+        this.refuse(h.socket, Refusal.Internal);
       },
     );
   }
 
   /** Completes the handshake of an admitted request and registers the connection. */
-  private accept(
-    req: IncomingMessage,
-    socket: Socket,
-    head: Buffer,
-    rooms: readonly string[],
-    principal: Principal,
-    ip: string,
-    id: string,
-  ): void {
+  private accept(h: Admitted): void {
+    const { req, socket, principal, ip } = h;
     let upgraded = false;
     try {
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.wss.handleUpgrade(req, socket, h.head, (ws) => {
         upgraded = true;
         socket.off('error', noop);
-        const c = this.hub.register(ws, socket, principal, ip, ws.extensions !== '', id);
+        const c = this.hub.register(ws, socket, principal, ip, ws.extensions !== '', h.id);
         tagSocket(ws, c);
         ws.on('pong', onPong);
         ws.on('error', (err) => this.logger.debug?.(`socket error on ${c.id}: ${err.message}`));
         ws.once('close', (code: number, reason: Buffer) => this.hub.unregister(c, code, reason.toString()));
         this.wss.emit('connection', ws, req);
-        this.router.joinRequestedRooms(c, rooms);
+        this.router.joinRequestedRooms(c, h.rooms);
       });
     } finally {
       // `ws` completes (or aborts) the handshake synchronously: no callback means it refused.
-      if (!upgraded) {
-        this.hub.release(ip, principal.id);
-        this.hub.abandonLease(principal.id, id);
-      }
+      if (!upgraded) this.releaseAdmitted(h);
     }
   }
 
