@@ -1,17 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './config.js';
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+import { loadConfig } from './config.js';
+import { configProblems as problems } from '../../test/harness/config-problems.js';
 
 describe('loadConfig', () => {
   it('runs with no settings at all in development: dev tokens on, a generated secret', () => {

@@ -1,15 +1,6 @@
 import { targetOptions } from '../cluster/redis/connection.js';
-import { ConfigError, loadConfig, usesRedis } from './config.js';
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+import { loadConfig, usesRedis } from './config.js';
+import { configProblems as problems } from '../../test/harness/config-problems.js';
 
 describe('Sentinel and replica settings', () => {
   it('reads the sentinels, the master name and the passwords; they replace REDIS_URL', () => {

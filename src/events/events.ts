@@ -1,4 +1,5 @@
 import type { UserRef } from '../protocol/frames.js';
+import type { LeftReason as LeftFrameReason } from '../protocol/wire/frames.js';
 
 /**
  * The gateway's events, typed once: what `HubService.events` emits in process, what the Redis
@@ -75,8 +76,11 @@ export interface JoinedEvent {
   time: number;
 }
 
-/** Why a user's last connection left a room. `crash`: its instance stopped refreshing presence. */
-export type LeftReason = 'leave' | 'disconnect' | 'forbidden' | 'removed' | 'crash';
+/**
+ * Why a user's last connection left a room: a `left` frame's reasons, or `disconnect` (it closed), or
+ * `crash` (its instance stopped refreshing presence).
+ */
+export type LeftReason = LeftFrameReason | 'disconnect' | 'crash';
 
 export interface LeftEvent {
   room: string;

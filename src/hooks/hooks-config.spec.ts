@@ -1,14 +1,5 @@
-import { ConfigError, loadConfig } from '../config/config.js';
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+import { loadConfig } from '../config/config.js';
+import { configProblems as problems } from '../../test/harness/config-problems.js';
 
 describe('hook settings', () => {
   it('no hooks by default; the timeout and fail-open defaults apply to in-process hooks too', () => {
