@@ -19,6 +19,8 @@ export declare class RedisClusterSet {
   masters(): Promise<{ port: number; slots: number; id: string }[]>;
   slotRanges(): Promise<{ from: number; to: number; port: number }[]>;
   masterOf(key: string): Promise<number>;
+  masterOfSlot(slot: number): Promise<number>;
+  migrateSlot(slot: number, toPort: number): Promise<void>;
   kill(port: number): Promise<void>;
   failedOver(oldPort: number, timeoutMs?: number): Promise<void>;
   restart(port: number): Promise<void>;

@@ -157,6 +157,46 @@ export class RedisClusterSet {
   }
 
   /**
+   * Moves one slot, with its keys, to the master on `toPort` (what `redis-cli --cluster reshard`
+   * does for each slot): IMPORTING/MIGRATING, MIGRATE of its keys, then the new owner on every node.
+   * @param {number} slot
+   * @param {number} toPort
+   */
+  async migrateSlot(slot, toPort) {
+    const masters = await this.masters();
+    const fromPort = await this.masterOfSlot(slot);
+    if (fromPort === toPort) return;
+    const id = (/** @type {number} */ port) =>
+      /** @type {{ id: string }} */ (masters.find((m) => m.port === port)).id;
+    const auth = this.password !== undefined ? ['AUTH', this.password] : [];
+    await this.admin(toPort, (r) => r.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', id(fromPort)));
+    await this.admin(fromPort, async (r) => {
+      await r.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', id(toPort));
+      for (;;) {
+        const keys = /** @type {string[]} */ (await r.call('CLUSTER', 'GETKEYSINSLOT', slot, 100));
+        if (keys.length === 0) break;
+        await r.call('MIGRATE', '127.0.0.1', toPort, '', 0, 5000, ...auth, 'KEYS', ...keys);
+      }
+    });
+    for (const port of [toPort, fromPort, ...this.runningPorts()]) {
+      await this.admin(port, (r) => r.call('CLUSTER', 'SETSLOT', slot, 'NODE', id(toPort))).catch(
+        () => undefined,
+      );
+    }
+    await this.settled();
+  }
+
+  /**
+   * The port of the master serving a slot now.
+   * @param {number} slot
+   */
+  async masterOfSlot(slot) {
+    const range = (await this.slotRanges()).find((r) => slot >= r.from && slot <= r.to);
+    if (range === undefined) throw new Error(`slot ${slot} is not served`);
+    return range.port;
+  }
+
+  /**
    * Kills a node with SIGKILL (a crash) and waits for its exit.
    * @param {number} port
    */

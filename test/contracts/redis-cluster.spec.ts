@@ -139,6 +139,64 @@ describe('the Redis seams on a Redis Cluster', () => {
     }
   });
 
+  it("fills from history what a shard's subscriber missed while its connection was down", async () => {
+    const [a, b] = [await brokerIn(ns, 100), await brokerIn(ns, 100)];
+    const rec = new Recorder();
+    a.setHandler(rec);
+    b.setHandler(new Recorder());
+    const rooms = await roomsOnEveryShard(ns);
+    for (const room of rooms) await a.subscribeRoom(room);
+    for (const room of rooms) await a.history(room);
+    for (const room of rooms) await b.publish(msg(room, 'before'));
+    await poll(() => rec.messages.length === 3, 3000, '3 messages');
+    // Drop the connection to the first room's master only: the other shards keep delivering.
+    const owner = await set.masterOf(new RedisKeys(ns.prefix, true).roomChannel(rooms[0]));
+    const conn = a.subscriber.connections().find((c) => c.options.port === owner)!;
+    conn.disconnect(true); // it reconnects by itself
+    await poll(() => !a.subscriber.isHealthy(), 1000, 'subscriber down');
+    for (let i = 1; i <= 3; i++) for (const room of rooms) await b.publish(msg(room, `during${i}`));
+    await poll(() => a.isHealthy(), 5000, 'subscriber back');
+    for (const room of rooms) await b.publish(msg(room, 'after'));
+    await poll(() => rec.messages.length >= 15, 5000, '15 messages');
+    await new Promise((r) => setTimeout(r, 50));
+    for (const room of rooms) expect(rec.seqs(room)).toEqual(range(1, 5));
+  });
+
+  it('follows a slot migrated to another master: publishes follow MOVED, the subscription moves, nothing is missed', async () => {
+    const [a, b] = [await brokerIn(ns, 100), await brokerIn(ns, 100)];
+    const rec = new Recorder();
+    a.setHandler(rec);
+    b.setHandler(new Recorder());
+    const room = uniqueName('moving');
+    const keys = new RedisKeys(ns.prefix, true);
+    await a.subscribeRoom(room);
+    await a.history(room);
+    for (let i = 1; i <= 3; i++) await b.publish(msg(room, `before${i}`));
+    await poll(() => rec.messages.length === 3, 3000, '3 messages');
+    const slot = keySlot(keys.meta(room));
+    const from = await set.masterOfSlot(slot);
+    const to = (await set.masters()).find((m) => m.port !== from)!.port;
+    await set.migrateSlot(slot, to);
+    for (let i = 1; i <= 3; i++) await b.publish(msg(room, `after${i}`));
+    await poll(() => rec.messages.length >= 6, 5000, '6 messages');
+    expect(rec.seqs(room)).toEqual(range(1, 6));
+    // The channel is now subscribed on the new owner and no longer on the old one.
+    await poll(
+      async () => {
+        const [, n] = (await set.admin(to, (r) =>
+          r.call('PUBSUB', 'SHARDNUMSUB', keys.roomChannel(room)),
+        )) as [string, number];
+        return n === 1;
+      },
+      3000,
+      'the subscription on the new owner',
+    );
+    const [, old] = (await set.admin(from, (r) =>
+      r.call('PUBSUB', 'SHARDNUMSUB', keys.roomChannel(room)),
+    )) as [string, number];
+    expect(old).toBe(0);
+  });
+
   it('user and broadcast events reach the instances subscribed to them', async () => {
     const [a, b] = [await brokerIn(ns), await brokerIn(ns)];
     const [ra, rb] = [new Recorder(), new Recorder()];
