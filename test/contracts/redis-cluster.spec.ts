@@ -56,14 +56,10 @@ async function usersIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisUsers> {
   return u;
 }
 
-brokerContract(
-  'redis cluster',
-  () => {
-    const ns = namespace();
-    return { create: (historySize) => brokerIn(ns, historySize), dispose: () => ns.dispose() };
-  },
-  { skipHistory: true },
-);
+brokerContract('redis cluster', () => {
+  const ns = namespace();
+  return { create: (historySize) => brokerIn(ns, historySize), dispose: () => ns.dispose() };
+});
 
 presenceContract('redis cluster', () => {
   const ns = namespace();
