@@ -256,7 +256,11 @@ export class RedisBroker implements Broker {
 
   private ownDelivery(room: string, seq: number): Promise<void> {
     const stream = this.rooms.get(room);
-    if (stream === undefined || !this.sub.isHealthy() || (stream.seq >= seq && stream.buffer === null)) {
+    if (
+      stream === undefined ||
+      !this.sub.isLive(stream.channel) ||
+      (stream.seq >= seq && stream.buffer === null)
+    ) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {

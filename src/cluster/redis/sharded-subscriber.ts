@@ -35,6 +35,7 @@ export class ShardedSubscriber implements ChannelSubscriber {
   private readonly shards = new Map<string, Shard>();
   /** Every wanted channel and the shard it is placed on (undefined: its slot's owner is unknown). */
   private readonly placed = new Map<string, Shard | undefined>();
+  private readonly slots = new Map<string, number>();
   private readonly watchdog: NodeJS.Timeout;
   private readonly onRefresh = () => this.place();
   private closed = false;
@@ -78,6 +79,7 @@ export class ShardedSubscriber implements ChannelSubscriber {
   async unsubscribe(channel: string): Promise<void> {
     const shard = this.placed.get(channel);
     this.placed.delete(channel);
+    this.slots.delete(channel);
     if (shard === undefined) return;
     shard.channels.delete(channel);
     if (shard.redis.status !== 'ready') return; // a new connection starts with no subscriptions
@@ -94,6 +96,10 @@ export class ShardedSubscriber implements ChannelSubscriber {
     for (const shard of this.shards.values()) if (shard.redis.status !== 'ready') return false;
     for (const shard of this.placed.values()) if (shard === undefined) return false;
     return true;
+  }
+
+  isLive(channel: string): boolean {
+    return this.placed.get(channel)?.redis.status === 'ready';
   }
 
   async waitReady(ms: number): Promise<void> {
@@ -115,12 +121,20 @@ export class ShardedSubscriber implements ChannelSubscriber {
     const shards = [...this.shards.values()];
     this.shards.clear();
     this.placed.clear();
+    this.slots.clear();
     await Promise.allSettled(shards.map((s) => quit(s.redis)));
   }
 
   /** The master that owns a channel's slot now (host:port), per the cluster client. */
   private owner(channel: string): string | undefined {
-    return this.cluster.slots[keySlot(channel)]?.[0];
+    return this.cluster.slots[this.slotOf(channel)]?.[0];
+  }
+
+  /** A channel's hash slot, computed once while the channel is wanted. */
+  private slotOf(channel: string): number {
+    let slot = this.slots.get(channel);
+    if (slot === undefined) this.slots.set(channel, (slot = keySlot(channel)));
+    return slot;
   }
 
   /**
@@ -193,7 +207,7 @@ export class ShardedSubscriber implements ChannelSubscriber {
     this.events.resubscribing(channels);
     const bySlot = new Map<number, string[]>();
     for (const c of channels) {
-      const slot = keySlot(c);
+      const slot = this.slotOf(c);
       let list = bySlot.get(slot);
       if (list === undefined) bySlot.set(slot, (list = []));
       list.push(c);

@@ -31,6 +31,8 @@ export interface ChannelSubscriber {
   unsubscribe(channel: string): Promise<void>;
   /** Whether every subscription is live (readiness). */
   isHealthy(): boolean;
+  /** Whether this channel's subscription is live now (its connection is up). */
+  isLive(channel: string): boolean;
   /** Resolves once healthy, or after `ms` (startup does not wait for a dead Redis). */
   waitReady(ms: number): Promise<void>;
   /** The connections it holds now (tests drop them). */
@@ -79,6 +81,10 @@ export class PlainSubscriber implements ChannelSubscriber {
   }
 
   isHealthy(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  isLive(): boolean {
     return this.redis.status === 'ready';
   }
 
