@@ -120,7 +120,7 @@ export class RedisBroker implements Broker {
       resubscribing: (channels) => this.holdLive(channels),
       resubscribed: (channels) => this.catchUpAfterResubscribe(channels),
     };
-    this.sub = isCluster(this.cmd)
+    this.sub = cluster
       ? new ShardedSubscriber(this.cmd, options, this.logger, events, [this.broadcast])
       : new PlainSubscriber(options, this.logger, events, [this.broadcast]);
     if (options.roomTtlMs > 0) {
