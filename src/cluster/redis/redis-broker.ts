@@ -18,7 +18,7 @@ import {
   type SharedConnection,
   unavailable,
 } from './connection.js';
-import { eventStreamKey } from './event-stream.js';
+import { eventStreamKey, EventStreamWriter } from './event-stream.js';
 import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
 import type { ReplicaConfirmation } from './replica-confirmation.js';
 import { RoomTtlRefresh } from './room-ttl-refresh.js';
@@ -99,6 +99,8 @@ export class RedisBroker implements Broker {
   private readonly historyCache = new HistoryCache();
   private closed = false;
   private readonly ttlRefresh: RoomTtlRefresh | undefined;
+  /** Redis Cluster with the event stream on: appends the `message` events (see appendMessageEvent). */
+  private readonly messageEvents: EventStreamWriter | null = null;
 
   constructor(
     private readonly options: RedisBrokerOptions,
@@ -125,6 +127,10 @@ export class RedisBroker implements Broker {
       : new PlainSubscriber(options, this.logger, events, [this.broadcast]);
     if (options.roomTtlMs > 0) {
       this.ttlRefresh = new RoomTtlRefresh(this.cmd, this.keys, options.roomTtlMs, () => this.rooms.keys());
+    }
+    const maxlen = options.eventsMaxlen ?? 0;
+    if (cluster && maxlen > 0) {
+      this.messageEvents = new EventStreamWriter(this.cmd, options.keyPrefix, maxlen, this.logger);
     }
   }
 
@@ -196,39 +202,17 @@ export class RedisBroker implements Broker {
     // The event stream names a message by (room, epoch, seq): the epoch rides along, not enumerable,
     // so the message still equals (and serialises as) the one delivered.
     Object.defineProperty(full, 'epoch', { value: epoch });
-    await Promise.all([
-      published === 1 ? this.ownDelivery(room, full.seq) : undefined,
-      cluster
-        ? this.appendMessageEvent(head + full.seq + ',"epoch":' + JSON.stringify(epoch) + tail)
-        : undefined,
-    ]);
+    // Redis Cluster: the `message` event, appended right after the script and before the ack (the
+    // appends of one event-loop turn in one pipeline), also when a retry was answered with the
+    // original seq (the original's append may be what failed): an ack still implies an entry. A
+    // failed append answers `unavailable`; the retry with the same id appends again. Consumers dedup
+    // by (room, epoch, seq) as they always do.
+    const appended = this.messageEvents?.appendJson(
+      'message',
+      head + full.seq + ',"epoch":' + JSON.stringify(epoch) + tail,
+    );
+    await Promise.all([published === 1 ? this.ownDelivery(room, full.seq) : undefined, appended]);
     return full;
-  }
-
-  /**
-   * Redis Cluster: the `message` event, appended right after the publish script and before the ack,
-   * also when a retry was answered with the original seq (the original's append may be what failed):
-   * an ack still implies an entry. A failed append answers `unavailable`; the retry with the same id
-   * appends again. Consumers dedup by (room, epoch, seq) as they always do.
-   */
-  private async appendMessageEvent(data: string): Promise<void> {
-    const maxlen = this.options.eventsMaxlen ?? 0;
-    if (maxlen <= 0) return;
-    try {
-      await this.cmd.xadd(
-        this.keys.eventStream(),
-        'MAXLEN',
-        '~',
-        maxlen,
-        '*',
-        'type',
-        'message',
-        'data',
-        data,
-      );
-    } catch (err) {
-      throw unavailable(err);
-    }
   }
 
   /** publishScript with REDIS_MIN_REPLICAS > 0: acked once on the replicas (replica-confirmation.ts). */
