@@ -267,10 +267,15 @@ describe('Redis Cluster mode', () => {
         }
       }
     };
+    // A member of a room on the shard that fails over: it drops out at the kill and resumes on the
+    // other instance after the failover.
+    const away = track(await connect(a.wsUrl, 'away2'));
+    const awayJoined = await away.join(hit[0]);
     const running = [publish(ma, 'ma'), publish(mb, 'mb')];
     await poll(() => acked.size >= 40, 10_000, '40 acks before the failover');
 
     await set.kill(victim);
+    away.terminate();
     await poll(
       async () => (await readyz(a.httpUrl)) === 503,
       5000,
@@ -313,12 +318,20 @@ describe('Redis Cluster mode', () => {
       expect(last).toBeGreaterThan(before.get(room)!);
     }
 
+    // Resumed on the other instance: everything after what it had, each seq once, in order.
+    const had = seqs(away, hit[0]);
+    const since = had.at(-1) ?? (awayJoined.seq as number);
+    const back = track(await connect(b.wsUrl, 'away2'));
+    const resumed = await back.join(hit[0], { since, epoch: epochs.get(hit[0]) });
+    expect(resumed).toMatchObject({ recovered: true });
+    expect(seqs(back, hit[0])).toEqual(range(since + 1, resumed.seq as number));
+
     // The subscriptions followed the slots to the promoted replica.
     await expectShardChannelsOnOwners();
     // Presence and joins on the failed-over shard, across instances.
     const late = track(await connect(b.wsUrl, 'late'));
     const joined = await late.join(hit[0]);
-    expect(joined.members.map((m: { id: string }) => m.id).sort()).toEqual(['late', 'ma', 'mb']);
+    expect(joined.members.map((m: { id: string }) => m.id).sort()).toEqual(['away2', 'late', 'ma', 'mb']);
     await ma.find(
       (f) => f.type === 'presence' && f.user.id === 'late' && f.room === hit[0],
       'presence of late',
