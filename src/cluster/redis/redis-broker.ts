@@ -14,11 +14,11 @@ import {
 import { InFlight } from '../idempotency.js';
 import { HistoryCache } from './history-cache.js';
 import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
-import { eventStreamKey } from './event-stream.js';
-import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
+import { RedisKeys, ROOM_BATCH, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
+import { PublishBatcher } from './publish-batcher.js';
 import type { ReplicaConfirmation } from './replica-confirmation.js';
 import { RoomTtlRefresh } from './room-ttl-refresh.js';
-import { HISTORY_LUA, PUBLISH_LUA } from './scripts.js';
+import { HISTORY_LUA } from './scripts.js';
 
 export interface RedisBrokerOptions extends RedisSettings {
   historySize: number;
@@ -32,7 +32,6 @@ export interface RedisBrokerOptions extends RedisSettings {
 }
 
 interface ScriptedRedis extends Redis {
-  gwPublish(...args: (string | number)[]): Promise<[number, number, string]>;
   gwHistory(...args: (string | number)[]): Promise<[number, string, number, string, string[]]>;
 }
 
@@ -62,8 +61,10 @@ const SUBSCRIBE_CHUNK = 500;
 /**
  * Broker over Redis (centrifuge's RedisBroker, reduced to what the hub needs).
  *
- * - publish: one Lua script does HINCRBY seq, ZADD to the history, trim, PUBLISH: atomic, so every
- *   instance receives a room's messages in seq order on its subscriber connection.
+ * - publish: one Lua script assigns the seq, adds to the history, trims it and PUBLISHes: atomic, so
+ *   every instance receives a room's messages in seq order on its subscriber connection. The
+ *   publications of one room and event-loop turn share one script run and one payload
+ *   (publish-batcher.ts).
  * - Own publications come back through the subscription like everyone else's and are delivered there
  *   only: delivering them locally as well would either duplicate them or, when done first, let a lower
  *   seq from another instance arrive after a higher one.
@@ -93,6 +94,7 @@ export class RedisBroker implements Broker {
   private readonly historyCache = new HistoryCache();
   private closed = false;
   private readonly ttlRefresh: RoomTtlRefresh | undefined;
+  private readonly batcher: PublishBatcher;
 
   constructor(
     private readonly options: RedisBrokerOptions,
@@ -103,8 +105,20 @@ export class RedisBroker implements Broker {
     this.keys = new RedisKeys(options.keyPrefix);
     this.broadcast = this.keys.broadcastChannel();
     this.cmd = shared.acquire() as ScriptedRedis;
-    this.cmd.defineCommand('gwPublish', { numberOfKeys: 4, lua: PUBLISH_LUA });
     this.cmd.defineCommand('gwHistory', { numberOfKeys: 3, lua: HISTORY_LUA });
+    this.batcher = new PublishBatcher(
+      this.cmd,
+      this.keys,
+      {
+        historySize: options.historySize,
+        roomTtlMs: options.roomTtlMs,
+        eventsMaxlen: options.eventsMaxlen ?? 0,
+      },
+      {
+        epochCandidate: (room) => this.epochCandidate(room),
+        delivered: (room, seq) => this.ownDelivery(room, seq),
+      },
+    );
     this.sub = openRedis(options, 'gateway-sub', this.logger);
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
     this.sub.on('ready', () => void this.resubscribe());
@@ -154,32 +168,18 @@ export class RedisBroker implements Broker {
     const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
     // The replicated path stores every message (its confirm step moves them to history in batches).
     if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail);
-    let reply: [number, number, string];
-    try {
-      reply = await this.cmd.gwPublish(
-        this.keys.meta(room),
-        this.keys.log(room),
-        this.keys.idem(room, key),
-        eventStreamKey(this.keys.prefix),
-        this.epochCandidate(room),
-        head,
-        tail,
-        // A history size of 0 makes the script skip ZADD and the trim: not stored in history.
-        skipHistory ? 0 : this.options.historySize,
-        ttlMs,
-        this.keys.roomChannel(room),
-        this.options.roomTtlMs,
-        this.options.eventsMaxlen ?? 0,
-      );
-    } catch (err) {
-      throw unavailable(err);
-    }
-    const [published, seq, epoch] = reply;
-    const full: RoomMessage = { id, room, seq: Number(seq), time, sender, content };
+    // Resolves after the message came back through the subscription (see PublishBatcherHooks).
+    const { seq, epoch } = await this.batcher.publish(room, {
+      head,
+      tail,
+      idempotencyKey: key,
+      idempotencyTtlMs: ttlMs,
+      store: !skipHistory,
+    });
+    const full: RoomMessage = { id, room, seq, time, sender, content };
     // The event stream names a message by (room, epoch, seq): the epoch rides along, not enumerable,
     // so the message still equals (and serialises as) the one delivered.
     Object.defineProperty(full, 'epoch', { value: epoch });
-    if (published === 1) await this.ownDelivery(room, full.seq);
     return full;
   }
 
@@ -402,6 +402,12 @@ export class RedisBroker implements Broker {
           const bar = payload.indexOf('|');
           const epoch = payload.slice(1, bar);
           this.accept(room, epoch, JSON.parse(payload.slice(bar + 1)) as RoomMessage, false);
+        } else if (payload.startsWith(ROOM_BATCH)) {
+          // One publish batch: consecutive seqs in order, decoded at once.
+          const bar = payload.indexOf('|');
+          const epoch = payload.slice(1, bar);
+          const messages = JSON.parse(payload.slice(bar + 1)) as RoomMessage[];
+          for (let i = 0; i < messages.length; i++) this.accept(room, epoch, messages[i], false);
         } else if (payload.startsWith(ROOM_EVENT)) {
           this.handler.onRoomEvent(JSON.parse(payload.slice(1)) as RoomEvent);
         }
