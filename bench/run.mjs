@@ -8,10 +8,13 @@
 //                                      cross100 cross1000 (two gateway instances on one Redis)
 //                                      hook1000 (fanout1000 through an allow-all HTTP publish hook;
 //                                      only when named in --only, gateway only)
-//   npm run bench -- --servers=socketio,gateway   some servers: gateway gateway-redis baseline
-//                                      socketio socketio-redis
+//   npm run bench -- --servers=socketio,gateway   some servers: gateway gateway-redis
+//                                      gateway-rediscluster baseline socketio socketio-redis
 //   --redis-url=redis://127.0.0.1:6379 the Redis of the -redis servers and cross* (keys and channels
 //                                      under a prefix of their own, deleted at the end; never flushed)
+//   --cluster-port=7131                gateway-rediscluster: the first of the six ports of the local
+//                                      Redis Cluster (3 masters, 3 replicas) the bench starts for it
+//                                      (scripts/redis-cluster.mjs; bus ports +10000), stopped at the end
 //   npm run bench -- --profile [--profile-rate=N] [--profile-clients=1000] [--save]
 //                                      CPU-profile the gateway (or --servers=baseline) under fan-out load;
 //                                      the summary goes to results/tmp/ (with --save, results/)
@@ -44,6 +47,7 @@ import { Redis } from 'ioredis';
 import { consoleTable, markdown, svgChart } from './lib/report.mjs';
 import { render, summarize } from './profile-summary.mjs';
 import { coreTimes, sleep } from './lib/common.mjs';
+import { RedisClusterSet } from '../scripts/redis-cluster.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -77,7 +81,14 @@ const ONLY = opt('only', ALL.join(',')).split(',').filter(Boolean);
 for (const s of ONLY)
   if (!ALL.includes(s) && !EXTRA.includes(s))
     throw new Error(`unknown scenario ${s}; known: ${[...ALL, ...EXTRA].join(', ')}`);
-const ALL_SERVERS = ['gateway', 'gateway-redis', 'baseline', 'socketio', 'socketio-redis'];
+const ALL_SERVERS = [
+  'gateway',
+  'gateway-redis',
+  'gateway-rediscluster',
+  'baseline',
+  'socketio',
+  'socketio-redis',
+];
 // --profile and --cost compare the gateway with the baseline unless told otherwise.
 const SERVERS = opt('servers', FIXED ? 'gateway,baseline' : ALL_SERVERS.join(','))
   .split(',')
@@ -128,6 +139,25 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 process.on('exit', () => killAll());
+
+// ---- the local Redis Cluster of gateway-rediscluster: started on first need, stopped by PID ----
+/** @type {RedisClusterSet | null} */
+let redisCluster = null;
+/** @type {Promise<RedisClusterSet> | null} */
+let clusterStarting = null;
+function startRedisCluster() {
+  clusterStarting ??= (async () => {
+    const set = new RedisClusterSet({ firstPort: Number(opt('cluster-port', '7131')) });
+    say(`starting a local Redis Cluster on ports ${set.ports.join(',')} for gateway-rediscluster`);
+    redisCluster = set;
+    const start = set.start();
+    // Its nodes are the bench's children too: a Ctrl-C stops them with everything else.
+    for (const proc of set.procs.values()) children.add(proc);
+    await start;
+    return set;
+  })();
+  return clusterStarting;
+}
 
 /**
  * Spawns `cmd args` through bash so the fd limit can be raised first, pinned to `cpu`.
@@ -221,6 +251,7 @@ async function startServer(
   const port = await freePort();
   const logFile = join(TMP, `${kind}-${++runCounter}.log`);
   const redis = kind.endsWith('-redis');
+  const cluster = kind.endsWith('-rediscluster') ? await startRedisCluster() : null;
   const keyPrefix = prefix ?? redisPrefix(kind);
   const fd = openSync(logFile, 'w');
   const nodeArgs = SERVER_NODE_ARGS.slice();
@@ -251,6 +282,10 @@ async function startServer(
     // History and presence keys outlive the run by minutes at most, even if the cleanup is cut.
     env.REDIS_ROOM_TTL_SEC = '900';
   }
+  if (cluster) {
+    env.REDIS_CLUSTER_NODES = cluster.nodeList;
+    env.REDIS_KEY_PREFIX = keyPrefix;
+  }
   if (profileOut) env.BENCH_PROFILE_OUT = profileOut;
   const script = gateway
     ? join(ROOT, 'dist', 'main.js')
@@ -266,8 +301,22 @@ async function startServer(
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    if (await canConnect(port))
-      return { kind, child, pid: /** @type {number} */ (child.pid), port, secret, logFile, keyPrefix };
+    if (await canConnect(port)) {
+      // The Redis CPU reported beside the server's: the shard master that owns the fan-out room.
+      const auxPid = cluster
+        ? cluster.procs.get(await cluster.masterOf(`${keyPrefix}room:{bench}:meta`))?.pid
+        : undefined;
+      return {
+        kind,
+        child,
+        pid: /** @type {number} */ (child.pid),
+        port,
+        secret,
+        logFile,
+        keyPrefix,
+        auxPid,
+      };
+    }
     await sleep(100);
   }
   await stopServer({ child });
@@ -360,7 +409,7 @@ function runGenerator(srv, name, cfg, more = []) {
     ports: all.map((x) => x.port),
     secret: srv.secret,
     serverPids: all.map((x) => x.pid),
-    auxPid: srv.kind.endsWith('-redis') ? redisPid : undefined,
+    auxPid: srv.kind.endsWith('-redis') ? redisPid : srv.auxPid,
     out,
     addrBase,
     addrCount: 4,
@@ -685,6 +734,11 @@ function notesFor(results) {
       `The +Redis servers share one Redis (${results.redis.url}, not pinned, so it runs on either core and takes CPU from the server or the generator; its CPU is the whole process's, other clients' work included). ` +
         'The gateway uses its own REDIS_KEY_PREFIX per start, Socket.IO its own adapter key; their keys are deleted afterwards.',
     );
+  if (kinds.has('gateway-rediscluster'))
+    notes.push(
+      'gateway+Redis Cluster: a local Redis Cluster of three masters and three replicas (scripts/redis-cluster.mjs, not pinned), ' +
+        'REDIS_CLUSTER_NODES, fan-out over sharded pub/sub; its Redis CPU is the master that owns the room. Compared with gateway+Redis (one Redis) in the same run.',
+    );
   if (kinds.has('gateway-redis') && (results.scenarios.cross100 || results.scenarios.cross1000))
     notes.push(
       'cross100/cross1000: two gateway instances on the same Redis, both pinned to CPU 0 (they share one core; the generator keeps CPU 1), members alternating between them, five publishers on each.',
@@ -831,14 +885,16 @@ async function main() {
   );
 }
 
-main().then(
-  () => {
-    killAll();
-    process.exit(0);
-  },
-  (e) => {
-    console.error(e);
-    killAll();
-    process.exit(1);
-  },
-);
+main()
+  .finally(() => redisCluster?.dispose())
+  .then(
+    () => {
+      killAll();
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      killAll();
+      process.exit(1);
+    },
+  );

@@ -32,7 +32,7 @@ export interface CreateAppOptions {
 /**
  * Builds the application (not yet listening). Tests call this with their own configuration.
  * Logs go through pino (JSON lines, LOG_LEVEL). TLS_CERT_FILE/TLS_KEY_FILE make the server HTTPS.
- * With REDIS_URL or REDIS_SENTINELS set it is a hybrid app: the Nest microservices Redis transport (the `hub.publish`
+ * With REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES set it is a hybrid app: the Nest microservices Redis transport (the `hub.publish`
  * event pattern) is connected here and started by `app.startAllMicroservices()` (main.ts calls it).
  * No signal handlers here: main.ts enables Nest's shutdown hooks, which run the drain on SIGTERM/SIGINT.
  */
@@ -71,10 +71,11 @@ export async function createApp(
   );
   if (usesRedis(config)) {
     // Nest's Redis transport, started whether Redis answers yet or not (see RedisTransportServer),
-    // on REDIS_URL or the Sentinel master like every other connection.
+    // on REDIS_URL, the Sentinel master or the Cluster like every other connection.
     const { RedisTransportServer } = await import('./cluster/redis/transport-server.js');
+    const { redisSettings } = await import('./cluster/redis/connection.js');
     app.connectMicroservice<MicroserviceOptions>(
-      { strategy: new RedisTransportServer({ url: config.redisUrl, sentinel: config.redisSentinel }) },
+      { strategy: new RedisTransportServer(redisSettings(config)) },
       { inheritAppConfig: true },
     );
   }

@@ -202,6 +202,7 @@ export function consoleTable(results) {
 export const LABELS = {
   gateway: 'gateway',
   'gateway-redis': 'gateway+Redis',
+  'gateway-rediscluster': 'gateway+Redis Cluster',
   baseline: 'baseline (bare ws)',
   socketio: 'Socket.IO',
   'socketio-redis': 'Socket.IO+Redis',
@@ -233,6 +234,12 @@ export function peerTargets(results) {
       ['gateway', 'socketio', 10, `fan-out N=${n}: gateway >= 10x Socket.IO, in memory`],
       ['gateway-redis', 'socketio-redis', 10, `fan-out N=${n}: gateway+Redis >= 10x Socket.IO+Redis`],
       ['gateway-redis', 'gateway', own, `fan-out N=${n}: gateway+Redis >= ${own}x gateway in memory`],
+      [
+        'gateway-rediscluster',
+        'gateway-redis',
+        0.8,
+        `fan-out N=${n}: gateway+Redis Cluster >= 0.8x gateway+Redis`,
+      ],
     ];
     for (const [a, b, target, what] of pairs) {
       const x = best(results, key, a);
@@ -263,13 +270,21 @@ function peerTable(results) {
     ['fanout100', 'fan-out N=100'],
     ['fanout1000', 'fan-out N=1000'],
   ].filter(([k]) => results.scenarios[k]);
-  const kinds = ['gateway', 'gateway-redis', 'baseline', 'socketio', 'socketio-redis'];
+  const kinds = [
+    'gateway',
+    'gateway-redis',
+    'gateway-rediscluster',
+    'baseline',
+    'socketio',
+    'socketio-redis',
+  ];
   const present = kinds.filter((k) => keys.some(([key]) => results.scenarios[key][k]));
   if (!keys.length || !present.some((k) => k !== 'gateway' && k !== 'baseline')) return [];
   const ratioCols = [
     ['gateway', 'socketio', 'gateway / Socket.IO'],
     ['gateway-redis', 'socketio-redis', 'gateway+Redis / Socket.IO+Redis'],
     ['gateway-redis', 'gateway', 'gateway+Redis / gateway'],
+    ['gateway-rediscluster', 'gateway-redis', 'gateway+Redis Cluster / gateway+Redis'],
   ].filter(([a, b]) => present.includes(a) && present.includes(b));
   const out = [];
   const cols = [...present.map((k) => LABELS[k]), ...ratioCols.map((c) => c[2])];
@@ -307,7 +322,7 @@ function peerTable(results) {
       'server CPU % (process / its core)',
       (x) => `${Math.round(x.serverCpuPct)} / ${Math.round(x.serverCorePct)}`,
     );
-    row('Redis process CPU % (shared Redis)', (x) =>
+    row("Redis process CPU % (shared Redis; Cluster: the room's master)", (x) =>
       x.redisCpuPct === undefined ? '' : `${Math.round(x.redisCpuPct)}`,
     );
     row('server RSS MB', (x) => fmtNum(x.serverRssMB));
@@ -400,6 +415,7 @@ export function markdown(results, svgPath = 'bench/results/latest.svg') {
 const COLORS = {
   gateway: '#d6452b',
   'gateway-redis': '#e8962a',
+  'gateway-rediscluster': '#b5651d',
   baseline: '#2b6cd6',
   socketio: '#2a9d4b',
   'socketio-redis': '#7cc48f',
@@ -518,7 +534,14 @@ export function svgChart(results) {
         p99: s.p99Ms,
         pass: s.pass,
       }));
-    const series = ['gateway', 'gateway-redis', 'baseline', 'socketio', 'socketio-redis']
+    const series = [
+      'gateway',
+      'gateway-redis',
+      'gateway-rediscluster',
+      'baseline',
+      'socketio',
+      'socketio-redis',
+    ]
       .filter((srv) => results.scenarios[k][srv]?.steps)
       .map((srv) => ({ server: srv, points: points(results.scenarios[k][srv]) }));
     const cross = crossKey ? results.scenarios[crossKey]?.['gateway-redis'] : undefined;

@@ -1,6 +1,6 @@
 import { Logger, Module } from '@nestjs/common';
 import { BROKER } from '../cluster/broker.js';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
+import { GATEWAY_CONFIG, type GatewayConfig, usesRedis } from '../config/config.js';
 import { DevTokenController } from './dev-token.controller.js';
 import { HandshakeAuthenticator } from './handshake-authenticator.js';
 import { JwtVerifier } from './jwt-verifier.js';
@@ -10,21 +10,16 @@ import { WsTicketController } from './ws-ticket.controller.js';
 import { WsTicketService } from './ws-ticket.service.js';
 
 /**
- * Tickets in Redis when REDIS_URL is set (loaded only then), else in this process. Built after the
- * cluster seams (BROKER, injected for that alone): the Redis modules are then loaded once, in one
- * place, instead of two dynamic imports of ioredis racing (Jest's ESM loader fails on that race).
+ * Tickets in Redis when the gateway uses Redis (REDIS_URL, Sentinel or Cluster; loaded only then),
+ * else in this process. Built after the cluster seams (BROKER, injected for that alone): the Redis
+ * modules are then loaded once, in one place, instead of two dynamic imports of ioredis racing
+ * (Jest's ESM loader fails on that race).
  */
 async function createTicketStore(config: GatewayConfig): Promise<TicketStore> {
-  if (!config.redisUrl) return new MemoryTicketStore();
+  if (!usesRedis(config)) return new MemoryTicketStore();
   const { RedisTicketStore } = await import('../cluster/redis/redis-ticket-store.js');
-  return new RedisTicketStore(
-    {
-      url: config.redisUrl,
-      keyPrefix: config.redisKeyPrefix,
-      commandTimeoutMs: config.redisCommandTimeoutMs,
-    },
-    new Logger('Redis'),
-  );
+  const { redisSettings } = await import('../cluster/redis/connection.js');
+  return new RedisTicketStore(redisSettings(config), new Logger('Redis'));
 }
 
 @Module({

@@ -18,7 +18,7 @@ const SEAMS = Symbol('CLUSTER_SEAMS');
 
 /**
  * Chooses the cluster seams' implementations: in memory (the default, a single instance) or Redis
- * when REDIS_URL or REDIS_SENTINELS is set. The Redis code (and ioredis) is loaded with a dynamic import, only then.
+ * when REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set. The Redis code (and ioredis) is loaded with a dynamic import, only then.
  * The hub closes the seams on shutdown.
  */
 async function createSeams(config: GatewayConfig): Promise<ClusterSeams> {

@@ -73,6 +73,11 @@ export interface GatewayConfig {
    * connection asks the sentinels for the master and follows a failover. Replaces REDIS_URL.
    */
   readonly redisSentinel?: RedisSentinelConfig;
+  /**
+   * REDIS_CLUSTER_NODES (+ REDIS_PASSWORD): every connection is a Redis Cluster client (slots,
+   * MOVED/ASK, failovers followed); fan-out over sharded pub/sub. Replaces REDIS_URL.
+   */
+  readonly redisCluster?: RedisClusterConfig;
   /** REDIS_MIN_REPLICAS: a publish is acked only once WAIT saw this many replicas have it (0 = off). */
   readonly redisMinReplicas: number;
   /** REDIS_WAIT_MS: how long a publish waits for those replicas before it answers `unavailable`. */
@@ -129,9 +134,18 @@ export interface RedisSentinelConfig {
   readonly password?: string;
 }
 
-/** Whether the cluster seams run over Redis (REDIS_URL or Sentinel) rather than in memory. */
+export interface RedisClusterConfig {
+  /** Startup nodes: any reachable one tells the client the rest of the cluster. */
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  /** Password of every node. */
+  readonly password?: string;
+}
+
+/** Whether the cluster seams run over Redis (REDIS_URL, Sentinel or Cluster) rather than in memory. */
 export function usesRedis(config: GatewayConfig): boolean {
-  return config.redisUrl !== undefined || config.redisSentinel !== undefined;
+  return (
+    config.redisUrl !== undefined || config.redisSentinel !== undefined || config.redisCluster !== undefined
+  );
 }
 
 export interface WebhookConfig {
@@ -223,6 +237,21 @@ class Reader {
   }
 }
 
+/** A comma list of host:port (REDIS_SENTINELS, REDIS_CLUSTER_NODES); bad items are problems. */
+function hostPorts(r: Reader, name: string, list: string, example: string): { host: string; port: number }[] {
+  const out: { host: string; port: number }[] = [];
+  for (const item of list.split(',').map((s) => s.trim())) {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(item);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) {
+      r.problems.push(`${name}: ${JSON.stringify(item)} is not host:port (e.g. ${example})`);
+      continue;
+    }
+    out.push({ host: m[1].replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  return out;
+}
+
 /** REDIS_SENTINELS (host:port,...) with REDIS_SENTINEL_MASTER; they replace REDIS_URL. */
 function redisSentinel(r: Reader): RedisSentinelConfig | undefined {
   const list = r.raw('REDIS_SENTINELS');
@@ -232,20 +261,13 @@ function redisSentinel(r: Reader): RedisSentinelConfig | undefined {
   if (list === undefined) {
     if (masterName !== undefined) r.problems.push('REDIS_SENTINEL_MASTER: set REDIS_SENTINELS as well');
     if (sentinelPassword !== undefined) r.problems.push('REDIS_SENTINEL_PASSWORD: only with REDIS_SENTINELS');
-    if (password !== undefined)
-      r.problems.push('REDIS_PASSWORD: only with REDIS_SENTINELS (with REDIS_URL, put it in the URL)');
+    if (password !== undefined && r.raw('REDIS_CLUSTER_NODES') === undefined)
+      r.problems.push(
+        'REDIS_PASSWORD: only with REDIS_SENTINELS or REDIS_CLUSTER_NODES (with REDIS_URL, put it in the URL)',
+      );
     return undefined;
   }
-  const sentinels: { host: string; port: number }[] = [];
-  for (const item of list.split(',').map((s) => s.trim())) {
-    const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(item);
-    const port = m ? Number(m[2]) : 0;
-    if (!m || port < 1 || port > 65535) {
-      r.problems.push(`REDIS_SENTINELS: ${JSON.stringify(item)} is not host:port (e.g. 10.0.0.5:26379)`);
-      continue;
-    }
-    sentinels.push({ host: m[1].replace(/^\[(.*)\]$/, '$1'), port });
-  }
+  const sentinels = hostPorts(r, 'REDIS_SENTINELS', list, '10.0.0.5:26379');
   if (masterName === undefined) {
     r.problems.push('REDIS_SENTINELS: set REDIS_SENTINEL_MASTER too (the name the sentinels monitor)');
   }
@@ -258,6 +280,28 @@ function redisSentinel(r: Reader): RedisSentinelConfig | undefined {
     ...(sentinelPassword !== undefined ? { sentinelPassword } : {}),
     ...(password !== undefined ? { password } : {}),
   };
+}
+
+/** REDIS_CLUSTER_NODES (host:port,...), with REDIS_PASSWORD: Redis Cluster; replaces REDIS_URL. */
+function redisCluster(r: Reader): RedisClusterConfig | undefined {
+  const list = r.raw('REDIS_CLUSTER_NODES');
+  if (list === undefined) return undefined;
+  const nodes = hostPorts(r, 'REDIS_CLUSTER_NODES', list, '10.0.0.5:6379');
+  if (r.raw('REDIS_URL') !== undefined) {
+    r.problems.push('REDIS_URL and REDIS_CLUSTER_NODES: set one (Cluster mode finds every node itself)');
+  }
+  if (r.raw('REDIS_SENTINELS') !== undefined) {
+    r.problems.push(
+      'REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one (a Redis Cluster fails over by itself, without sentinels)',
+    );
+  }
+  if (/[{}]/.test(r.raw('REDIS_KEY_PREFIX') ?? '')) {
+    r.problems.push(
+      'REDIS_KEY_PREFIX with REDIS_CLUSTER_NODES: no braces (a {hash tag} in the prefix would put every key in one slot)',
+    );
+  }
+  const password = r.raw('REDIS_PASSWORD');
+  return { nodes, ...(password !== undefined ? { password } : {}) };
 }
 
 // ---- push API and operations ---------------------------------------------------------------------
@@ -478,6 +522,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     replayBudgetWindowMs: r.int('REPLAY_BUDGET_WINDOW_MS', 60000, 100, 3600000),
     redisUrl: r.raw('REDIS_URL'),
     redisSentinel: redisSentinel(r),
+    redisCluster: redisCluster(r),
     redisMinReplicas: r.int('REDIS_MIN_REPLICAS', 0, 0, 100),
     redisWaitMs: r.int('REDIS_WAIT_MS', 1000, 1, 60000),
     redisKeyPrefix: r.raw('REDIS_KEY_PREFIX') ?? 'gw:',
@@ -513,6 +558,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   }
   if (config.redisMinReplicas > 0 && !usesRedis(config)) {
     r.problems.push('REDIS_MIN_REPLICAS: needs REDIS_URL or REDIS_SENTINELS (replicas of a Redis)');
+  }
+  if (config.redisMinReplicas > 0 && config.redisCluster !== undefined) {
+    r.problems.push(
+      'REDIS_MIN_REPLICAS with REDIS_CLUSTER_NODES: not supported (WAIT per shard is not implemented); use 0',
+    );
   }
   if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
     r.problems.push('METRICS_TOKEN: at least 16 characters (or unset: /metrics open to whoever reaches it)');

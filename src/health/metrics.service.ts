@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.js';
+import { GATEWAY_CONFIG, type GatewayConfig, usesRedis } from '../config/config.js';
 import type { HubCounters } from '../hub/hub-counters.js';
 import { HubService, type HubStats } from '../hub/hub.service.js';
 import { DepthHistogram } from './depth-histogram.js';
@@ -99,7 +99,7 @@ export class MetricsService implements OnApplicationShutdown {
       !drain.isDraining && hub.isHealthy() ? 1 : 0,
     );
     // Only with Redis: without it there is no Redis to be up, and an alert on `== 0` stays silent.
-    if (config.redisUrl) {
+    if (usesRedis(config)) {
       gauge('gateway_redis_up', "1 while this instance's Redis connections answer, else 0.", () =>
         hub.isHealthy() ? 1 : 0,
       );

@@ -11,8 +11,9 @@ import {
   SENTINEL_MASTER,
   SentinelSet,
   seqs,
-  type TestClient,
+  TestClient,
   uniquePrefix,
+  userToken,
 } from '../harness/index.js';
 
 const ROOM = 'ha';
@@ -52,6 +53,16 @@ describe('a Sentinel failover with REDIS_MIN_REPLICAS=1', () => {
     for (const c of clients) c.terminate();
     await Promise.all([a?.kill(), b?.kill()]);
     await set.dispose();
+  });
+
+  it('keeps tickets in Redis: one issued by an instance opens a connection on the other', async () => {
+    const res = await fetch(`${a.httpUrl}/api/ws-ticket`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${userToken('ticketed')}` },
+    });
+    expect(res.status).toBe(200);
+    const { ticket } = (await res.json()) as { ticket: string };
+    track(await TestClient.connect(`${b.wsUrl}?ticket=${encodeURIComponent(ticket)}`));
   });
 
   it('loses no acked message and delivers each once, in order, on both instances', async () => {

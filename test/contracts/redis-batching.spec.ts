@@ -172,7 +172,7 @@ describe('PublishBatcher: idempotency keys inside a batch', () => {
       shared.redis,
       keys,
       { historySize: 10, roomTtlMs: 60000, eventsMaxlen: 0 },
-      { epochCandidate: () => epoch, delivered: () => Promise.resolve() },
+      { epochCandidate: () => epoch, settle: () => Promise.resolve() },
     );
   });
   afterEach(async () => {

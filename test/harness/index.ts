@@ -9,6 +9,7 @@
 //   cluster          Cluster (in-process instances on one Redis prefix), seqs, range
 //   net              freePort, post, readyz
 //   sentinel         SentinelSet (master, replica, three sentinels), SENTINEL_MASTER
+//   redis-cluster    RedisClusterSet (three masters, three replicas on the test's ports; kill, failedOver)
 //   nginx            Nginx (deploy/nginx.conf in front of gateways), NGINX (its binary)
 //   gateway-client-kit  ClientRecorder (waits on a GatewayClient's events), instrumentedWebSocket
 export * from './app.js';
@@ -23,3 +24,4 @@ export * from './wait.js';
 export * from './ws-client.js';
 export * from './gateway-client-kit.js';
 export * from './sentinel.js';
+export * from './redis-cluster.js';

@@ -1,20 +1,42 @@
 import { type Logger } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisSentinelConfig } from '../../config/config.js';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import type { GatewayConfig, RedisClusterConfig, RedisSentinelConfig } from '../../config/config.js';
 import { BrokerUnavailableError } from '../broker.js';
+import { keySlot } from './slot.js';
+
+/** A connection in any mode: one server (REDIS_URL, Sentinel) or a Redis Cluster client. */
+export type RedisClient = Redis | Cluster;
 
 /**
- * Where Redis is: a URL (one server), or Sentinel (the sentinels name the current master; every
- * connection asks them again after losing its master, so a failover needs no restart).
+ * Where Redis is: a URL (one server), Sentinel (the sentinels name the current master; every
+ * connection asks them again after losing its master, so a failover needs no restart), or a Redis
+ * Cluster (the client learns the slots from any node and follows MOVED, ASK and failovers).
  */
 export interface RedisSettings {
-  /** redis://… of one server; unused with `sentinel`. */
+  /** redis://… of one server; unused with `sentinel` or `cluster`. */
   url?: string;
   sentinel?: RedisSentinelConfig;
+  cluster?: RedisClusterConfig;
   /** Prefix of every key and channel. */
   keyPrefix: string;
   /** A command without a reply within this time fails (a hung server must not hang publishers). */
   commandTimeoutMs: number;
+}
+
+/** The settings of every connection of a gateway, from its configuration (the one place that reads them). */
+export function redisSettings(config: GatewayConfig): RedisSettings {
+  return {
+    url: config.redisUrl,
+    sentinel: config.redisSentinel,
+    cluster: config.redisCluster,
+    keyPrefix: config.redisKeyPrefix,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  };
+}
+
+/** Whether a connection is a Redis Cluster client. */
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return (redis as Partial<Cluster>).isCluster === true;
 }
 
 /**
@@ -49,7 +71,8 @@ export function connectionOptions(settings: RedisSettings, name: string): RedisO
  * parts. The one place that knows the modes, so that every connection (broker, presence, dedup,
  * replica confirmation, the microservice transport) gets the same one.
  */
-export function targetOptions(settings: Pick<RedisSettings, 'url' | 'sentinel'>): RedisOptions {
+export function targetOptions(settings: Pick<RedisSettings, 'url' | 'sentinel' | 'cluster'>): RedisOptions {
+  if (settings.cluster !== undefined) throw new Error('targetOptions: Cluster mode has no single target');
   const s = settings.sentinel;
   if (s !== undefined) {
     return {
@@ -78,15 +101,101 @@ export function targetOptions(settings: Pick<RedisSettings, 'url' | 'sentinel'>)
   };
 }
 
+/**
+ * Options of a Redis Cluster client: the per-node ones are connectionOptions; the client itself
+ * fails a command at once while it is not connected (no offline queue), follows MOVED and ASK, and
+ * retries a command answered CLUSTERDOWN or TRYAGAIN (it did not run). A command whose node
+ * connection closed under it is not re-sent (`retryDelayOnFailover: 0`): it may have run, and a
+ * re-sent publish could be published twice; it fails `unavailable` and the client retries it with
+ * the same id. Sharded pub/sub is not ioredis's (`shardedSubscribers`): the broker keeps its own
+ * connection per shard (sharded-subscriber.ts), so that it knows when a room's subscription moved
+ * and catches up from history.
+ */
+export function clusterOptions(
+  settings: RedisSettings,
+  name: string,
+  overrides: RedisOptions = {},
+): ClusterOptions {
+  const { retryStrategy, enableOfflineQueue: _queue, ...node } = connectionOptions(settings, name);
+  const password = settings.cluster?.password;
+  return {
+    enableOfflineQueue: false,
+    retryDelayOnFailover: 0,
+    clusterRetryStrategy: retryStrategy,
+    slotsRefreshTimeout: Math.max(1000, settings.commandTimeoutMs),
+    redisOptions: { ...node, ...(password !== undefined ? { password } : {}), ...overrides },
+  };
+}
+
 /** A connection in the mode of `settings` with the shared options (see connectionOptions). */
-export function newRedis(settings: RedisSettings, name: string, overrides: RedisOptions = {}): Redis {
+export function newRedis(settings: RedisSettings, name: string, overrides: RedisOptions = {}): RedisClient {
+  const cluster = settings.cluster;
+  if (cluster !== undefined) {
+    const nodes = cluster.nodes.map(({ host, port }) => ({ host, port }));
+    const client = new Cluster(nodes, clusterOptions(settings, name, overrides));
+    // ioredis opens a node's connection on its first command, and without an offline queue a second
+    // command racing that connect fails: connect each node as soon as the slot map names it.
+    client.on('+node', (node: Redis) => {
+      if (node.status === 'wait') node.connect().catch(() => undefined);
+    });
+    return client;
+  }
   return new Redis({ ...targetOptions(settings), ...connectionOptions(settings, name), ...overrides });
 }
 
-/** What an outage is about, for the log: host:port, or the Sentinel master's name (never credentials). */
-export function targetLabel(settings: Pick<RedisSettings, 'url' | 'sentinel'>): string {
+/**
+ * A Redis Cluster client for Nest's Redis transport (the `hub.publish` events; transport-server.ts):
+ * lazy (Nest connects it), with an offline queue so that its SUBSCRIBE waits until the cluster is
+ * reachable, reconnecting every second however long that takes. Its SUBSCRIBE is classic pub/sub on
+ * one node of the cluster (ioredis picks it and moves when it fails): producers PUBLISH to any node.
+ */
+export function newTransportCluster(settings: RedisSettings, name: string): Cluster {
+  const cluster = settings.cluster;
+  if (cluster === undefined) throw new Error('newTransportCluster: not in Cluster mode');
+  const { retryStrategy: _retry, enableOfflineQueue: _queue, ...node } = connectionOptions(settings, name);
+  return new Cluster(
+    cluster.nodes.map(({ host, port }) => ({ host, port })),
+    {
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      clusterRetryStrategy: () => 1000,
+      redisOptions: {
+        ...node,
+        // Commands wait for the cluster: none times out while it is away.
+        commandTimeout: undefined,
+        ...(cluster.password !== undefined ? { password: cluster.password } : {}),
+      },
+    },
+  );
+}
+
+/**
+ * A plain connection to one node of a Redis Cluster (the broker's sharded subscriber, one per shard
+ * master), with the shared options and the cluster's password.
+ */
+export function newNodeRedis(
+  settings: RedisSettings,
+  node: { host: string; port: number },
+  name: string,
+): Redis {
+  const password = settings.cluster?.password;
+  return new Redis({
+    host: node.host,
+    port: node.port,
+    ...(password !== undefined ? { password } : {}),
+    ...connectionOptions(settings, name),
+  });
+}
+
+/**
+ * What an outage is about, for the log: host:port, the Sentinel master's name, or the cluster's
+ * startup nodes (never credentials).
+ */
+export function targetLabel(settings: Pick<RedisSettings, 'url' | 'sentinel' | 'cluster'>): string {
   const s = settings.sentinel;
   if (s !== undefined) return `sentinel master "${s.masterName}"`;
+  const c = settings.cluster;
+  if (c !== undefined) return `cluster ${c.nodes.map(({ host, port }) => `${host}:${port}`).join(',')}`;
   return targetOf(settings.url ?? 'redis://127.0.0.1:6379');
 }
 
@@ -109,12 +218,31 @@ export function openRedis(
   name: string,
   logger: Logger,
   options: { overrides?: RedisOptions; heartbeat?: boolean } = {},
-): Redis {
+): RedisClient {
   const redis = newRedis(settings, name, options.overrides);
   const outage = RedisOutageLog.for(targetLabel(settings), logger);
   outage.watch(redis, name);
-  // A connection that blocks on purpose (WAIT) would take its own PING for a hang.
-  if (options.heartbeat === false) return redis;
+  // A connection that blocks on purpose (WAIT) would take its own PING for a hang. A Cluster client
+  // has a connection per node: a hung node fails its commands after REDIS_COMMAND_TIMEOUT_MS.
+  if (options.heartbeat === false || isCluster(redis)) return redis;
+  return heartbeat(redis, settings, outage);
+}
+
+/** openRedis for one node of a Redis Cluster (newNodeRedis), in the cluster's outage log. */
+export function openNodeRedis(
+  settings: RedisSettings,
+  node: { host: string; port: number },
+  name: string,
+  logger: Logger,
+): Redis {
+  const redis = newNodeRedis(settings, node, name);
+  const outage = RedisOutageLog.for(targetLabel(settings), logger);
+  outage.watch(redis, name);
+  return heartbeat(redis, settings, outage);
+}
+
+/** PINGs every second; an unanswered PING drops the connection (see openRedis). */
+function heartbeat(redis: Redis, settings: RedisSettings, outage: RedisOutageLog): Redis {
   const pingTimeoutMs = Math.min(PING_TIMEOUT_MS, settings.commandTimeoutMs);
   let pinging = false;
   const heartbeat = setInterval(() => {
@@ -166,7 +294,7 @@ export class RedisOutageLog {
   }
 
   /** Watched connections, by object, with whether each is down. */
-  private readonly connections = new Map<Redis, { name: string; down: boolean }>();
+  private readonly connections = new Map<RedisClient, { name: string; down: boolean }>();
   private since = 0;
   private attempts = 0;
   private lastError = '';
@@ -182,10 +310,12 @@ export class RedisOutageLog {
   }
 
   /** Follows a connection until it ends (quit, disconnect). */
-  watch(redis: Redis, name: string): void {
+  watch(redis: RedisClient, name: string): void {
     const entry = { name, down: false };
     this.connections.set(redis, entry);
     redis.on('error', (err: Error) => this.note(err.message));
+    // A Cluster client reports a node's failures apart (it stays connected to the other nodes).
+    redis.on('node error', (err: Error, node?: string) => this.note(`${node ?? 'node'}: ${err.message}`));
     // 'reconnecting' comes only after an unexpected close (a QUIT ends with 'end'), and at boot when
     // the first attempt fails.
     redis.on('reconnecting', () => {
@@ -252,8 +382,20 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Resolves when the connection is ready, or after `ms` (startup does not wait for a dead Redis). */
-export function waitReady(redis: Redis, ms: number): Promise<void> {
+/**
+ * Resolves when the connection is ready (a Cluster client: and its connection to every master), or
+ * after `ms` (startup does not wait for a dead Redis).
+ */
+export async function waitReady(redis: RedisClient, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  await waitStatus(redis, ms);
+  if (!isCluster(redis)) return;
+  while (Date.now() < deadline && redis.nodes('master').some((n) => n.status !== 'ready')) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function waitStatus(redis: RedisClient, ms: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -282,9 +424,9 @@ export class SharedConnection {
   private users = 0;
   private closing: Promise<void> | null = null;
 
-  constructor(readonly redis: Redis) {}
+  constructor(readonly redis: RedisClient) {}
 
-  acquire(): Redis {
+  acquire(): RedisClient {
     this.users++;
     return this.redis;
   }
@@ -297,7 +439,7 @@ export class SharedConnection {
 }
 
 /** Closes a connection: QUIT when connected, otherwise just stop reconnecting. */
-export async function quit(redis: Redis): Promise<void> {
+export async function quit(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   if (redis.status === 'ready') {
     try {
@@ -308,4 +450,65 @@ export async function quit(redis: Redis): Promise<void> {
     }
   }
   redis.disconnect(false);
+}
+
+/** One command of a batch: its name (a Redis command or a defined script), its first key, the rest. */
+export type BatchCommand = [name: string, key: string, ...args: (string | number)[]];
+
+/**
+ * Runs a batch of commands (a periodic refresh over many rooms or users) in as few round trips as
+ * the mode allows: one pipeline on one server; on a Redis Cluster one pipeline per shard, since the
+ * keys of a pipeline must all live on one node. Answers [error, reply] per command, in order; a
+ * shard that fails fails its own commands only.
+ */
+export async function execBatch(
+  redis: RedisClient,
+  commands: readonly BatchCommand[],
+): Promise<[Error | null, unknown][]> {
+  if (commands.length === 0) return [];
+  const groups = new Map<string, number[]>();
+  if (isCluster(redis)) {
+    commands.forEach(([, key], i) => {
+      const shard = redis.slots[keySlot(key)]?.join(';') ?? '';
+      let list = groups.get(shard);
+      if (list === undefined) groups.set(shard, (list = []));
+      list.push(i);
+    });
+  } else {
+    groups.set(
+      '',
+      commands.map((_, i) => i),
+    );
+  }
+  const out = new Array<[Error | null, unknown]>(commands.length);
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      const pipeline = redis.pipeline() as unknown as Record<
+        string,
+        (...args: (string | number)[]) => unknown
+      > & {
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      for (const i of indexes) {
+        const [name, ...args] = commands[i];
+        pipeline[name](...args);
+      }
+      let results: [Error | null, unknown][] | null;
+      try {
+        results = await pipeline.exec();
+      } catch (err) {
+        results = null;
+        for (const i of indexes) out[i] = [err as Error, null];
+        return;
+      }
+      indexes.forEach((i, k) => (out[i] = results?.[k] ?? [new Error('pipeline not executed'), null]));
+    }),
+  );
+  return out;
+}
+
+/** The first failure of a batch's answers (execBatch), if any. */
+export function firstError(results: readonly [Error | null, unknown][]): Error | null {
+  for (const [err] of results) if (err !== null) return err;
+  return null;
 }

@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../../config/config.js';
 import type { EventSink } from '../../events/event-sink.js';
 import type { HubEventBus } from '../../events/event-bus.js';
 import { WebhookSender } from '../../events/webhook-sender.js';
-import { openRedis, quit, waitReady } from './connection.js';
+import { openRedis, quit, redisSettings, waitReady } from './connection.js';
 import { EventStreamWriter } from './event-stream.js';
 import { RedisPresenceTracker } from './redis-presence-tracker.js';
 import { StreamWebhookFeed } from './webhook-feed.js';
@@ -28,12 +28,7 @@ export async function createRedisEventFeeds(
 ): Promise<RedisEventFeeds> {
   const instance = bus.instance;
   const logger = new Logger('Events');
-  const settings = {
-    url: config.redisUrl,
-    sentinel: config.redisSentinel,
-    keyPrefix: config.redisKeyPrefix,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-  };
+  const settings = redisSettings(config);
   const redis = openRedis(settings, 'gateway-events', logger);
   const writer = new EventStreamWriter(redis, config.redisKeyPrefix, config.eventsMaxlen, logger);
   const presence = { prefix: config.redisKeyPrefix, maxlen: config.eventsMaxlen };

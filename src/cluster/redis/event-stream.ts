@@ -1,20 +1,18 @@
-import type { Redis } from 'ioredis';
 import type { EventSink } from '../../events/event-sink.js';
 import type { EventType, GatewayEvents } from '../../events/events.js';
-import { unavailable } from './connection.js';
+import { isCluster, type RedisClient, unavailable } from './connection.js';
+import { eventStreamKey } from './keys.js';
 
-/** The stream every instance appends its events to. */
-export function eventStreamKey(prefix: string): string {
-  return `${prefix}events`;
-}
+/** The stream every instance appends its events to (keys.ts). */
+export { eventStreamKey } from './keys.js';
 
 /**
  * Appends events to the Redis Stream `<prefix>events` (XADD, MAXLEN ~ EVENTS_MAXLEN, fields `type`
  * and `data`): the events of one event-loop turn go in one pipeline, each append's promise settles
  * with its turn's. A `direct`'s ack waits for it; while Redis is unreachable the append rejects
  * (BrokerUnavailableError) and the message is refused `unavailable`. `message` events are not
- * appended here: the publish script appends them in the step that assigns the seq (scripts.ts), and
- * the presence scripts their own events.
+ * appended here: the publish script appends them in the step that assigns the seq (scripts.ts; in a
+ * Redis Cluster the broker, right after it), and the presence scripts their own events.
  */
 export class EventStreamWriter implements EventSink {
   private readonly key: string;
@@ -24,17 +22,26 @@ export class EventStreamWriter implements EventSink {
   private failing = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly maxlen: number,
     private readonly log: { warn(msg: string): void; log(msg: string): void },
   ) {
-    this.key = eventStreamKey(prefix);
+    this.key = eventStreamKey(prefix, isCluster(redis));
   }
 
   append<K extends EventType>(type: K, data: GatewayEvents[K]): Promise<void> | undefined {
     if (type === 'message') return undefined;
-    this.pending.push(type, JSON.stringify(data));
+    return this.appendJson(type, JSON.stringify(data));
+  }
+
+  /**
+   * Appends an entry whose data is JSON already, in this turn's pipeline. In a Redis Cluster the
+   * broker appends its `message` events this way (the publish script cannot: the stream is in
+   * another slot), so a turn's publications cost one round trip to the stream's shard together.
+   */
+  appendJson(type: EventType, json: string): Promise<void> {
+    this.pending.push(type, json);
     return (this.turn ??= new Promise<void>((resolve, reject) => {
       setImmediate(() => {
         this.turn = null;

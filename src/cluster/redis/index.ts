@@ -1,7 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { GatewayConfig } from '../../config/config.js';
 import type { ClusterSeams } from '../cluster-seams.js';
-import { openRedis, type RedisSettings, SharedConnection, targetLabel, waitReady } from './connection.js';
+import {
+  openRedis,
+  type RedisSettings,
+  redisSettings,
+  SharedConnection,
+  targetLabel,
+  waitReady,
+} from './connection.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisDedup } from './redis-dedup.js';
 import { RedisPresence } from './redis-presence.js';
@@ -20,17 +27,13 @@ const STARTUP_WAIT_MS = 3000;
 
 /**
  * The Redis implementations of the cluster seams, sharing one command connection (the broker adds
- * its subscriber connection, and with REDIS_MIN_REPLICAS the connection its WAITs block). Every
- * connection is opened in the same mode (connection.ts): REDIS_URL, or the master the sentinels
- * name. Loaded with a dynamic import only when one of them is set.
+ * its subscriber connection, one per shard master in a Redis Cluster, and with REDIS_MIN_REPLICAS
+ * the connection its WAITs block). Every connection is opened in the same mode (connection.ts):
+ * REDIS_URL, the master the sentinels name, or a Redis Cluster client (REDIS_CLUSTER_NODES). Loaded
+ * with a dynamic import only when one of them is set.
  */
 export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSeams> {
-  const settings: RedisSettings = {
-    url: config.redisUrl,
-    sentinel: config.redisSentinel,
-    keyPrefix: config.redisKeyPrefix,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-  };
+  const settings = redisSettings(config);
   const logger = new Logger('Redis');
   const shared = new SharedConnection(openRedis(settings, 'gateway-cmd', logger));
   const brokerOptions = {
@@ -60,7 +63,7 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
   const revocations = new RedisRevocations(config.redisKeyPrefix, config.tokenMaxLifetimeSec, shared);
   await Promise.all([
     waitReady(shared.redis, STARTUP_WAIT_MS),
-    waitReady(broker.subscriber, STARTUP_WAIT_MS),
+    broker.subscriber.waitReady(STARTUP_WAIT_MS),
     ...(replicas !== null ? [waitReady(replicas.connection, STARTUP_WAIT_MS)] : []),
   ]);
   const where = describe(settings);
@@ -76,6 +79,7 @@ export async function createRedisSeams(config: GatewayConfig): Promise<ClusterSe
 }
 
 function describe(settings: RedisSettings): string {
+  if (settings.cluster !== undefined) return `${targetLabel(settings)}, sharded pub/sub`;
   if (settings.sentinel !== undefined) {
     const list = settings.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',');
     return `${targetLabel(settings)} via sentinels ${list}`;

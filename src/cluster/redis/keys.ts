@@ -1,12 +1,22 @@
+import { keySlot, slotTag } from './slot.js';
+
 /**
  * The Redis key and channel layout, in one place (docs/scaling.md has the table).
  *
  * Every key and channel starts with REDIS_KEY_PREFIX (default `gw:`). A room's keys carry the room
  * name in braces, `{room}`: room names cannot contain braces, so no room's key can be mistaken for
  * another's, and in Redis Cluster all of a room's keys hash to one slot (the Lua scripts need that).
+ *
+ * With `cluster` (REDIS_CLUSTER_NODES) a few names differ so that whatever one script touches shares
+ * a slot: a user's channel carries the `{user}` tag of the user's keys, the generation is one key per
+ * slot (beside the rooms of that slot), and the event stream and the presence-event keys share the
+ * `{events}` tag. A single Redis keeps the names it always had.
  */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  constructor(
+    readonly prefix: string,
+    readonly cluster = false,
+  ) {}
 
   /** Hash {seq, epoch}: the last assigned seq and the history generation. */
   meta(room: string): string {
@@ -38,10 +48,13 @@ export class RedisKeys {
   }
   /**
    * String: this Redis's generation (random, made once): the epochs answered for rooms nobody has
-   * published to derive from it, so a Redis restarted empty or flushed answers other ones.
+   * published to derive from it, so a Redis restarted empty or flushed answers other ones. In a
+   * Redis Cluster one per hash slot, in the slot of `room` (the history script reads it beside the
+   * room's keys): a shard restarted empty loses the generations of its slots, and only those.
    */
-  generation(): string {
-    return `${this.prefix}generation`;
+  generation(room: string): string {
+    if (!this.cluster) return `${this.prefix}generation`;
+    return `${this.prefix}generation:{${slotTag(keySlot(room))}}`;
   }
   /** String: a dedup-window entry (JSON). */
   dedup(key: string): string {
@@ -69,14 +82,36 @@ export class RedisKeys {
   roomChannel(room: string): string {
     return `${this.prefix}room:{${room}}`;
   }
-  /** Channel of a user: direct messages and service pushes. */
+  /** Channel of a user: direct messages and service pushes (in a Redis Cluster, the user's slot). */
   userChannel(userId: string): string {
-    return `${this.prefix}user:${userId}`;
+    return this.cluster ? `${this.prefix}user:{${userId}}` : `${this.prefix}user:${userId}`;
   }
   /** Channel every instance subscribes to. */
   broadcastChannel(): string {
     return `${this.prefix}broadcast`;
   }
+
+  /** Stream: the event stream (`<prefix>events`; in a Redis Cluster `<prefix>{events}`). */
+  eventStream(): string {
+    return eventStreamKey(this.prefix, this.cluster);
+  }
+  /**
+   * What the presence-event keys (`pres:leases`, `pres:due`, `pres:<subject>`) start with: the
+   * prefix, or in a Redis Cluster the stream's name and a colon, so that the scripts that decide a
+   * transition and append it to the stream touch one slot.
+   */
+  presenceEventsPrefix(): string {
+    return this.cluster ? `${this.eventStream()}:` : this.prefix;
+  }
+  /** String: the instance delivering webhooks now. */
+  webhookLeader(): string {
+    return `${this.eventStream()}:webhook-leader`;
+  }
+}
+
+/** The event stream's key (see RedisKeys.eventStream). */
+export function eventStreamKey(prefix: string, cluster = false): string {
+  return cluster ? `${prefix}{events}` : `${prefix}events`;
 }
 
 /**

@@ -8,7 +8,9 @@
  * A transition is decided and appended to the event stream in the same script, so the stream's
  * online/offline (and joined/left) alternate per user (and room) whatever crashes in between.
  * KEYS: leases, due, stream. ARGV[1] prefix, ARGV[2] EVENTS_MAXLEN, then per script.
- * These scripts name keys they derive from ARGV: a single Redis (or a replicated one), not Redis Cluster.
+ * These scripts name state keys they derive from ARGV[1]: in a Redis Cluster that prefix is the
+ * stream's `{events}` hash tag (RedisKeys.presenceEventsPrefix), so every key they touch lives in the
+ * stream's slot.
  */
 const HEAD = `
 local t = redis.call('TIME')

@@ -1,8 +1,6 @@
-import type { Redis } from 'ioredis';
-import { unavailable } from './connection.js';
-import { eventStreamKey } from './event-stream.js';
+import { type RedisClient, unavailable } from './connection.js';
 import type { RedisKeys } from './keys.js';
-import { PUBLISH_LUA } from './scripts.js';
+import { PUBLISH_LUA, shardedLua } from './scripts.js';
 
 /** One room message on its way to the publish script. */
 export interface Publication {
@@ -30,7 +28,10 @@ export interface PublishBatcherOptions {
   historySize: number;
   /** REDIS_ROOM_TTL_SEC in ms (0: never expire). */
   roomTtlMs: number;
-  /** EVENTS_MAXLEN (0: no event stream). */
+  /**
+   * EVENTS_MAXLEN: the script appends each message to the event stream (0: it does not; in a Redis
+   * Cluster the stream is in another slot, and the broker appends the events itself).
+   */
   eventsMaxlen: number;
 }
 
@@ -39,15 +40,17 @@ export interface PublishBatcherHooks {
   /** The epoch the batch proposes for a room that has no keys (RedisBroker.epochCandidate). */
   epochCandidate(room: string): string;
   /**
-   * Settles once this instance's subscription has handed the room's messages up to `seq` to the
-   * hub (or gave up waiting): a publisher sees its own message before its ack.
+   * Runs once a batch's script has answered, before its publications resolve (RedisBroker: this
+   * instance's own delivery of the batch, so that a publisher sees its message before its ack; in
+   * a Redis Cluster the `message` events). A rejection answers every publication of the batch
+   * `unavailable`.
    */
-  delivered(room: string, seq: number): Promise<void>;
+  settle(room: string, batch: readonly Publication[], replies: readonly PublishReply[]): Promise<unknown>;
 }
 
-interface BatchRedis extends Redis {
+type BatchRedis = RedisClient & {
   gwPublish(...args: (string | number)[]): Promise<(string | number)[]>;
-}
+};
 
 interface Waiting {
   publication: Publication;
@@ -69,9 +72,10 @@ export const MAX_BATCH = 256;
  * messages in seq order; each publication's idempotency key is checked and stored on its own.
  *
  * Each `publish` resolves with its own seq once the batch's messages came back through this
- * instance's subscription (`hooks.delivered`). A batch that fails (Redis unreachable, timed out)
+ * instance's subscription (`hooks.settle`). A batch that fails (Redis unreachable, timed out)
  * rejects every publication in it with BrokerUnavailableError: a retry with the same key is safe, as
- * the script either ran whole (the retry answers the original seq) or not at all.
+ * the script either ran whole (the retry answers the original seq) or not at all. In a Redis
+ * Cluster the script fans out with SPUBLISH (scripts.ts shardedLua) and leaves the event stream alone.
  */
 export class PublishBatcher {
   private readonly redis: BatchRedis;
@@ -80,14 +84,14 @@ export class PublishBatcher {
   private scheduled = false;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly options: PublishBatcherOptions,
     private readonly hooks: PublishBatcherHooks,
   ) {
     this.redis = redis as BatchRedis;
     // No numberOfKeys: a batch passes its own count (its idempotency keys are KEYS too).
-    this.redis.defineCommand('gwPublish', { lua: PUBLISH_LUA });
+    this.redis.defineCommand('gwPublish', { lua: keys.cluster ? shardedLua(PUBLISH_LUA) : PUBLISH_LUA });
   }
 
   publish(room: string, publication: Publication): Promise<PublishReply> {
@@ -119,7 +123,9 @@ export class PublishBatcher {
 
   private async run(room: string, batch: Waiting[]): Promise<void> {
     const { keys, options } = this;
-    const scriptKeys: string[] = [keys.meta(room), keys.log(room), eventStreamKey(keys.prefix)];
+    // In a Redis Cluster the stream's slot is not the room's: a room key stands in (unused, MAXLEN 0).
+    const stream = keys.cluster ? keys.meta(room) : keys.eventStream();
+    const scriptKeys: string[] = [keys.meta(room), keys.log(room), stream];
     const argv: (string | number)[] = [
       this.hooks.epochCandidate(room),
       options.historySize,
@@ -152,17 +158,19 @@ export class PublishBatcher {
       return;
     }
     const epoch = String(reply[0]);
-    let last = -1;
+    const replies: PublishReply[] = new Array<PublishReply>(batch.length);
+    const publications: Publication[] = new Array<Publication>(batch.length);
     for (let i = 0; i < batch.length; i++) {
-      if (Number(reply[1 + 2 * i]) === 1) last = Number(reply[2 + 2 * i]);
+      replies[i] = { published: Number(reply[1 + 2 * i]) === 1, seq: Number(reply[2 + 2 * i]), epoch };
+      publications[i] = batch[i].publication;
     }
-    if (last >= 0) await this.hooks.delivered(room, last);
-    for (let i = 0; i < batch.length; i++) {
-      batch[i].resolve({
-        published: Number(reply[1 + 2 * i]) === 1,
-        seq: Number(reply[2 + 2 * i]),
-        epoch,
-      });
+    try {
+      await this.hooks.settle(room, publications, replies);
+    } catch (err) {
+      const failure = unavailable(err);
+      for (const w of batch) w.reject(failure);
+      return;
     }
+    for (let i = 0; i < batch.length; i++) batch[i].resolve(replies[i]);
   }
 }

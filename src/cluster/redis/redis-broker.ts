@@ -1,11 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { RoomMessage } from '../../protocol/frames.js';
 import {
   type Broker,
   type BrokerHandler,
-  BrokerUnavailableError,
   type HistorySlice,
   type PublishOptions,
   type RoomEvent,
@@ -13,12 +11,21 @@ import {
 } from '../broker.js';
 import { InFlight } from '../idempotency.js';
 import { HistoryCache } from './history-cache.js';
-import { openRedis, quit, type RedisSettings, type SharedConnection, unavailable } from './connection.js';
+import {
+  isCluster,
+  type RedisClient,
+  type RedisSettings,
+  type SharedConnection,
+  unavailable,
+} from './connection.js';
+import { EventStreamWriter } from './event-stream.js';
 import { RedisKeys, ROOM_BATCH, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
-import { PublishBatcher } from './publish-batcher.js';
+import { type Publication, PublishBatcher, type PublishReply } from './publish-batcher.js';
 import type { ReplicaConfirmation } from './replica-confirmation.js';
 import { RoomTtlRefresh } from './room-ttl-refresh.js';
 import { HISTORY_LUA } from './scripts.js';
+import { ShardedSubscriber } from './sharded-subscriber.js';
+import { type ChannelSubscriber, PlainSubscriber, type SubscriberEvents } from './subscriber.js';
 
 export interface RedisBrokerOptions extends RedisSettings {
   historySize: number;
@@ -31,9 +38,9 @@ export interface RedisBrokerOptions extends RedisSettings {
   eventsMaxlen?: number;
 }
 
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisClient & {
   gwHistory(...args: (string | number)[]): Promise<[number, string, number, string, string[]]>;
-}
+};
 
 /** This instance's view of a subscribed room's stream. */
 interface RoomStream {
@@ -56,7 +63,6 @@ interface RoomStream {
 /** How long `publish` waits for its own message to be delivered locally (see `publish`). */
 const OWN_DELIVERY_WAIT_MS = 1000;
 const CATCH_UP_RETRY_MS = 250;
-const SUBSCRIBE_CHUNK = 500;
 
 /**
  * Broker over Redis (centrifuge's RedisBroker, reduced to what the hub needs).
@@ -68,8 +74,9 @@ const SUBSCRIBE_CHUNK = 500;
  * - Own publications come back through the subscription like everyone else's and are delivered there
  *   only: delivering them locally as well would either duplicate them or, when done first, let a lower
  *   seq from another instance arrive after a higher one.
- * - One subscriber connection per instance, subscribed to the channels of the rooms and users this
- *   instance has members for, plus the broadcast channel.
+ * - One subscriber connection per instance (in a Redis Cluster one per shard master, with sharded
+ *   pub/sub: sharded-subscriber.ts), subscribed to the channels of the rooms and users this instance
+ *   has members for, plus the broadcast channel.
  * - Each room's stream is checked for continuity (seq + 1, same epoch). A gap (the subscriber lost its
  *   connection, Redis restarted) is filled from history before later messages are delivered; an epoch
  *   change (Redis lost the room) is reported to the handler with onRoomReset.
@@ -80,7 +87,7 @@ export class RedisBroker implements Broker {
   private readonly logger = new Logger('RedisBroker');
   private readonly keys: RedisKeys;
   private readonly cmd: ScriptedRedis;
-  private readonly sub: Redis;
+  private readonly sub: ChannelSubscriber;
   private handler: BrokerHandler | null = null;
   /** Subscribed rooms by name, and by channel. */
   private readonly rooms = new Map<string, RoomStream>();
@@ -94,6 +101,8 @@ export class RedisBroker implements Broker {
   private readonly historyCache = new HistoryCache();
   private closed = false;
   private readonly ttlRefresh: RoomTtlRefresh | undefined;
+  /** Redis Cluster with the event stream on: appends the `message` events (see appendMessageEvent). */
+  private readonly messageEvents: EventStreamWriter | null = null;
   private readonly batcher: PublishBatcher;
 
   constructor(
@@ -102,9 +111,10 @@ export class RedisBroker implements Broker {
     /** With REDIS_MIN_REPLICAS > 0: publications are acked once on the replicas. */
     private readonly replicas: ReplicaConfirmation | null = null,
   ) {
-    this.keys = new RedisKeys(options.keyPrefix);
-    this.broadcast = this.keys.broadcastChannel();
     this.cmd = shared.acquire() as ScriptedRedis;
+    const cluster = isCluster(this.cmd);
+    this.keys = new RedisKeys(options.keyPrefix, cluster);
+    this.broadcast = this.keys.broadcastChannel();
     this.cmd.defineCommand('gwHistory', { numberOfKeys: 3, lua: HISTORY_LUA });
     this.batcher = new PublishBatcher(
       this.cmd,
@@ -112,23 +122,34 @@ export class RedisBroker implements Broker {
       {
         historySize: options.historySize,
         roomTtlMs: options.roomTtlMs,
-        eventsMaxlen: options.eventsMaxlen ?? 0,
+        // In a Redis Cluster the event stream lives in another slot than the room: the script leaves
+        // it alone and the `message` events are appended after it (settleBatch).
+        eventsMaxlen: cluster ? 0 : (options.eventsMaxlen ?? 0),
       },
       {
         epochCandidate: (room) => this.epochCandidate(room),
-        delivered: (room, seq) => this.ownDelivery(room, seq),
+        settle: (room, batch, replies) => this.settleBatch(room, batch, replies),
       },
     );
-    this.sub = openRedis(options, 'gateway-sub', this.logger);
-    this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
-    this.sub.on('ready', () => void this.resubscribe());
+    const events: SubscriberEvents = {
+      message: (channel, payload) => this.receive(channel, payload),
+      resubscribing: (channels) => this.holdLive(channels),
+      resubscribed: (channels) => this.catchUpAfterResubscribe(channels),
+    };
+    this.sub = cluster
+      ? new ShardedSubscriber(this.cmd, options, this.logger, events, [this.broadcast])
+      : new PlainSubscriber(options, this.logger, events, [this.broadcast]);
     if (options.roomTtlMs > 0) {
       this.ttlRefresh = new RoomTtlRefresh(this.cmd, this.keys, options.roomTtlMs, () => this.rooms.keys());
     }
+    const maxlen = options.eventsMaxlen ?? 0;
+    if (cluster && maxlen > 0) {
+      this.messageEvents = new EventStreamWriter(this.cmd, options.keyPrefix, maxlen, this.logger);
+    }
   }
 
-  /** The subscriber connection (tests and startup wait for it). */
-  get subscriber(): Redis {
+  /** The subscriptions (startup waits for them; tests drop their connections). */
+  get subscriber(): ChannelSubscriber {
     return this.sub;
   }
 
@@ -166,9 +187,8 @@ export class RedisBroker implements Broker {
     const { id, room, time, sender, content } = message;
     const head = JSON.stringify({ id, room }).slice(0, -1) + ',"seq":';
     const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
-    // The replicated path stores every message (its confirm step moves them to history in batches).
-    if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail);
-    // Resolves after the message came back through the subscription (see PublishBatcherHooks).
+    if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail, skipHistory);
+    // Resolves once the batch's messages came back through the subscription (settleBatch).
     const { seq, epoch } = await this.batcher.publish(room, {
       head,
       tail,
@@ -183,6 +203,33 @@ export class RedisBroker implements Broker {
     return full;
   }
 
+  /**
+   * After a batch's script, before its publishers are answered: this instance delivers the batch's
+   * messages first (a sender sees its message before its ack), one wait for the batch. In a Redis
+   * Cluster the `message` events are appended here too (the appends of one event-loop turn in one
+   * pipeline), also for a retry answered with the original seq (the original's append may be what
+   * failed): an ack still implies an entry. A failed append answers the batch `unavailable`; the
+   * retry with the same id appends again. Consumers dedup by (room, epoch, seq) as they always do.
+   */
+  private settleBatch(
+    room: string,
+    batch: readonly Publication[],
+    replies: readonly PublishReply[],
+  ): Promise<unknown> {
+    let last = -1;
+    for (const r of replies) if (r.published) last = r.seq;
+    const own = last >= 0 ? this.ownDelivery(room, last) : undefined;
+    const events = this.messageEvents;
+    if (events === null) return own ?? Promise.resolve();
+    const appended = batch.map((p, i) =>
+      events.appendJson(
+        'message',
+        p.head + replies[i].seq + ',"epoch":' + JSON.stringify(replies[i].epoch) + p.tail,
+      ),
+    );
+    return Promise.all([own, ...appended]);
+  }
+
   /** publishScript with REDIS_MIN_REPLICAS > 0: acked once on the replicas (replica-confirmation.ts). */
   private async publishReplicated(
     message: Omit<RoomMessage, 'seq'>,
@@ -190,6 +237,7 @@ export class RedisBroker implements Broker {
     ttlMs: number,
     head: string,
     tail: string,
+    skipHistory: boolean,
   ): Promise<RoomMessage> {
     const { id, room, time, sender, content } = message;
     const [published, seq] = await this.replicas!.publish(
@@ -199,6 +247,7 @@ export class RedisBroker implements Broker {
       head,
       tail,
       ttlMs,
+      skipHistory,
     );
     if (published === 1) await this.ownDelivery(room, seq);
     return { id, room, seq, time, sender, content };
@@ -208,7 +257,7 @@ export class RedisBroker implements Broker {
     const stream = this.rooms.get(room);
     if (
       stream === undefined ||
-      this.sub.status !== 'ready' ||
+      !this.sub.isLive(stream.channel) ||
       (stream.seq >= seq && stream.buffer === null)
     ) {
       return Promise.resolve();
@@ -237,7 +286,8 @@ export class RedisBroker implements Broker {
 
   private async publishRaw(channel: string, payload: string): Promise<void> {
     try {
-      await this.cmd.publish(channel, payload);
+      // In a Redis Cluster, sharded: the channel's own shard only (the subscribers are there).
+      await (this.keys.cluster ? this.cmd.spublish(channel, payload) : this.cmd.publish(channel, payload));
     } catch (err) {
       throw unavailable(err);
     }
@@ -280,7 +330,7 @@ export class RedisBroker implements Broker {
       reply = await this.cmd.gwHistory(
         this.keys.meta(room),
         this.keys.log(room),
-        this.keys.generation(),
+        this.keys.generation(room),
         newEpoch(),
         since === undefined ? '' : String(since),
         epoch ?? '',
@@ -326,7 +376,7 @@ export class RedisBroker implements Broker {
       this.rooms.set(room, stream);
       this.roomByChannel.set(channel, room);
     }
-    await this.subscribeChannel(stream.channel);
+    await this.sub.subscribe(stream.channel);
   }
 
   async unsubscribeRoom(room: string): Promise<void> {
@@ -335,60 +385,41 @@ export class RedisBroker implements Broker {
     this.rooms.delete(room);
     this.roomByChannel.delete(stream.channel);
     for (const w of stream.waiters) w.resolve();
-    await this.unsubscribeChannel(stream.channel);
+    await this.sub.unsubscribe(stream.channel);
   }
 
   async subscribeUser(userId: string): Promise<void> {
     const channel = this.keys.userChannel(userId);
     this.users.set(channel, userId);
-    await this.subscribeChannel(channel);
+    await this.sub.subscribe(channel);
   }
 
   async unsubscribeUser(userId: string): Promise<void> {
     const channel = this.keys.userChannel(userId);
     if (!this.users.delete(channel)) return;
-    await this.unsubscribeChannel(channel);
-  }
-
-  private async subscribeChannel(channel: string): Promise<void> {
-    // Not connected: the channel is remembered and subscribed by resubscribe() on 'ready'; the caller
-    // learns that nothing is flowing now.
-    if (this.sub.status !== 'ready') throw new BrokerUnavailableError('redis subscriber is not connected');
-    try {
-      await this.sub.subscribe(channel);
-    } catch (err) {
-      throw unavailable(err);
-    }
-  }
-
-  private async unsubscribeChannel(channel: string): Promise<void> {
-    if (this.sub.status !== 'ready') return; // a new connection starts with no subscriptions
-    try {
-      await this.sub.unsubscribe(channel);
-    } catch (err) {
-      throw unavailable(err);
-    }
+    await this.sub.unsubscribe(channel);
   }
 
   /**
-   * After (re)connecting: subscribe every wanted channel, then catch up every room whose position is
-   * known, since messages published while the subscriber was away never reach it.
+   * Before channels are subscribed again (the subscriber reconnected, or their shard changed): live
+   * messages of the rooms whose position is known wait until the history read that follows the
+   * subscription has been delivered.
    */
-  private async resubscribe(): Promise<void> {
-    const known = [...this.rooms.entries()].filter(([, s]) => s.seq >= 0);
-    // Live messages wait until the history read that follows the subscription has been delivered.
-    for (const [, s] of known) s.buffer ??= [];
-    const channels = [this.broadcast, ...this.roomByChannel.keys(), ...this.users.keys()];
-    try {
-      for (let i = 0; i < channels.length; i += SUBSCRIBE_CHUNK) {
-        await this.sub.subscribe(...channels.slice(i, i + SUBSCRIBE_CHUNK));
-      }
-    } catch (err) {
-      // The connection dropped again: the next 'ready' starts over. Until then messages stay buffered.
-      this.logger.warn(`re-subscribe failed: ${(err as Error).message}`);
-      return;
+  private holdLive(channels: readonly string[]): void {
+    for (const channel of channels) {
+      const room = this.roomByChannel.get(channel);
+      const s = room === undefined ? undefined : this.rooms.get(room);
+      if (s !== undefined && s.seq >= 0) s.buffer ??= [];
     }
-    for (const [room, s] of known) void this.catchUp(room, s);
+  }
+
+  /** They are subscribed again: catch up every room whose position is known from history. */
+  private catchUpAfterResubscribe(channels: readonly string[]): void {
+    for (const channel of channels) {
+      const room = this.roomByChannel.get(channel);
+      const s = room === undefined ? undefined : this.rooms.get(room);
+      if (room !== undefined && s !== undefined && s.seq >= 0) void this.catchUp(room, s);
+    }
   }
 
   // ---------------------------------------------------------------- inbound
@@ -521,7 +552,7 @@ export class RedisBroker implements Broker {
     return (
       !this.closed &&
       this.cmd.status === 'ready' &&
-      this.sub.status === 'ready' &&
+      this.sub.isHealthy() &&
       (this.replicas?.isHealthy() ?? true)
     );
   }
@@ -534,7 +565,7 @@ export class RedisBroker implements Broker {
     this.rooms.clear();
     this.roomByChannel.clear();
     this.users.clear();
-    await Promise.allSettled([quit(this.sub), this.shared.release(), this.replicas?.close()]);
+    await Promise.allSettled([this.sub.close(), this.shared.release(), this.replicas?.close()]);
   }
 }
 

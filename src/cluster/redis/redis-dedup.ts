@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { DedupEntry, IdempotencyStore } from '../idempotency.js';
-import { type SharedConnection, unavailable } from './connection.js';
+import { isCluster, type RedisClient, type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys } from './keys.js';
 
 /** The start of a room message's dedup key (`idempotencyKey(user, 'message', id)`). */
@@ -18,15 +17,15 @@ const MESSAGE = 'message\u0000';
  */
 export class RedisDedup implements IdempotencyStore {
   private readonly keys: RedisKeys;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private closed = false;
 
   constructor(
     keyPrefix: string,
     private readonly shared: SharedConnection,
   ) {
-    this.keys = new RedisKeys(keyPrefix);
     this.redis = shared.acquire();
+    this.keys = new RedisKeys(keyPrefix, isCluster(this.redis));
   }
 
   async get(key: string): Promise<DedupEntry | undefined> {

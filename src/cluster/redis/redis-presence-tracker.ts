@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { EventType, GatewayEvents, LeftReason } from '../../events/events.js';
 import type { EmitLocal } from '../../events/event-bus.js';
 import type { PresenceTracker } from '../../events/presence-tracker.js';
 import type { UserRef } from '../../protocol/frames.js';
-import { eventStreamKey } from './event-stream.js';
+import { isCluster, type RedisClient } from './connection.js';
+import { RedisKeys } from './keys.js';
 import { PRESENCE_ARRIVE_LUA, PRESENCE_DEPART_LUA, PRESENCE_SWEEP_LUA } from './presence-events-lua.js';
 
 export interface RedisPresenceTrackerOptions {
@@ -30,18 +30,21 @@ interface Held {
  */
 export class RedisPresenceTracker implements PresenceTracker {
   private readonly keys: [string, string, string];
+  /** What the presence-event keys start with (RedisKeys.presenceEventsPrefix). */
+  private readonly statePrefix: string;
   private readonly held = new Map<string, Held>();
   private readonly timers: NodeJS.Timeout[] = [];
   private failing = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisPresenceTrackerOptions,
     private readonly emit: EmitLocal,
     private readonly log: { warn(msg: string): void },
   ) {
-    const { prefix } = options;
-    this.keys = [`${prefix}pres:leases`, `${prefix}pres:due`, eventStreamKey(prefix)];
+    const keys = new RedisKeys(options.prefix, isCluster(redis));
+    const prefix = (this.statePrefix = keys.presenceEventsPrefix());
+    this.keys = [`${prefix}pres:leases`, `${prefix}pres:due`, keys.eventStream()];
     redis.defineCommand('gwPresArrive', { numberOfKeys: 3, lua: PRESENCE_ARRIVE_LUA });
     redis.defineCommand('gwPresDepart', { numberOfKeys: 3, lua: PRESENCE_DEPART_LUA });
     redis.defineCommand('gwPresSweep', { numberOfKeys: 3, lua: PRESENCE_SWEEP_LUA });
@@ -143,7 +146,7 @@ export class RedisPresenceTracker implements PresenceTracker {
   }
 
   private head(): [string, number] {
-    return [this.options.prefix, this.options.maxlen];
+    return [this.statePrefix, this.options.maxlen];
   }
 
   /** Emits in process what a script announced: {type, json, type, json, ...}. */

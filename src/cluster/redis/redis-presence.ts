@@ -1,8 +1,15 @@
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { UserRef } from '../../protocol/frames.js';
 import type { PresenceStore } from '../presence.js';
-import { type SharedConnection, unavailable } from './connection.js';
+import {
+  type BatchCommand,
+  execBatch,
+  firstError,
+  isCluster,
+  type RedisClient,
+  type SharedConnection,
+  unavailable,
+} from './connection.js';
 import { RedisKeys } from './keys.js';
 import {
   PRESENCE_ADD_LUA,
@@ -10,6 +17,7 @@ import {
   PRESENCE_MEMBERS_LUA,
   PRESENCE_REFRESH_LUA,
   PRESENCE_REMOVE_LUA,
+  shardedLua,
 } from './scripts.js';
 
 export interface RedisPresenceOptions {
@@ -21,13 +29,13 @@ export interface RedisPresenceOptions {
 }
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisClient & {
   gwPresenceAdd: Script;
   gwPresenceRemove: Script;
   gwPresenceCount: Script;
   gwPresenceMembers: Script;
   gwPresenceRefresh: Script;
-}
+};
 
 /**
  * Cluster-wide presence. Per room: a sorted set of connections (`user \n connection`) scored by their
@@ -51,13 +59,16 @@ export class RedisPresence implements PresenceStore {
     private readonly options: RedisPresenceOptions,
     private readonly shared: SharedConnection,
   ) {
-    this.keys = new RedisKeys(options.keyPrefix);
     this.redis = shared.acquire() as ScriptedRedis;
-    this.redis.defineCommand('gwPresenceAdd', { numberOfKeys: 3, lua: PRESENCE_ADD_LUA });
-    this.redis.defineCommand('gwPresenceRemove', { numberOfKeys: 3, lua: PRESENCE_REMOVE_LUA });
-    this.redis.defineCommand('gwPresenceCount', { numberOfKeys: 3, lua: PRESENCE_COUNT_LUA });
-    this.redis.defineCommand('gwPresenceMembers', { numberOfKeys: 3, lua: PRESENCE_MEMBERS_LUA });
-    this.redis.defineCommand('gwPresenceRefresh', { numberOfKeys: 3, lua: PRESENCE_REFRESH_LUA });
+    const cluster = isCluster(this.redis);
+    this.keys = new RedisKeys(options.keyPrefix, cluster);
+    // In a Redis Cluster the expiry's `left` goes out with SPUBLISH on the room's shard channel.
+    const lua = (script: string) => ({ numberOfKeys: 3, lua: cluster ? shardedLua(script) : script });
+    this.redis.defineCommand('gwPresenceAdd', lua(PRESENCE_ADD_LUA));
+    this.redis.defineCommand('gwPresenceRemove', lua(PRESENCE_REMOVE_LUA));
+    this.redis.defineCommand('gwPresenceCount', lua(PRESENCE_COUNT_LUA));
+    this.redis.defineCommand('gwPresenceMembers', lua(PRESENCE_MEMBERS_LUA));
+    this.redis.defineCommand('gwPresenceRefresh', lua(PRESENCE_REFRESH_LUA));
     this.timer = setInterval(() => void this.refresh(), Math.max(100, Math.floor(options.ttlMs / 3)));
     this.timer.unref();
   }
@@ -92,16 +103,15 @@ export class RedisPresence implements PresenceStore {
     if (this.refreshing || this.closed || this.redis.status !== 'ready') return;
     this.refreshing = true;
     try {
-      const pipeline = this.redis.pipeline() as unknown as { exec(): Promise<unknown> } & Record<
-        string,
-        Script
-      >;
+      const batch: BatchCommand[] = [];
       for (const [room, conns] of this.local) {
         const args: string[] = [];
         for (const [connectionId, user] of conns) args.push(user.id, user.name, connectionId);
-        void pipeline.gwPresenceRefresh(...this.keyArgs(room), ...args);
+        const [key, ...rest] = this.keyArgs(room);
+        batch.push(['gwPresenceRefresh', key as string, ...rest, ...args]);
       }
-      await pipeline.exec();
+      const failed = firstError(await execBatch(this.redis, batch));
+      if (failed !== null) throw failed;
     } catch (err) {
       this.logger.warn(`presence refresh failed: ${(err as Error).message}`);
     } finally {

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Principal } from '../../auth/principal.js';
 import { type Revocation, type RevocationStore, revocationTtlSec } from '../../auth/revocation.js';
-import { type SharedConnection, unavailable } from './connection.js';
+import { isCluster, type RedisClient, type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys } from './keys.js';
 
 /** Keeps the later of two `until`s of one user; the key expires when no token it covers can live. */
@@ -13,14 +12,14 @@ end
 return 1
 `;
 
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisClient & {
   gwRevokeSub(key: string, until: number, ttlSec: number): Promise<unknown>;
-}
+};
 
 /**
  * Revocations shared by every instance: `revoked:jti:<jti>` (expires at `until`) and
  * `revoked:sub:<sub>` holding `until` (expires at `until` + TOKEN_MAX_LIFETIME_SEC). A check is one
- * MGET of the two keys.
+ * MGET of the two keys; in a Redis Cluster (where they live in different slots) two GETs sent together.
  */
 export class RedisRevocations implements RevocationStore {
   private readonly keys: RedisKeys;
@@ -31,8 +30,8 @@ export class RedisRevocations implements RevocationStore {
     private readonly maxLifetimeSec: number,
     private readonly shared: SharedConnection,
   ) {
-    this.keys = new RedisKeys(keyPrefix);
     this.redis = shared.acquire() as ScriptedRedis;
+    this.keys = new RedisKeys(keyPrefix, isCluster(this.redis));
     this.redis.defineCommand('gwRevokeSub', { numberOfKeys: 1, lua: REVOKE_SUB_LUA });
   }
 
@@ -55,10 +54,12 @@ export class RedisRevocations implements RevocationStore {
   async check(p: Principal): Promise<boolean> {
     let values: (string | null)[];
     try {
-      values =
-        p.jti != null
-          ? await this.redis.mget(this.keys.revokedSub(p.id), this.keys.revokedJti(p.jti))
-          : [await this.redis.get(this.keys.revokedSub(p.id))];
+      const sub = this.keys.revokedSub(p.id);
+      if (p.jti == null) values = [await this.redis.get(sub)];
+      else if (this.keys.cluster) {
+        const jti = this.keys.revokedJti(p.jti);
+        values = await Promise.all([this.redis.get(sub), this.redis.get(jti)]);
+      } else values = await this.redis.mget(sub, this.keys.revokedJti(p.jti));
     } catch (err) {
       throw unavailable(err);
     }

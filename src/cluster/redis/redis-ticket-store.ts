@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { Principal } from '../../auth/principal.js';
 import {
   decodePrincipal,
@@ -7,7 +6,7 @@ import {
   type TicketStore,
   TicketStoreUnavailableError,
 } from '../../auth/ticket-store.js';
-import { openRedis, quit, type RedisSettings } from './connection.js';
+import { openRedis, quit, type RedisClient, type RedisSettings } from './connection.js';
 
 /**
  * Tickets in Redis, so that one issued by any instance is redeemed on any other: `SET key PX ttl`
@@ -16,7 +15,7 @@ import { openRedis, quit, type RedisSettings } from './connection.js';
  * ever holds a usable ticket. Its own connection, so that a ticket never waits behind a publish.
  */
 export class RedisTicketStore implements TicketStore {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   private readonly prefix: string;
 
   constructor(settings: RedisSettings, logger = new Logger('Redis')) {

@@ -1,7 +1,14 @@
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { UserDirectory, UserPresence } from '../users.js';
-import { type SharedConnection, unavailable } from './connection.js';
+import {
+  type BatchCommand,
+  execBatch,
+  firstError,
+  isCluster,
+  type RedisClient,
+  type SharedConnection,
+  unavailable,
+} from './connection.js';
 import { RedisKeys } from './keys.js';
 
 // Every script first drops the leases that expired (their instance stopped refreshing them).
@@ -58,12 +65,12 @@ return out
 `;
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisClient & {
   gwUserAcquire: Script;
   gwUserRefresh: Script;
   gwUserRelease: Script;
   gwUserLookup: Script;
-}
+};
 
 /**
  * The cluster-wide user directory: per user a sorted set of connection leases scored by expiry and a
@@ -86,8 +93,8 @@ export class RedisUsers implements UserDirectory {
     private readonly ttlMs: number,
     private readonly shared: SharedConnection,
   ) {
-    this.keys = new RedisKeys(keyPrefix);
     this.redis = shared.acquire() as ScriptedRedis;
+    this.keys = new RedisKeys(keyPrefix, isCluster(this.redis));
     this.redis.defineCommand('gwUserAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
     this.redis.defineCommand('gwUserRefresh', { numberOfKeys: 2, lua: REFRESH_LUA });
     this.redis.defineCommand('gwUserRelease', { numberOfKeys: 2, lua: RELEASE_LUA });
@@ -131,21 +138,15 @@ export class RedisUsers implements UserDirectory {
     if (this.refreshing || this.closed || this.redis.status !== 'ready') return;
     this.refreshing = true;
     try {
-      const pipeline = this.redis.pipeline() as unknown as { exec(): Promise<unknown> } & Record<
-        string,
-        Script
-      >;
+      const batch: BatchCommand[] = [];
       for (const [userId, conns] of this.local) {
         const args: string[] = [];
         for (const [connectionId, rooms] of conns) args.push(connectionId, JSON.stringify(rooms));
-        void pipeline.gwUserRefresh(
-          this.keys.userLeases(userId),
-          this.keys.userRooms(userId),
-          this.ttlMs,
-          ...args,
-        );
+        const { keys, ttlMs } = this;
+        batch.push(['gwUserRefresh', keys.userLeases(userId), keys.userRooms(userId), ttlMs, ...args]);
       }
-      await pipeline.exec();
+      const failed = firstError(await execBatch(this.redis, batch));
+      if (failed !== null) throw failed;
     } catch (err) {
       this.logger.warn(`user lease refresh failed: ${(err as Error).message}`);
     } finally {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { BrokerUnavailableError } from '../broker.js';
-import { openRedis, quit, type RedisSettings, unavailable } from './connection.js';
+import { openRedis, quit, type RedisClient, type RedisSettings, unavailable } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { CONFIRM_LUA, SETTLE_LUA, STORE_UNCONFIRMED_LUA } from './replica-scripts.js';
 
@@ -51,7 +51,8 @@ export class ReplicaConfirmation {
 
   constructor(
     private readonly options: ReplicaConfirmationOptions,
-    private readonly cmd: Redis,
+    /** The shared command connection (never a Cluster client: config refuses REDIS_MIN_REPLICAS there). */
+    private readonly cmd: RedisClient,
   ) {
     this.keys = new RedisKeys(options.keyPrefix);
     this.conn = openRedis(options, 'gateway-wait', this.logger, {
@@ -61,7 +62,10 @@ export class ReplicaConfirmation {
     }) as ScriptedRedis;
     this.conn.defineCommand('gwStoreUnconfirmed', { numberOfKeys: 3, lua: STORE_UNCONFIRMED_LUA });
     this.conn.defineCommand('gwSettle', { numberOfKeys: 2, lua: SETTLE_LUA });
-    (this.cmd as ScriptedRedis).defineCommand('gwConfirm', { numberOfKeys: 3, lua: CONFIRM_LUA });
+    (this.cmd as ScriptedRedis).defineCommand('gwConfirm', {
+      numberOfKeys: 3,
+      lua: CONFIRM_LUA,
+    });
   }
 
   /** The dedicated connection (readiness, tests). */
@@ -84,6 +88,7 @@ export class ReplicaConfirmation {
     head: string,
     tail: string,
     idemTtlMs: number,
+    skipHistory = false,
   ): Promise<[number, number, string]> {
     const { keys, options } = this;
     let stored: [number, number, string];
@@ -97,6 +102,7 @@ export class ReplicaConfirmation {
         tail,
         idemTtlMs,
         options.roomTtlMs,
+        skipHistory ? 1 : 0,
       );
     } catch (err) {
       throw unavailable(err);

@@ -4,6 +4,16 @@
  */
 
 /**
+ * A script for Redis Cluster: it fans out with SPUBLISH (sharded pub/sub) instead of PUBLISH. Every
+ * channel a script publishes to is its room's, which hashes to the slot of the script's keys (the
+ * `{room}` tag), so the message goes to that shard's subscribers only instead of over the cluster
+ * bus to every node. On a single Redis the scripts keep PUBLISH.
+ */
+export function shardedLua(lua: string): string {
+  return lua.replaceAll("redis.call('PUBLISH',", "redis.call('SPUBLISH',");
+}
+
+/**
  * The `message` event of one publication, appended to the event stream in the publish script
  * itself: an acked message is in the stream, and the stream holds each room's messages in seq order
  * (webhooks keep it). `msg` is the message's JSON with `"epoch"` after the seq.

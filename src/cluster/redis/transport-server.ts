@@ -1,7 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { type RedisStatus, ServerRedis } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
-import { type RedisSettings, RedisOutageLog, targetLabel, targetOptions } from './connection.js';
+import {
+  newTransportCluster,
+  type RedisSettings,
+  RedisOutageLog,
+  targetLabel,
+  targetOptions,
+} from './connection.js';
 
 /**
  * Nest's Redis transport server (the `hub.publish` event pattern), changed in two ways:
@@ -10,24 +16,34 @@ import { type RedisSettings, RedisOutageLog, targetLabel, targetOptions } from '
  *   (Nest's own server fails `startAllMicroservices` when the first connection attempt fails);
  * - its connections report to the process's Redis outage log instead of logging every failed
  *   reconnect attempt at error level;
- * - it connects in the same mode as the rest of the gateway (connection.ts targetOptions): in
- *   Sentinel mode it follows a failover to the new master and re-subscribes there.
+ * - it connects in the same mode as the rest of the gateway (connection.ts): in Sentinel mode it
+ *   follows a failover to the new master and re-subscribes there; in a Redis Cluster its clients are
+ *   Cluster clients (classic SUBSCRIBE on one node, which ioredis replaces when it fails; a PUBLISH
+ *   to any node reaches it).
  */
 export class RedisTransportServer extends ServerRedis {
   private readonly outage: RedisOutageLog;
 
-  /** Connects where the gateway's other connections do: REDIS_URL, or the Sentinel master. */
-  constructor(settings: Pick<RedisSettings, 'url' | 'sentinel'>) {
+  /** Connects where the gateway's other connections do: REDIS_URL, the Sentinel master, or the Cluster. */
+  constructor(private readonly settings: RedisSettings) {
     // Nest passes these options to ioredis as they are (its retryStrategy uses the two retry ones).
-    super({ ...targetOptions(settings), retryAttempts: 1_000_000, retryDelay: 1000 } as ConstructorParameters<
-      typeof ServerRedis
-    >[0]);
+    super({
+      ...(settings.cluster === undefined ? targetOptions(settings) : {}),
+      retryAttempts: 1_000_000,
+      retryDelay: 1000,
+    } as ConstructorParameters<typeof ServerRedis>[0]);
     this.outage = RedisOutageLog.for(targetLabel(settings), new Logger('Redis'));
   }
 
   override async createRedisClient(): Promise<Redis> {
-    const client = (await super.createRedisClient()) as Redis;
-    this.outage.watch(client, this.subClient === undefined ? 'transport-sub' : 'transport-pub');
+    const name = this.subClient === undefined ? 'transport-sub' : 'transport-pub';
+    // Nest types its clients as Redis; a Cluster client answers the same calls (connect, subscribe,
+    // publish, quit, events).
+    const client =
+      this.settings.cluster !== undefined
+        ? (newTransportCluster(this.settings, name) as unknown as Redis)
+        : ((await super.createRedisClient()) as Redis);
+    this.outage.watch(client, name);
     return client;
   }
 

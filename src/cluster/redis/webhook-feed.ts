@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { WebhookConfig } from '../../config/config.js';
 import { isEventType } from '../../events/events.js';
 import type { WebhookEvent, WebhookSender } from '../../events/webhook-sender.js';
-import { eventStreamKey } from './event-stream.js';
+import { isCluster, type RedisClient } from './connection.js';
+import { RedisKeys } from './keys.js';
 
 /** The consumer group all instances share for webhook delivery. */
 export const WEBHOOK_GROUP = 'gateway-webhooks';
@@ -37,7 +37,7 @@ export class StreamWebhookFeed {
   private wake: (() => void) | null = null;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly consumer: string,
     private readonly config: WebhookConfig,
@@ -46,8 +46,9 @@ export class StreamWebhookFeed {
     private readonly log: { warn(msg: string): void; log(msg: string): void },
     private readonly counters: { webhookEventsDropped: number },
   ) {
-    this.key = eventStreamKey(prefix);
-    this.leaderKey = `${prefix}events:webhook-leader`;
+    const keys = new RedisKeys(prefix, isCluster(redis));
+    this.key = keys.eventStream();
+    this.leaderKey = keys.webhookLeader();
     this.types = new Set(config.events);
   }
 
