@@ -815,19 +815,28 @@ async function costMode() {
     `cost: fan-out N=${clients}, ${pubs} publications/s (${rate} deliveries/s), ${seconds} s, ${runs} run(s)`,
   );
   const per = {};
+  /** Redis's CPU per publication, for the +Redis servers (its whole process: other clients count). */
+  const redisPer = {};
   for (let i = 0; i < runs; i++) {
     for (const kind of SERVERS) {
       const s = await fixedRate(kind, { clients, rate, seconds });
       const us = s.serverCpuPct === undefined ? NaN : (s.serverCpuPct / 100) * (1e6 / pubs);
       (per[kind] ??= []).push(us);
+      const redisUs = s.redisCpuPct === undefined ? undefined : (s.redisCpuPct / 100) * (1e6 / pubs);
+      if (redisUs !== undefined) (redisPer[kind] ??= []).push(redisUs);
       say(
-        `${kind}: ${us.toFixed(1)} us CPU per publication (process ${s.serverCpuPct}%, core ${s.serverCorePct}%), ` +
-          `delivered ${Math.round(s.deliveredPerSec)}/s, p99 ${s.p99Ms} ms, loss ${s.loss}`,
+        `${kind}: ${us.toFixed(1)} us CPU per publication (process ${s.serverCpuPct}%, core ${s.serverCorePct}%)` +
+          (redisUs !== undefined ? `, Redis ${redisUs.toFixed(1)} us (${s.redisCpuPct}%)` : '') +
+          `, delivered ${Math.round(s.deliveredPerSec)}/s, p99 ${s.p99Ms} ms, loss ${s.loss}`,
       );
     }
   }
   const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  const line = Object.entries(per).map(([k, v]) => `${k} ${median(v).toFixed(1)} us`);
+  const line = Object.entries(per).map(
+    ([k, v]) =>
+      `${k} ${median(v).toFixed(1)} us` +
+      (redisPer[k] ? ` (+ Redis ${median(redisPer[k]).toFixed(1)} us)` : ''),
+  );
   if (per.gateway && per.baseline)
     line.push(`gateway/baseline ${(median(per.gateway) / median(per.baseline)).toFixed(2)}`);
   say(`cost per publication (median): ${line.join(', ')}`);

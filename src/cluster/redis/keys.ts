@@ -116,9 +116,12 @@ export function eventStreamKey(prefix: string, cluster = false): string {
 
 /**
  * Payloads on a room channel start with one character saying what follows:
- * - `m<epoch>|<message JSON>`: a room message (built by the publish script);
+ * - `m<epoch>|<message JSON>`: a room message (built by the publish scripts);
+ * - `b<epoch>|[<message JSON>,<message JSON>,...]`: several messages of one publish batch, with
+ *   consecutive seqs, in seq order (the publish script, when a batch published more than one);
  * - `p<event JSON>`: a presence event (from the hub, or from the presence expiry in Lua).
  * User and broadcast channels carry the frame's JSON as is.
  */
 export const ROOM_MESSAGE = 'm';
+export const ROOM_BATCH = 'b';
 export const ROOM_EVENT = 'p';

@@ -18,11 +18,12 @@ import {
   type SharedConnection,
   unavailable,
 } from './connection.js';
-import { eventStreamKey, EventStreamWriter } from './event-stream.js';
-import { RedisKeys, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
+import { EventStreamWriter } from './event-stream.js';
+import { RedisKeys, ROOM_BATCH, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
+import { type Publication, PublishBatcher, type PublishReply } from './publish-batcher.js';
 import type { ReplicaConfirmation } from './replica-confirmation.js';
 import { RoomTtlRefresh } from './room-ttl-refresh.js';
-import { HISTORY_LUA, PUBLISH_LUA, shardedLua } from './scripts.js';
+import { HISTORY_LUA } from './scripts.js';
 import { ShardedSubscriber } from './sharded-subscriber.js';
 import { type ChannelSubscriber, PlainSubscriber, type SubscriberEvents } from './subscriber.js';
 
@@ -38,7 +39,6 @@ export interface RedisBrokerOptions extends RedisSettings {
 }
 
 type ScriptedRedis = RedisClient & {
-  gwPublish(...args: (string | number)[]): Promise<[number, number, string]>;
   gwHistory(...args: (string | number)[]): Promise<[number, string, number, string, string[]]>;
 };
 
@@ -67,8 +67,10 @@ const CATCH_UP_RETRY_MS = 250;
 /**
  * Broker over Redis (centrifuge's RedisBroker, reduced to what the hub needs).
  *
- * - publish: one Lua script does HINCRBY seq, ZADD to the history, trim, PUBLISH: atomic, so every
- *   instance receives a room's messages in seq order on its subscriber connection.
+ * - publish: one Lua script assigns the seq, adds to the history, trims it and PUBLISHes: atomic, so
+ *   every instance receives a room's messages in seq order on its subscriber connection. The
+ *   publications of one room and event-loop turn share one script run and one payload
+ *   (publish-batcher.ts).
  * - Own publications come back through the subscription like everyone else's and are delivered there
  *   only: delivering them locally as well would either duplicate them or, when done first, let a lower
  *   seq from another instance arrive after a higher one.
@@ -101,6 +103,7 @@ export class RedisBroker implements Broker {
   private readonly ttlRefresh: RoomTtlRefresh | undefined;
   /** Redis Cluster with the event stream on: appends the `message` events (see appendMessageEvent). */
   private readonly messageEvents: EventStreamWriter | null = null;
+  private readonly batcher: PublishBatcher;
 
   constructor(
     private readonly options: RedisBrokerOptions,
@@ -112,11 +115,22 @@ export class RedisBroker implements Broker {
     const cluster = isCluster(this.cmd);
     this.keys = new RedisKeys(options.keyPrefix, cluster);
     this.broadcast = this.keys.broadcastChannel();
-    this.cmd.defineCommand('gwPublish', {
-      numberOfKeys: 4,
-      lua: cluster ? shardedLua(PUBLISH_LUA) : PUBLISH_LUA,
-    });
     this.cmd.defineCommand('gwHistory', { numberOfKeys: 3, lua: HISTORY_LUA });
+    this.batcher = new PublishBatcher(
+      this.cmd,
+      this.keys,
+      {
+        historySize: options.historySize,
+        roomTtlMs: options.roomTtlMs,
+        // In a Redis Cluster the event stream lives in another slot than the room: the script leaves
+        // it alone and the `message` events are appended after it (settleBatch).
+        eventsMaxlen: cluster ? 0 : (options.eventsMaxlen ?? 0),
+      },
+      {
+        epochCandidate: (room) => this.epochCandidate(room),
+        settle: (room, batch, replies) => this.settleBatch(room, batch, replies),
+      },
+    );
     const events: SubscriberEvents = {
       message: (channel, payload) => this.receive(channel, payload),
       resubscribing: (channels) => this.holdLive(channels),
@@ -174,45 +188,46 @@ export class RedisBroker implements Broker {
     const head = JSON.stringify({ id, room }).slice(0, -1) + ',"seq":';
     const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
     if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail, skipHistory);
-    // In a Redis Cluster the event stream lives in another slot than the room: the script leaves it
-    // alone (its fourth key is then a room key, unused) and the `message` event is appended below.
-    const cluster = this.keys.cluster;
-    let reply: [number, number, string];
-    try {
-      reply = await this.cmd.gwPublish(
-        this.keys.meta(room),
-        this.keys.log(room),
-        this.keys.idem(room, key),
-        cluster ? this.keys.meta(room) : eventStreamKey(this.keys.prefix),
-        this.epochCandidate(room),
-        head,
-        tail,
-        // A history size of 0 makes the script skip ZADD and the trim: not stored in history.
-        skipHistory ? 0 : this.options.historySize,
-        ttlMs,
-        this.keys.roomChannel(room),
-        this.options.roomTtlMs,
-        cluster ? 0 : (this.options.eventsMaxlen ?? 0),
-      );
-    } catch (err) {
-      throw unavailable(err);
-    }
-    const [published, seq, epoch] = reply;
-    const full: RoomMessage = { id, room, seq: Number(seq), time, sender, content };
+    // Resolves once the batch's messages came back through the subscription (settleBatch).
+    const { seq, epoch } = await this.batcher.publish(room, {
+      head,
+      tail,
+      idempotencyKey: key,
+      idempotencyTtlMs: ttlMs,
+      store: !skipHistory,
+    });
+    const full: RoomMessage = { id, room, seq, time, sender, content };
     // The event stream names a message by (room, epoch, seq): the epoch rides along, not enumerable,
     // so the message still equals (and serialises as) the one delivered.
     Object.defineProperty(full, 'epoch', { value: epoch });
-    // Redis Cluster: the `message` event, appended right after the script and before the ack (the
-    // appends of one event-loop turn in one pipeline), also when a retry was answered with the
-    // original seq (the original's append may be what failed): an ack still implies an entry. A
-    // failed append answers `unavailable`; the retry with the same id appends again. Consumers dedup
-    // by (room, epoch, seq) as they always do.
-    const appended = this.messageEvents?.appendJson(
-      'message',
-      head + full.seq + ',"epoch":' + JSON.stringify(epoch) + tail,
-    );
-    await Promise.all([published === 1 ? this.ownDelivery(room, full.seq) : undefined, appended]);
     return full;
+  }
+
+  /**
+   * After a batch's script, before its publishers are answered: this instance delivers the batch's
+   * messages first (a sender sees its message before its ack), one wait for the batch. In a Redis
+   * Cluster the `message` events are appended here too (the appends of one event-loop turn in one
+   * pipeline), also for a retry answered with the original seq (the original's append may be what
+   * failed): an ack still implies an entry. A failed append answers the batch `unavailable`; the
+   * retry with the same id appends again. Consumers dedup by (room, epoch, seq) as they always do.
+   */
+  private settleBatch(
+    room: string,
+    batch: readonly Publication[],
+    replies: readonly PublishReply[],
+  ): Promise<unknown> {
+    let last = -1;
+    for (const r of replies) if (r.published) last = r.seq;
+    const own = last >= 0 ? this.ownDelivery(room, last) : undefined;
+    const events = this.messageEvents;
+    if (events === null) return own ?? Promise.resolve();
+    const appended = batch.map((p, i) =>
+      events.appendJson(
+        'message',
+        p.head + replies[i].seq + ',"epoch":' + JSON.stringify(replies[i].epoch) + p.tail,
+      ),
+    );
+    return Promise.all([own, ...appended]);
   }
 
   /** publishScript with REDIS_MIN_REPLICAS > 0: acked once on the replicas (replica-confirmation.ts). */
@@ -418,6 +433,12 @@ export class RedisBroker implements Broker {
           const bar = payload.indexOf('|');
           const epoch = payload.slice(1, bar);
           this.accept(room, epoch, JSON.parse(payload.slice(bar + 1)) as RoomMessage, false);
+        } else if (payload.startsWith(ROOM_BATCH)) {
+          // One publish batch: consecutive seqs in order, decoded at once.
+          const bar = payload.indexOf('|');
+          const epoch = payload.slice(1, bar);
+          const messages = JSON.parse(payload.slice(bar + 1)) as RoomMessage[];
+          for (let i = 0; i < messages.length; i++) this.accept(room, epoch, messages[i], false);
         } else if (payload.startsWith(ROOM_EVENT)) {
           this.handler.onRoomEvent(JSON.parse(payload.slice(1)) as RoomEvent);
         }

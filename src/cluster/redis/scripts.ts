@@ -14,50 +14,89 @@ export function shardedLua(lua: string): string {
 }
 
 /**
- * The `message` event, appended to the event stream in the publish script itself: an acked message
- * is in the stream, and the stream holds each room's messages in seq order (webhooks keep it).
+ * The `message` event of one publication, appended to the event stream in the publish script
+ * itself: an acked message is in the stream, and the stream holds each room's messages in seq order
+ * (webhooks keep it). `msg` is the message's JSON with `"epoch"` after the seq.
  */
-const PUBLISH_EVENT_LUA = `local streamMax = tonumber(ARGV[8])
-if streamMax > 0 then
-  local data = ARGV[2] .. seq .. ',"epoch":' .. cjson.encode(epoch) .. ARGV[3]
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', streamMax, '*', 'type', 'message', 'data', data)
-end`;
+const PUBLISH_EVENT_LUA = `if streamMax > 0 then
+    local data = ARGV[i] .. seq .. ',"epoch":' .. cjson.encode(epoch) .. ARGV[i + 1]
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', streamMax, '*', 'type', 'message', 'data', data)
+  end`;
 
 /**
- * Publish a room message.
- * KEYS: meta, log, idem, event stream. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail
- * (after the seq), history size (0: the message is not stored in history, for HISTORY_SIZE=0 and for
- * a publication with `skipHistory`; everything else is done alike), idempotency TTL ms (0: no idempotency key), channel, room key TTL ms
- * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA).
- * Returns {published (1/0), seq, epoch}.
+ * Publish a batch of messages to one room: the publications one instance made to the room during
+ * one event-loop turn (publish-batcher.ts), in that order. Each gets the room's next seq (so a batch's
+ * published messages have consecutive seqs), its history entry (unless not stored), its event-stream
+ * entry and its idempotency key, checked and stored one by one: a key already answered (earlier in
+ * the batch too) answers its original seq and is not published again. Then ONE PUBLISH carries every
+ * published message of the batch: `m<epoch>|<message JSON>` for one, `b<epoch>|[<JSON>,<JSON>,...]`
+ * for several (keys.ts).
+ * KEYS: meta, log, event stream, then the batch's idempotency keys (each once).
+ * ARGV: epoch candidate, history size (0: nothing stored, HISTORY_SIZE=0), channel, room key TTL ms
+ * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA), then five per publication:
+ * JSON head (up to `"seq":`), JSON tail (after the seq), the index of its idempotency key in KEYS (0:
+ * none), idempotency TTL ms, `1` to store it in history (`0`: `skipHistory`).
+ * Returns {epoch, published (1/0), seq, published, seq, ...}, a pair per publication in order.
+ * A room whose keys are missing (new, expired, or lost by Redis) gets the candidate epoch; keys
+ * answered before that are not taken for priors (the seqs they hold belong to the lost epoch).
  */
 export const PUBLISH_LUA = `
-local idemTtl = tonumber(ARGV[5])
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if idemTtl > 0 and epoch then
-  local prior = redis.call('GET', KEYS[3])
-  if prior then return {0, tonumber(prior), epoch} end
-end
-if not epoch then
+local fresh = not epoch
+if fresh then
   epoch = ARGV[1]
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
 end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local msg = ARGV[2] .. seq .. ARGV[3]
-local size = tonumber(ARGV[4])
-if size > 0 then
-  redis.call('ZADD', KEYS[2], seq, msg)
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local size = tonumber(ARGV[2])
+local streamMax = tonumber(ARGV[5])
+local out = {epoch}
+local published = {}
+local stored = {}
+local answered = {}
+for i = 6, #ARGV, 5 do
+  local k = tonumber(ARGV[i + 2])
+  local prior = nil
+  if k > 0 then
+    if fresh then prior = answered[k] else prior = redis.call('GET', KEYS[k]) end
+  end
+  if prior then
+    out[#out + 1] = 0
+    out[#out + 1] = tonumber(prior)
+  else
+    seq = seq + 1
+    local msg = ARGV[i] .. seq .. ARGV[i + 1]
+    published[#published + 1] = msg
+    if size > 0 and ARGV[i + 4] == '1' then
+      stored[#stored + 1] = seq
+      stored[#stored + 1] = msg
+    end
+    ${PUBLISH_EVENT_LUA}
+    if k > 0 then
+      redis.call('SET', KEYS[k], seq, 'PX', ARGV[i + 3])
+      answered[k] = seq
+    end
+    out[#out + 1] = 1
+    out[#out + 1] = seq
+  end
+end
+if #published == 0 then return out end
+redis.call('HSET', KEYS[1], 'seq', seq)
+if #stored > 0 then
+  redis.call('ZADD', KEYS[2], unpack(stored))
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -size - 1)
 end
-redis.call('PUBLISH', ARGV[6], 'm' .. epoch .. '|' .. msg)
-${PUBLISH_EVENT_LUA}
-if idemTtl > 0 then redis.call('SET', KEYS[3], seq, 'PX', idemTtl) end
-local roomTtl = tonumber(ARGV[7])
+if #published == 1 then
+  redis.call('PUBLISH', ARGV[3], 'm' .. epoch .. '|' .. published[1])
+else
+  redis.call('PUBLISH', ARGV[3], 'b' .. epoch .. '|[' .. table.concat(published, ',') .. ']')
+end
+local roomTtl = tonumber(ARGV[4])
 if roomTtl > 0 then
   redis.call('PEXPIRE', KEYS[1], roomTtl)
   redis.call('PEXPIRE', KEYS[2], roomTtl)
 end
-return {1, seq, epoch}
+return out
 `;
 
 /**

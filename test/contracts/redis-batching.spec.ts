@@ -1,0 +1,292 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { Recorder } from './broker.contract.js';
+import { msg, range, sender, uniqueName } from './contract-kit.js';
+import { RedisNamespace } from './redis-test-kit.js';
+import { poll } from '../harness/wait.js';
+import { PrivateRedis } from '../harness/redis.js';
+import { BrokerUnavailableError } from '../../src/cluster/broker.js';
+import { quit } from '../../src/cluster/redis/connection.js';
+import { RedisKeys } from '../../src/cluster/redis/keys.js';
+import { MAX_BATCH, type Publication, PublishBatcher } from '../../src/cluster/redis/publish-batcher.js';
+import { RedisBroker } from '../../src/cluster/redis/redis-broker.js';
+import type { RoomMessage } from '../../src/protocol/frames.js';
+
+Logger.overrideLogger(false);
+
+/**
+ * Publish batching (publish-batcher.ts): the publications one instance makes to one room during one
+ * event-loop turn run as one script and travel as one payload on the room's channel. A tap (a
+ * subscriber connection of the test's own) sees the payloads as every instance receives them.
+ */
+
+/** The payloads published on a room's channel, decoded: the seqs each one carries. */
+class ChannelTap {
+  readonly payloads: string[] = [];
+  private constructor(private readonly redis: Redis) {}
+
+  static async open(url: string, channel: string): Promise<ChannelTap> {
+    const redis = new Redis(url, { protocol: 2 });
+    const tap = new ChannelTap(redis);
+    redis.on('message', (_channel: string, payload: string) => tap.payloads.push(payload));
+    await redis.subscribe(channel);
+    return tap;
+  }
+
+  /** Each payload as its seqs: `m` one message, `b` a batch. */
+  seqs(): number[][] {
+    return this.payloads.map((p) => {
+      const body = p.slice(p.indexOf('|') + 1);
+      if (p.startsWith('m')) return [(JSON.parse(body) as RoomMessage).seq];
+      if (p.startsWith('b')) return (JSON.parse(body) as RoomMessage[]).map((m) => m.seq);
+      return [];
+    });
+  }
+
+  /** Waits for the payload carrying `seq` (a later publication proves that nothing else came before). */
+  async until(seq: number): Promise<void> {
+    await poll(() => this.seqs().some((s) => s.includes(seq)), 3000, `payload with seq ${seq}`);
+  }
+
+  close(): Promise<void> {
+    return quit(this.redis);
+  }
+}
+
+async function brokerIn(
+  ns: RedisNamespace,
+  historySize = 100,
+  commandTimeoutMs = 1000,
+): Promise<RedisBroker> {
+  const broker = new RedisBroker(
+    { ...ns.settings(commandTimeoutMs), historySize, roomTtlMs: 60000 },
+    await ns.connection(commandTimeoutMs),
+  );
+  ns.track(() => broker.close());
+  await poll(() => broker.isHealthy(), 3000, 'broker connected');
+  return broker;
+}
+
+describe('RedisBroker: publish batching', () => {
+  let ns: RedisNamespace;
+  let room: string;
+  let tap: ChannelTap;
+  beforeEach(async () => {
+    ns = new RedisNamespace();
+    room = uniqueName('room');
+    tap = await ChannelTap.open(ns.url, new RedisKeys(ns.prefix).roomChannel(room));
+  });
+  afterEach(async () => {
+    await tap.close();
+    await ns.dispose();
+  });
+
+  it('publications of one turn to one room get consecutive seqs in call order and travel as one payload', async () => {
+    const a = await brokerIn(ns);
+    const b = await brokerIn(ns);
+    const [recA, recB] = [new Recorder(), new Recorder()];
+    a.setHandler(recA);
+    b.setHandler(recB);
+    await Promise.all([a.subscribeRoom(room), b.subscribeRoom(room)]);
+    await Promise.all([a.history(room), b.history(room)]);
+    const published = await Promise.all(range(1, 20).map((i) => a.publish(msg(room, `m${i}`))));
+    expect(published.map((m) => m.seq)).toEqual(range(1, 20));
+    expect(published.map((m) => m.content)).toEqual(range(1, 20).map((i) => `m${i}`));
+    // Own delivery before the ack, for every message of the batch.
+    expect(recA.messages).toEqual(published);
+    const next = await a.publish(msg(room, 'next')); // a later turn: a payload of its own
+    await tap.until(next.seq);
+    expect(tap.seqs()).toEqual([range(1, 20), [21]]);
+    expect(tap.payloads[0].startsWith('b')).toBe(true);
+    expect(tap.payloads[1].startsWith('m')).toBe(true);
+    // The other instance decodes the batch into the same messages, in order.
+    await poll(() => recB.messages.length === 21, 3000, 'b received 21');
+    expect(recB.messages).toEqual([...published, next]);
+    expect((await b.history(room, 0)).messages).toEqual([...published, next]);
+  });
+
+  it(`splits a turn's publications into batches of ${MAX_BATCH}, in order`, async () => {
+    const a = await brokerIn(ns, 5);
+    const rec = new Recorder();
+    a.setHandler(rec);
+    await a.subscribeRoom(room);
+    await a.history(room);
+    const total = MAX_BATCH + 44;
+    const published = await Promise.all(range(1, total).map((i) => a.publish(msg(room, `m${i}`))));
+    expect(published.map((m) => m.seq)).toEqual(range(1, total));
+    await tap.until(total);
+    expect(tap.seqs()).toEqual([range(1, MAX_BATCH), range(MAX_BATCH + 1, total)]);
+    expect(rec.seqs(room)).toEqual(range(1, total));
+    // The history keeps its size whatever the batch's.
+    expect((await a.history(room, 0)).messages.map((m) => m.seq)).toEqual(range(total - 4, total));
+  });
+
+  it('publications of several instances in one turn share one seq order, one payload per instance', async () => {
+    const [a, b] = [await brokerIn(ns), await brokerIn(ns)];
+    const [recA, recB] = [new Recorder(), new Recorder()];
+    a.setHandler(recA);
+    b.setHandler(recB);
+    await Promise.all([a.subscribeRoom(room), b.subscribeRoom(room)]);
+    await Promise.all([a.history(room), b.history(room)]);
+    const published = await Promise.all(
+      range(1, 40).map((i) => (i % 2 === 0 ? a : b).publish(msg(room, `m${i}`))),
+    );
+    expect(published.map((m) => m.seq).sort((x, y) => x - y)).toEqual(range(1, 40));
+    await poll(() => recA.messages.length === 40 && recB.messages.length === 40, 3000, '40 each');
+    expect(recA.seqs(room)).toEqual(range(1, 40));
+    expect(recB.messages).toEqual(recA.messages);
+    // One payload per instance's turn: two here, each with consecutive seqs.
+    await tap.until(40);
+    expect(tap.seqs()).toHaveLength(2);
+  });
+});
+
+describe('PublishBatcher: idempotency keys inside a batch', () => {
+  let ns: RedisNamespace;
+  let room: string;
+  let tap: ChannelTap;
+  let keys: RedisKeys;
+  let batcher: PublishBatcher;
+  let epoch: string;
+
+  /** A publication as RedisBroker builds it (head and tail of the message's JSON). */
+  const publication = (content: string, idempotencyKey = '', store = true): Publication => ({
+    head: JSON.stringify({ id: content, room }).slice(0, -1) + ',"seq":',
+    tail: ',' + JSON.stringify({ time: 1, sender, content }).slice(1),
+    idempotencyKey,
+    idempotencyTtlMs: 10000,
+    store,
+  });
+  const publish = (content: string, key?: string, store?: boolean) =>
+    batcher.publish(room, publication(content, key, store));
+
+  beforeEach(async () => {
+    ns = new RedisNamespace();
+    room = uniqueName('room');
+    keys = new RedisKeys(ns.prefix);
+    tap = await ChannelTap.open(ns.url, keys.roomChannel(room));
+    epoch = 'E1';
+    const shared = await ns.connection();
+    batcher = new PublishBatcher(
+      shared.redis,
+      keys,
+      { historySize: 10, roomTtlMs: 60000, eventsMaxlen: 0 },
+      { epochCandidate: () => epoch, settle: () => Promise.resolve() },
+    );
+  });
+  afterEach(async () => {
+    await tap.close();
+    await ns.dispose();
+  });
+
+  async function history(): Promise<string[]> {
+    const admin = new Redis(ns.url, { protocol: 2 });
+    try {
+      const raw = await admin.zrange(keys.log(room), '0', '-1');
+      return raw.map((json) => (JSON.parse(json) as RoomMessage).content);
+    } finally {
+      await quit(admin);
+    }
+  }
+
+  it('a key named twice in one batch gets one seq; a key answered before answers its original seq', async () => {
+    const first = await Promise.all([
+      publish('a', 'k1'),
+      publish('b'),
+      publish('a', 'k1'),
+      publish('c', 'k2'),
+    ]);
+    expect(first).toEqual([
+      { published: true, seq: 1, epoch: 'E1' },
+      { published: true, seq: 2, epoch: 'E1' },
+      { published: false, seq: 1, epoch: 'E1' },
+      { published: true, seq: 3, epoch: 'E1' },
+    ]);
+    const second = await Promise.all([
+      publish('d'),
+      publish('c', 'k2'),
+      publish('e', 'k3', false),
+      publish('f'),
+    ]);
+    expect(second.map((r) => [r.published, r.seq])).toEqual([
+      [true, 4],
+      [false, 3],
+      [true, 5],
+      [true, 6],
+    ]);
+    const retries = await Promise.all([publish('a', 'k1'), publish('c', 'k2')]);
+    expect(retries.map((r) => [r.published, r.seq])).toEqual([
+      [false, 1],
+      [false, 3],
+    ]);
+    const last = await publish('g');
+    expect(last.seq).toBe(7);
+    await tap.until(7);
+    // A batch of retries only published nothing: no payload between 6 and 7.
+    expect(tap.seqs()).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+    // 'e' was not stored (skipHistory); every other message once.
+    expect(await history()).toEqual(['a', 'b', 'c', 'd', 'f', 'g']);
+  });
+
+  it('a room whose keys were lost starts a new epoch, and its old keys are not taken for priors', async () => {
+    await Promise.all([publish('a', 'k1'), publish('b', 'k2')]);
+    const admin = new Redis(ns.url, { protocol: 2 });
+    await admin.del(keys.meta(room), keys.log(room)); // Redis lost the room, not the keys
+    await quit(admin);
+    epoch = 'E2';
+    const again = await Promise.all([publish('a', 'k1'), publish('x'), publish('a', 'k1')]);
+    expect(again).toEqual([
+      { published: true, seq: 1, epoch: 'E2' },
+      { published: true, seq: 2, epoch: 'E2' },
+      { published: false, seq: 1, epoch: 'E2' },
+    ]);
+    expect(await history()).toEqual(['a', 'x']);
+  });
+});
+
+describe('RedisBroker: a batch that fails', () => {
+  const redis = new PrivateRedis();
+  let ns: RedisNamespace;
+  beforeAll(() => redis.start());
+  afterAll(() => redis.dispose());
+  beforeEach(() => {
+    ns = new RedisNamespace(redis.url);
+  });
+  afterEach(() => ns.dispose());
+
+  it('answers every publisher in it unavailable, and retries with the same keys publish each once', async () => {
+    const a = await brokerIn(ns, 100, 300);
+    const rec = new Recorder();
+    a.setHandler(rec);
+    const room = uniqueName('room');
+    await a.subscribeRoom(room);
+    await a.history(room);
+    const tap = await ChannelTap.open(ns.url, new RedisKeys(ns.prefix).roomChannel(room));
+    try {
+      const admin = new Redis(ns.url, { protocol: 2 });
+      await admin.call('CLIENT', 'PAUSE', '800', 'WRITE'); // scripts wait: the batch times out
+      const key = (i: number) => ({ idempotencyKey: `u1/id-${i}`, idempotentResultTtlMs: 10000 });
+      const messages = range(1, 5).map((i) => msg(room, `m${i}`, `id-${i}`));
+      const failed = await Promise.allSettled(messages.map((m, i) => a.publish(m, key(i + 1))));
+      for (const f of failed) {
+        expect(f.status).toBe('rejected');
+        expect((f as PromiseRejectedResult).reason).toBeInstanceOf(BrokerUnavailableError);
+      }
+      // A write of the test's own waits for the pause to end.
+      await admin.set(`${ns.prefix}after-pause`, '1');
+      await quit(admin);
+      await poll(() => a.isHealthy(), 5000, 'broker healthy again');
+      // Whether Redis ran the timed-out batch after the pause or not, the retries answer one seq each.
+      const retried = await Promise.all(messages.map((m, i) => a.publish(m, key(i + 1))));
+      expect(retried.map((m) => m.seq)).toEqual(range(1, 5));
+      const next = await a.publish(msg(room, 'next'));
+      expect(next.seq).toBe(6);
+      await tap.until(6);
+      expect(tap.seqs()).toEqual([range(1, 5), [6]]);
+      expect(rec.seqs(room)).toEqual(range(1, 6));
+    } finally {
+      await tap.close();
+    }
+  });
+});
