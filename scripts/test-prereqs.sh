@@ -4,7 +4,7 @@
 # prometheus) for the alert-rule checks, Redis on 127.0.0.1:6379.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-sh "$here/install-chromium.sh"
+bash "$here/install-chromium.sh"
 bash "$here/install-nginx.sh" >/dev/null
 bash "$here/install-promtool.sh"
 bash "$here/ensure-redis.sh"

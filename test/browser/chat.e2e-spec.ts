@@ -6,10 +6,9 @@
 import { jest } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { GatewayProcess, PROJECT_ROOT, signToken, TestClient } from '../harness/index.js';
+import { GatewayProcess, PROJECT_ROOT, signToken } from '../harness/index.js';
 import { ChatPage, PHONE } from './chat-page.js';
-import { launchChromium } from './chromium.js';
+import { pageSuite } from './page-suite.js';
 import { TcpGate } from './tcp-gate.js';
 
 jest.setTimeout(90_000);
@@ -17,54 +16,14 @@ jest.setTimeout(90_000);
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
 const XSS = '<img src=x onerror=alert(1)>';
 
-let browser: Browser;
-let server: GatewayProcess;
-const pages: ChatPage[] = [];
-const raws: TestClient[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  // A high rate limit: the scroll test fills the log quickly from a raw client.
-  server = await GatewayProcess.start({
-    development: true,
-    env: { JWT_SECRET: '', RATE_LIMIT_PER_SEC: '1000' },
-  });
-});
-
-afterEach(async () => {
-  await Promise.all(pages.splice(0).map((p) => p.close()));
-  await Promise.all(raws.splice(0).map((r) => r.closeAndWait()));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function openChat(
-  baseUrl: string,
-  name: string,
-  viewport?: { width: number; height: number },
-): Promise<ChatPage> {
-  const chat = await ChatPage.open(browser, baseUrl, name, viewport);
-  pages.push(chat);
-  return chat;
-}
-
-async function rawClient(srv: GatewayProcess, name: string, room = 'general'): Promise<TestClient> {
-  const raw = await TestClient.connect(srv.wsUrl, { token: await srv.devToken(name), query: true });
-  raws.push(raw);
-  await raw.join(room);
-  return raw;
-}
-
-let idCounter = 0;
-const uid = (label: string) => `${label}-${Date.now().toString(36)}-${idCounter++}`;
+// A high rate limit: the scroll test fills the log quickly from a raw client.
+const suite = pageSuite({ development: true, env: { JWT_SECRET: '', RATE_LIMIT_PER_SEC: '1000' } });
+const { openChat, rawClient, uid } = suite;
 
 describe('chat page', () => {
   it("two pages chat in general and see each other's messages and presence", async () => {
-    const alice = await openChat(server.httpUrl, 'Alice');
-    const bob = await openChat(server.httpUrl, 'Bob');
+    const alice = await openChat(suite.server.httpUrl, 'Alice');
+    const bob = await openChat(suite.server.httpUrl, 'Bob');
 
     // Bob got Alice from the members snapshot; Alice got Bob from presence.
     await alice.waitForMember('Bob');
@@ -90,20 +49,19 @@ describe('chat page', () => {
 
     // Bob leaves: Alice's member list follows.
     await bob.close();
-    pages.splice(pages.indexOf(bob), 1);
     await alice.waitForMember('Bob', false);
     expect(alice.pageErrors).toEqual([]);
   });
 
   it('shows an HTML/script payload as literal text and runs nothing', async () => {
-    const alice = await openChat(server.httpUrl, 'Mallory');
-    const bob = await openChat(server.httpUrl, 'Victim');
+    const alice = await openChat(suite.server.httpUrl, 'Mallory');
+    const bob = await openChat(suite.server.httpUrl, 'Victim');
     await alice.send(XSS);
     await bob.waitForMessage(XSS);
     await alice.waitForMessage(XSS);
 
     // A name is user input too.
-    const raw = await rawClient(server, '<script>alert(2)</script>');
+    const raw = await rawClient(suite.server, '<script>alert(2)</script>');
     await raw.say('general', `${XSS} from a raw client`, uid('xss'));
     await bob.waitForMessage(`${XSS} from a raw client`);
     await alice.waitForMessage(`${XSS} from a raw client`);
@@ -119,7 +77,7 @@ describe('chat page', () => {
   });
 
   it('refuses content over the limit before sending it, with the count shown', async () => {
-    const alice = await openChat(server.httpUrl, 'Verbose');
+    const alice = await openChat(suite.server.httpUrl, 'Verbose');
     // The page shows the limit from welcome.limits.maxContentLength (MAX_CONTENT_LENGTH, default 1000).
     const limit = Number((await alice.page.textContent('#char-count'))?.split('/')[1]);
     expect(limit).toBe(1000);
@@ -145,8 +103,8 @@ describe('chat page', () => {
   ])(
     'keeps the scroll position when scrolled up, and follows new messages at the bottom, on %s',
     async (_, viewport) => {
-      const reader = await openChat(server.httpUrl, 'Reader', viewport);
-      const raw = await rawClient(server, 'Chatty');
+      const reader = await openChat(suite.server.httpUrl, 'Reader', viewport);
+      const raw = await rawClient(suite.server, 'Chatty');
       for (let i = 0; i < 60; i++)
         raw.send({ type: 'message', room: 'general', content: `filler ${i}`, id: uid('fill') });
       await reader.waitForMessage('filler 59');
@@ -169,8 +127,8 @@ describe('chat page', () => {
   );
 
   it('joins and leaves rooms, each with its own log and members', async () => {
-    const alice = await openChat(server.httpUrl, 'Roamer');
-    const raw = await rawClient(server, 'Local', 'lobby.2');
+    const alice = await openChat(suite.server.httpUrl, 'Roamer');
+    const raw = await rawClient(suite.server, 'Local', 'lobby.2');
     await alice.page.fill('#room-input', 'lobby.2');
     await alice.page.press('#room-input', 'Enter');
     await alice.waitForRoomJoined('lobby.2');
@@ -191,11 +149,11 @@ describe('chat page', () => {
   });
 
   it('says so when the browser has no WebSocket', async () => {
-    const chat = await ChatPage.load(browser, server.httpUrl, '/', () => {
+    const chat = await ChatPage.load(suite.browser, suite.server.httpUrl, '/', () => {
       // @ts-expect-error simulating a browser without WebSocket
       delete window.WebSocket;
     });
-    pages.push(chat);
+    suite.keep(chat);
     await chat.page.waitForSelector('#unsupported', { state: 'visible' });
     expect(await chat.page.isHidden('#login')).toBe(true);
     expect(await chat.page.textContent('#unsupported')).toContain('does not support WebSocket');
@@ -221,8 +179,8 @@ describe('chat page without dev tokens', () => {
     signToken({ sub, name: sub, exp: Math.floor(Date.now() / 1000) + 600, ...extra }, { key: secret });
 
   it('takes a pasted token when POST /auth/dev-token answers 404, and shows a forbidden room as an error', async () => {
-    const chat = await ChatPage.load(browser, strict.httpUrl);
-    pages.push(chat);
+    const chat = await ChatPage.load(suite.browser, strict.httpUrl);
+    suite.keep(chat);
     await chat.signIn('Paster');
     await chat.page.waitForSelector('#token-form', { state: 'visible' });
     await chat.page.fill('#token-input', sign('paster', { rooms: ['general'] }));
@@ -238,8 +196,8 @@ describe('chat page without dev tokens', () => {
   });
 
   it('takes the token from the URL fragment and keeps it out of the address bar', async () => {
-    const chat = await ChatPage.load(browser, strict.httpUrl, `/#token=${sign('fragment-user')}`);
-    pages.push(chat);
+    const chat = await ChatPage.load(suite.browser, strict.httpUrl, `/#token=${sign('fragment-user')}`);
+    suite.keep(chat);
     await chat.signIn('Whoever');
     await chat.waitForStatus('connected');
     expect(await chat.page.textContent('#me')).toContain('fragment-user');

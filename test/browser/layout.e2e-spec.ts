@@ -6,10 +6,9 @@
 import { jest } from '@jest/globals';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { GatewayProcess, PROJECT_ROOT, TestClient } from '../harness/index.js';
+import { PROJECT_ROOT } from '../harness/index.js';
 import { ChatPage, DESKTOP, PHONE, type Box, type LayoutFacts } from './chat-page.js';
-import { launchChromium } from './chromium.js';
+import { pageSuite } from './page-suite.js';
 
 jest.setTimeout(90_000);
 
@@ -18,42 +17,13 @@ const LONG =
   'A message long enough to wrap on a phone: it should read as a few lines of text across the screen, ' +
   'not one letter a line.';
 
-let browser: Browser;
-let server: GatewayProcess;
-const pages: ChatPage[] = [];
-const raws: TestClient[] = [];
+const suite = pageSuite({ development: true, env: { JWT_SECRET: '' } });
+const { uid } = suite;
+beforeAll(() => mkdirSync(ARTIFACTS, { recursive: true }));
 
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await launchChromium();
-  server = await GatewayProcess.start({ development: true, env: { JWT_SECRET: '' } });
-});
-
-afterEach(async () => {
-  await Promise.all(pages.splice(0).map((p) => p.close()));
-  await Promise.all(raws.splice(0).map((r) => r.closeAndWait()));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-let idCounter = 0;
-const uid = (label: string) => `${label}-${Date.now().toString(36)}-${idCounter++}`;
-
-async function openChat(name: string, viewport: { width: number; height: number }): Promise<ChatPage> {
-  const chat = await ChatPage.open(browser, server.httpUrl, name, viewport);
-  pages.push(chat);
-  return chat;
-}
-
-async function rawClient(name: string, room: string): Promise<TestClient> {
-  const raw = await TestClient.connect(server.wsUrl, { token: await server.devToken(name), query: true });
-  raws.push(raw);
-  await raw.join(room);
-  return raw;
-}
+const openChat = (name: string, viewport: { width: number; height: number }) =>
+  suite.openChat(suite.server.httpUrl, name, viewport);
+const rawClient = (name: string, room: string) => suite.rawClient(suite.server, name, room);
 
 /** Every edge of `box` inside the viewport. */
 function expectInViewport(box: Box, viewport: { width: number; height: number }): void {
@@ -82,8 +52,8 @@ describe('chat page layout on a phone', () => {
   it.each([PHONE, { width: 360, height: 740 }])(
     'fits $width x $height: no sideways scroll, a full-width message column, Send on screen',
     async (viewport) => {
-      const login = await ChatPage.load(browser, server.httpUrl, '/', undefined, { viewport });
-      pages.push(login);
+      const login = await ChatPage.load(suite.browser, suite.server.httpUrl, '/', undefined, { viewport });
+      suite.keep(login);
       const loginBox = await login.box('#login');
       expectInViewport(loginBox, viewport);
       // Before sign-in the bar still names the page; after it, the room goes to Rooms, name and badge.

@@ -3,51 +3,21 @@
 // again under the same name instead of an empty room.
 
 import { jest } from '@jest/globals';
-import type { Browser } from 'playwright-core';
-import { GatewayProcess, TestClient } from '../harness/index.js';
-import { ChatPage } from './chat-page.js';
-import { launchChromium } from './chromium.js';
+import { pageSuite } from './page-suite.js';
 
 jest.setTimeout(90_000);
 
 /** The page's RECENT_ON_JOIN. */
 const RECENT = 50;
 
-let browser: Browser;
-let server: GatewayProcess;
-const pages: ChatPage[] = [];
-const raws: TestClient[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  server = await GatewayProcess.start({
-    development: true,
-    env: { JWT_SECRET: '', RATE_LIMIT_PER_SEC: '1000' },
-  });
-});
-
-afterEach(async () => {
-  await Promise.all(pages.splice(0).map((p) => p.close()));
-  await Promise.all(raws.splice(0).map((r) => r.closeAndWait()));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = pageSuite({ development: true, env: { JWT_SECRET: '', RATE_LIMIT_PER_SEC: '1000' } });
 
 it('shows the room’s recent messages on first join, and again after a reload under the same name', async () => {
-  const elder = await TestClient.connect(server.wsUrl, {
-    token: await server.devToken('Elder'),
-    query: true,
-  });
-  raws.push(elder);
-  await elder.join('general');
+  const elder = await suite.rawClient(suite.server, 'Elder');
   const older = Array.from({ length: RECENT + 5 }, (_, i) => `older ${i + 1}`);
   for (const [i, content] of older.entries()) await elder.say('general', content, `older-${i + 1}`);
 
-  const chat = await ChatPage.open(browser, server.httpUrl, 'Historian');
-  pages.push(chat);
+  const chat = await suite.openChat(suite.server.httpUrl, 'Historian');
   await chat.waitForMessage(older.at(-1)!);
   expect(await chat.contents()).toEqual(older.slice(-RECENT));
 

@@ -4,10 +4,9 @@
 // on, and the tab has an icon.
 
 import { jest } from '@jest/globals';
-import type { Browser, Page, Response } from 'playwright-core';
-import { GatewayProcess, TestClient } from '../harness/index.js';
+import type { Page, Response } from 'playwright-core';
 import { ChatPage } from './chat-page.js';
-import { launchChromium } from './chromium.js';
+import { pageSuite } from './page-suite.js';
 import { TcpGate } from './tcp-gate.js';
 
 jest.setTimeout(90_000);
@@ -16,46 +15,13 @@ jest.setTimeout(90_000);
 const ERROR_TTL_MS = 8000;
 const NAME_KEY = 'ws-gateway.chat.name';
 
-let browser: Browser;
-let server: GatewayProcess;
-const pages: ChatPage[] = [];
-const raws: TestClient[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  server = await GatewayProcess.start({ development: true, env: { JWT_SECRET: '' } });
-});
-
-afterEach(async () => {
-  await Promise.all(pages.splice(0).map((p) => p.close()));
-  await Promise.all(raws.splice(0).map((r) => r.closeAndWait()));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-let idCounter = 0;
-const uid = (label: string) => `${label}-${Date.now().toString(36)}-${idCounter++}`;
-
-async function openChat(baseUrl: string, name: string): Promise<ChatPage> {
-  const chat = await ChatPage.open(browser, baseUrl, name);
-  pages.push(chat);
-  return chat;
-}
+const suite = pageSuite({ development: true, env: { JWT_SECRET: '' } });
+const { openChat, rawClient, uid } = suite;
 
 async function loadChat(before?: (page: Page) => Promise<void>): Promise<ChatPage> {
-  const chat = await ChatPage.load(browser, server.httpUrl, '/', undefined, { before });
-  pages.push(chat);
+  const chat = await ChatPage.load(suite.browser, suite.server.httpUrl, '/', undefined, { before });
+  suite.keep(chat);
   return chat;
-}
-
-async function rawClient(srv: GatewayProcess, name: string, room = 'general'): Promise<TestClient> {
-  const raw = await TestClient.connect(srv.wsUrl, { token: await srv.devToken(name), query: true });
-  raws.push(raw);
-  await raw.join(room);
-  return raw;
 }
 
 /** Records every text the status badge shows, from the first script on (window.__statuses). */
@@ -80,7 +46,7 @@ function recordStatuses(): void {
 
 describe('the display name', () => {
   it('is kept across a reload, and forgotten on sign out', async () => {
-    const chat = await openChat(server.httpUrl, 'Keeper');
+    const chat = await openChat(suite.server.httpUrl, 'Keeper');
     expect(await chat.page.evaluate((key) => localStorage.getItem(key), NAME_KEY)).toBe('Keeper');
 
     await chat.page.reload();
@@ -177,7 +143,7 @@ describe('the status badge', () => {
 
 describe('errors', () => {
   it('can be dismissed, and fade by themselves', async () => {
-    const chat = await openChat(server.httpUrl, 'Wordy');
+    const chat = await openChat(suite.server.httpUrl, 'Wordy');
     const tooLong = 'x'.repeat(1001);
     await chat.page.fill('#message-input', tooLong);
     await chat.page.press('#message-input', 'Enter');
@@ -201,7 +167,7 @@ describe('back online', () => {
   let gate: TcpGate;
 
   beforeAll(async () => {
-    gate = await TcpGate.start(server.port);
+    gate = await TcpGate.start(suite.server.port);
   });
 
   afterAll(async () => {
@@ -210,7 +176,7 @@ describe('back online', () => {
 
   it('says so after a reconnect, with the number of missed messages it loaded', async () => {
     const chat = await openChat(gate.url, 'Commuter');
-    const raw = await rawClient(server, 'Stayer');
+    const raw = await rawClient(suite.server, 'Stayer');
     await chat.waitForMember('Stayer');
 
     // The network drops; the gateway keeps running and keeps the room's history.

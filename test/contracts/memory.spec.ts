@@ -8,14 +8,10 @@ import { MemoryPresence } from '../../src/cluster/memory/memory-presence.js';
 import { MemoryUsers } from '../../src/cluster/memory/memory-users.js';
 import { usersContract } from './users.contract.js';
 
-brokerContract(
-  'memory',
-  () => ({
-    create: (historySize) => Promise.resolve(new MemoryBroker(historySize)),
-    dispose: () => Promise.resolve(),
-  }),
-  { skipHistory: true },
-);
+brokerContract('memory', () => ({
+  create: (historySize) => Promise.resolve(new MemoryBroker(historySize)),
+  dispose: () => Promise.resolve(),
+}));
 
 presenceContract('memory', () => ({
   create: () => Promise.resolve(new MemoryPresence()),

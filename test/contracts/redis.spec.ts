@@ -34,14 +34,10 @@ async function presenceIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisPrese
   return p;
 }
 
-brokerContract(
-  'redis',
-  () => {
-    const ns = new RedisNamespace();
-    return { create: (historySize) => brokerIn(ns, historySize), dispose: () => ns.dispose() };
-  },
-  { skipHistory: true },
-);
+brokerContract('redis', () => {
+  const ns = new RedisNamespace();
+  return { create: (historySize) => brokerIn(ns, historySize), dispose: () => ns.dispose() };
+});
 
 presenceContract('redis', () => {
   const ns = new RedisNamespace();

@@ -152,8 +152,7 @@ export class RedisBroker implements Broker {
     const { id, room, time, sender, content } = message;
     const head = JSON.stringify({ id, room }).slice(0, -1) + ',"seq":';
     const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
-    // The replicated path stores every message (its confirm step moves them to history in batches).
-    if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail);
+    if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail, skipHistory);
     let reply: [number, number, string];
     try {
       reply = await this.cmd.gwPublish(
@@ -190,6 +189,7 @@ export class RedisBroker implements Broker {
     ttlMs: number,
     head: string,
     tail: string,
+    skipHistory: boolean,
   ): Promise<RoomMessage> {
     const { id, room, time, sender, content } = message;
     const [published, seq] = await this.replicas!.publish(
@@ -199,6 +199,7 @@ export class RedisBroker implements Broker {
       head,
       tail,
       ttlMs,
+      skipHistory,
     );
     if (published === 1) await this.ownDelivery(room, seq);
     return { id, room, seq, time, sender, content };

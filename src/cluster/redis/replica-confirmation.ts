@@ -84,6 +84,7 @@ export class ReplicaConfirmation {
     head: string,
     tail: string,
     idemTtlMs: number,
+    skipHistory = false,
   ): Promise<[number, number, string]> {
     const { keys, options } = this;
     let stored: [number, number, string];
@@ -97,6 +98,7 @@ export class ReplicaConfirmation {
         tail,
         idemTtlMs,
         options.roomTtlMs,
+        skipHistory ? 1 : 0,
       );
     } catch (err) {
       throw unavailable(err);

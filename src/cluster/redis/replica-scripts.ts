@@ -9,7 +9,8 @@
 /**
  * Store a room message without publishing it.
  * KEYS: meta, pending, idem. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail, idempotency
- * TTL ms (0: no key), room key TTL ms (0: none).
+ * TTL ms (0: no key), room key TTL ms (0: none), skip history (1: the confirmation publishes it but
+ * keeps it out of history; stored with a leading `!`, which no JSON message starts with).
  * Returns {stored (1; 0 for a retry answered with the original seq), seq, epoch}.
  */
 export const STORE_UNCONFIRMED_LUA = `
@@ -33,7 +34,9 @@ local aseq = tonumber(redis.call('HGET', KEYS[1], 'aseq') or '0')
 if aseq < seq then aseq = seq end
 aseq = aseq + 1
 redis.call('HSET', KEYS[1], 'aseq', aseq)
-redis.call('ZADD', KEYS[2], aseq, ARGV[2] .. aseq .. ARGV[3])
+local mark = ''
+if ARGV[6] == '1' then mark = '!' end
+redis.call('ZADD', KEYS[2], aseq, mark .. ARGV[2] .. aseq .. ARGV[3])
 if idemTtl > 0 then redis.call('SET', KEYS[3], aseq, 'PX', idemTtl) end
 local roomTtl = tonumber(ARGV[5])
 if roomTtl > 0 then
@@ -45,7 +48,7 @@ return {1, aseq, epoch}
 
 /**
  * Confirm a room's stored messages up to a seq (WAIT has seen them on the replicas): move them to
- * the history, advance `seq` and PUBLISH them, in seq order, in one step. Every confirmation covers
+ * the history (but those stored with skip history), advance `seq` and PUBLISH them, in seq order, in one step. Every confirmation covers
  * the stored messages below it too (replication is in order), whichever instance stored them, so a
  * message is fanned out once, by the first confirmation that reaches it.
  * KEYS: meta, pending, log. ARGV: seq, epoch of the store, history size, channel, room key TTL ms.
@@ -63,8 +66,13 @@ if aseq < upto then return -1 end
 local stored = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. seq, upto, 'WITHSCORES')
 local size = tonumber(ARGV[3])
 for i = 1, #stored, 2 do
-  if size > 0 then redis.call('ZADD', KEYS[3], stored[i + 1], stored[i]) end
-  redis.call('PUBLISH', ARGV[4], 'm' .. epoch .. '|' .. stored[i])
+  local json = stored[i]
+  if string.byte(json, 1) == 33 then
+    json = string.sub(json, 2)
+  elseif size > 0 then
+    redis.call('ZADD', KEYS[3], stored[i + 1], json)
+  end
+  redis.call('PUBLISH', ARGV[4], 'm' .. epoch .. '|' .. json)
 end
 if size > 0 then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -size - 1) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', upto)
