@@ -120,7 +120,7 @@ export interface GatewayConfig {
   // ---- end of push API and operations ----------------------------------------------------------
 
   // ---- hooks -----------------------------------------------------------------------------------
-  /** HOOK_URL, HOOKS, HOOK_SECRET, HOOK_TIMEOUT_MS, HOOK_FAIL_OPEN. */
+  /** HOOK_URL, HOOKS, HOOK_SECRET, HOOK_TIMEOUT_MS, HOOK_FAIL_OPEN, HOOK_PUBLISH_BATCH. */
   readonly hooks: HookSettings;
   // ---- end of hooks ----------------------------------------------------------------------------
 }
@@ -177,6 +177,12 @@ export interface HookSettings {
   readonly timeoutMs: number;
   /** HOOK_FAIL_OPEN: a failed hook allows (true) or refuses as unavailable (false). */
   readonly failOpen: boolean;
+  /**
+   * HOOK_PUBLISH_BATCH: publish hook calls per HTTP request at most. 1 (or 0): one
+   * `POST ${url}/publish` per message; more: the calls of one event-loop turn go together to
+   * `POST ${url}/publish/batch`, split past this many.
+   */
+  readonly publishBatch: number;
 }
 
 export const HOOK_NAMES = ['connect', 'join', 'publish'] as const;
@@ -361,6 +367,9 @@ function webhookSettings(r: Reader): WebhookConfig | undefined {
 // ---- end of events and webhooks -----------------------------------------------------------------
 
 // ---- hooks ---------------------------------------------------------------------------------------
+/** HOOK_PUBLISH_BATCH at most (a batch is one request body, held whole by both sides). */
+const MAX_PUBLISH_BATCH = 1000;
+
 /** HOOK_URL with HOOKS and HOOK_SECRET, or none of them. */
 function hookSettings(r: Reader, production: boolean): HookSettings {
   const url = r.raw('HOOK_URL');
@@ -368,9 +377,10 @@ function hookSettings(r: Reader, production: boolean): HookSettings {
   const secret = r.raw('HOOK_SECRET');
   const timeoutMs = r.int('HOOK_TIMEOUT_MS', 2000, 10, 60000);
   const failOpen = r.bool('HOOK_FAIL_OPEN', false);
+  const publishBatch = Math.max(1, r.int('HOOK_PUBLISH_BATCH', 1, 0, MAX_PUBLISH_BATCH));
   if (url === undefined) {
     if (list !== undefined) r.problems.push('HOOKS is set but HOOK_URL is not: set both or neither');
-    return { enabled: [], secret: '', timeoutMs, failOpen };
+    return { enabled: [], secret: '', timeoutMs, failOpen, publishBatch };
   }
   if (!/^https?:\/\/[^/]/.test(url)) {
     r.problems.push(`HOOK_URL=${JSON.stringify(url)}: expected http://host[:port][/path] or https://…`);
@@ -397,6 +407,7 @@ function hookSettings(r: Reader, production: boolean): HookSettings {
     secret: secret ?? '',
     timeoutMs,
     failOpen,
+    publishBatch,
   };
 }
 // ---- end of hooks --------------------------------------------------------------------------------

@@ -3,7 +3,13 @@ import { configProblems as problems } from '../../test/harness/config-problems.j
 
 describe('hook settings', () => {
   it('no hooks by default; the timeout and fail-open defaults apply to in-process hooks too', () => {
-    expect(loadConfig({}).hooks).toEqual({ enabled: [], secret: '', timeoutMs: 2000, failOpen: false });
+    expect(loadConfig({}).hooks).toEqual({
+      enabled: [],
+      secret: '',
+      timeoutMs: 2000,
+      failOpen: false,
+      publishBatch: 1,
+    });
   });
 
   it('HOOK_URL with HOOKS and HOOK_SECRET', () => {
@@ -13,6 +19,7 @@ describe('hook settings', () => {
       HOOK_SECRET: 'hook-secret',
       HOOK_TIMEOUT_MS: '500',
       HOOK_FAIL_OPEN: 'true',
+      HOOK_PUBLISH_BATCH: '100',
     });
     expect(c.hooks).toEqual({
       url: 'http://127.0.0.1:3000/hooks',
@@ -20,7 +27,21 @@ describe('hook settings', () => {
       secret: 'hook-secret',
       timeoutMs: 500,
       failOpen: true,
+      publishBatch: 100,
     });
+  });
+
+  it('HOOK_PUBLISH_BATCH: 1 and 0 are both one request per message; up to 1000', () => {
+    const batch = (v: string) => loadConfig({ HOOK_PUBLISH_BATCH: v }).hooks.publishBatch;
+    expect(batch('0')).toBe(1);
+    expect(batch('1')).toBe(1);
+    expect(batch('1000')).toBe(1000);
+    expect(problems({ HOOK_PUBLISH_BATCH: '1001' })).toEqual([
+      'HOOK_PUBLISH_BATCH=1001: expected a whole number between 0 and 1000',
+    ]);
+    expect(problems({ HOOK_PUBLISH_BATCH: 'many' })).toEqual([
+      'HOOK_PUBLISH_BATCH="many": expected a whole number between 0 and 1000',
+    ]);
   });
 
   it('names each missing or bad piece', () => {

@@ -9,6 +9,8 @@ export interface HookCall {
   body: any;
   signed: boolean;
   timestamp: number;
+  /** For a request that came inside `POST /publish/batch` (hook `publish`): that batch's call. */
+  batch?: HookCall;
 }
 
 /** What the backend does with a request: answer (status and JSON), or never answer (`hang`). */
@@ -19,12 +21,18 @@ export type HookRule = (call: HookCall) => HookAnswer | Promise<HookAnswer>;
  * A real HTTP hook backend for the tests: verifies X-Gateway-Signature on the raw body the way
  * docs/operations.md tells backends to, records every call, and answers by `rule` (which a test
  * may replace). Hung requests are answered 500 on `release()` or destroyed on `close()`.
+ *
+ * `POST /publish/batch` is recorded as a `publish/batch` call and each of its requests as a
+ * `publish` call (with `batch` set), and answered by `batchRule`: by default each request by
+ * `rule`, in order, as `{results: [...]}` (any `hang` hangs the batch, the longest delay delays it,
+ * the first non-2xx status is the batch's).
  */
 export class HookBackend {
   readonly calls: HookCall[] = [];
   /** Connections the gateway opened to this backend so far (keep-alive reuses them). */
   connections = 0;
   rule: HookRule = () => ({ json: { allow: true } });
+  batchRule: HookRule = (call) => this.answerEach(call);
   private readonly conditions = new Conditions();
   private readonly hung = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
@@ -87,6 +95,22 @@ export class HookBackend {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Each request of a batch answered by `rule`, as `{results}` in the same order (the default `batchRule`). */
+  async answerEach(call: HookCall): Promise<HookAnswer> {
+    const answers = await Promise.all(
+      (call.body.requests as unknown[]).map(async (body) =>
+        this.rule({ hook: 'publish', body, signed: call.signed, timestamp: call.timestamp, batch: call }),
+      ),
+    );
+    const given = answers.filter((a) => a !== 'hang');
+    if (given.length < answers.length) return 'hang';
+    return {
+      status: given.find((a) => (a.status ?? 200) !== 200)?.status,
+      delayMs: Math.max(0, ...given.map((a) => a.delayMs ?? 0)),
+      json: { results: given.map((a) => a.json) },
+    };
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -102,12 +126,16 @@ export class HookBackend {
       timestamp: Number(ts),
     };
     this.calls.push(call);
+    const batched = call.hook === 'publish/batch' && Array.isArray(call.body?.requests);
+    if (batched)
+      for (const body of call.body.requests as unknown[])
+        this.calls.push({ hook: 'publish', body, signed, timestamp: call.timestamp, batch: call });
     this.conditions.poke();
     if (!signed) {
       res.writeHead(401).end();
       return;
     }
-    const answer = await this.rule(call);
+    const answer = await (batched ? this.batchRule(call) : this.rule(call));
     if (answer === 'hang') {
       this.hung.add(res);
       res.on('close', () => this.hung.delete(res));
