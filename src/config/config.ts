@@ -120,7 +120,8 @@ export interface GatewayConfig {
   // ---- end of push API and operations ----------------------------------------------------------
 
   // ---- hooks -----------------------------------------------------------------------------------
-  /** HOOK_URL, HOOKS, HOOK_SECRET, HOOK_TIMEOUT_MS, HOOK_FAIL_OPEN, HOOK_PUBLISH_BATCH. */
+  /** HOOK_URL, HOOKS, HOOK_SECRET, HOOK_TIMEOUT_MS, HOOK_FAIL_OPEN, HOOK_PUBLISH_BATCH,
+   *  HOOK_PUBLISH_MAX_PENDING. */
   readonly hooks: HookSettings;
   // ---- end of hooks ----------------------------------------------------------------------------
 }
@@ -183,6 +184,11 @@ export interface HookSettings {
    * `POST ${url}/publish/batch`, split past this many.
    */
   readonly publishBatch: number;
+  /**
+   * HOOK_PUBLISH_MAX_PENDING: a connection's messages waiting for the publish hook (HTTP or in
+   * process) beyond which the next is answered `rate_limited`.
+   */
+  readonly publishMaxPending: number;
 }
 
 export const HOOK_NAMES = ['connect', 'join', 'publish'] as const;
@@ -378,9 +384,10 @@ function hookSettings(r: Reader, production: boolean): HookSettings {
   const timeoutMs = r.int('HOOK_TIMEOUT_MS', 2000, 10, 60000);
   const failOpen = r.bool('HOOK_FAIL_OPEN', false);
   const publishBatch = Math.max(1, r.int('HOOK_PUBLISH_BATCH', 1, 0, MAX_PUBLISH_BATCH));
+  const publishMaxPending = r.int('HOOK_PUBLISH_MAX_PENDING', 16, 1, 10000);
   if (url === undefined) {
     if (list !== undefined) r.problems.push('HOOKS is set but HOOK_URL is not: set both or neither');
-    return { enabled: [], secret: '', timeoutMs, failOpen, publishBatch };
+    return { enabled: [], secret: '', timeoutMs, failOpen, publishBatch, publishMaxPending };
   }
   if (!/^https?:\/\/[^/]/.test(url)) {
     r.problems.push(`HOOK_URL=${JSON.stringify(url)}: expected http://host[:port][/path] or https://…`);
@@ -408,6 +415,7 @@ function hookSettings(r: Reader, production: boolean): HookSettings {
     timeoutMs,
     failOpen,
     publishBatch,
+    publishMaxPending,
   };
 }
 // ---- end of hooks --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ describe('hook settings', () => {
       timeoutMs: 2000,
       failOpen: false,
       publishBatch: 1,
+      publishMaxPending: 16,
     });
   });
 
@@ -20,6 +21,7 @@ describe('hook settings', () => {
       HOOK_TIMEOUT_MS: '500',
       HOOK_FAIL_OPEN: 'true',
       HOOK_PUBLISH_BATCH: '100',
+      HOOK_PUBLISH_MAX_PENDING: '64',
     });
     expect(c.hooks).toEqual({
       url: 'http://127.0.0.1:3000/hooks',
@@ -28,6 +30,7 @@ describe('hook settings', () => {
       timeoutMs: 500,
       failOpen: true,
       publishBatch: 100,
+      publishMaxPending: 64,
     });
   });
 
@@ -41,6 +44,9 @@ describe('hook settings', () => {
     ]);
     expect(problems({ HOOK_PUBLISH_BATCH: 'many' })).toEqual([
       'HOOK_PUBLISH_BATCH="many": expected a whole number between 0 and 1000',
+    ]);
+    expect(problems({ HOOK_PUBLISH_MAX_PENDING: '0' })).toEqual([
+      'HOOK_PUBLISH_MAX_PENDING=0: expected a whole number between 1 and 10000',
     ]);
   });
 

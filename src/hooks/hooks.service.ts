@@ -40,6 +40,8 @@ export class HooksService implements OnApplicationShutdown {
   readonly connects: boolean;
   readonly joins: boolean;
   readonly publishes: boolean;
+  /** HOOK_PUBLISH_MAX_PENDING: messages of one connection that may wait for the publish hook. */
+  readonly maxPendingPublishes: number;
   private readonly failOpen: boolean;
   /** What the connect hook granted, by the principal it made: kept across token refreshes. */
   private readonly grants = new WeakMap<Principal, { name?: string; rooms?: string[] }>();
@@ -54,6 +56,7 @@ export class HooksService implements OnApplicationShutdown {
     this.joins = typeof hooks?.join === 'function';
     this.publishes = typeof hooks?.publish === 'function';
     this.failOpen = config.hooks.failOpen;
+    this.maxPendingPublishes = config.hooks.publishMaxPending;
   }
 
   async onApplicationShutdown(): Promise<void> {

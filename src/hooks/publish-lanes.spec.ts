@@ -3,12 +3,15 @@ import { HubError } from '../hub/hub-error.js';
 import type { HubService } from '../hub/hub.service.js';
 import { WsError } from '../protocol/ws-error.js';
 import type { HooksService, PublishVerdict } from './hooks.service.js';
-import { MAX_PENDING_PUBLISHES, PublishLanes } from './publish-lanes.js';
+import { PublishLanes } from './publish-lanes.js';
+
+const MAX_PENDING = 16;
 
 /** A hook whose answers the test gives, one per message, in any order. */
 function controlledHook() {
   const pending = new Map<string, { resolve: (c: string) => void; reject: (e: unknown) => void }>();
   const hooks = {
+    maxPendingPublishes: MAX_PENDING,
     publish: (_c: Connection, _room: string, content: string, id: string | undefined) =>
       new Promise<PublishVerdict>((resolve, reject) =>
         pending.set(id ?? content, { resolve: (c) => resolve({ content: c, skipHistory: false }), reject }),
@@ -46,12 +49,12 @@ describe('PublishLanes', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 
-  it('answers rate_limited past MAX_PENDING_PUBLISHES waiting messages, and takes more once they left', async () => {
+  it('answers rate_limited past maxPendingPublishes (HOOK_PUBLISH_MAX_PENDING) waiting messages, and takes more once they left', async () => {
     const hub = { publishFromClient: () => undefined } as unknown as HubService;
     const { hooks, pending } = controlledHook();
     const lanes = new PublishLanes(hub, hooks);
     const c = connection();
-    const done = Array.from({ length: MAX_PENDING_PUBLISHES }, (_, i) => lanes.submit(c, 'r', 'x', `m${i}`));
+    const done = Array.from({ length: MAX_PENDING }, (_, i) => lanes.submit(c, 'r', 'x', `m${i}`));
     expect(() => lanes.submit(c, 'r', 'x', 'over')).toThrow(WsError);
     for (const p of pending.values()) p.resolve('x');
     await Promise.all(done);

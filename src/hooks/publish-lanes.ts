@@ -6,13 +6,6 @@ import { ErrorCode } from '../protocol/wire/codes.js';
 import { WsError } from '../protocol/ws-error.js';
 import type { HooksService } from './hooks.service.js';
 
-/**
- * Messages of one connection waiting for the publish hook beyond which the next is answered
- * `rate_limited` (retry with the same id) instead of queued: a slow hook holds a connection's
- * messages back, bounded, and never makes the gateway drop the connection for its own backlog.
- */
-export const MAX_PENDING_PUBLISHES = 16;
-
 interface Lane {
   pending: number;
   /** Settles when the lane's last message has been published (or refused). */
@@ -24,7 +17,10 @@ interface Lane {
  * starts at once (calls are pipelined, so a connection's throughput is not one round trip per
  * message), but a message is published only after the one sent before it on the same connection
  * was published or refused. A slow hook delays that connection's messages; it never reorders them.
- * Only used when a publish hook exists.
+ * Past HOOK_PUBLISH_MAX_PENDING waiting messages (HooksService.maxPendingPublishes) the next is
+ * answered `rate_limited` (retry with the same id) instead of queued: a slow hook holds a
+ * connection's messages back, bounded, and never makes the gateway drop the connection for its own
+ * backlog. Only used when a publish hook exists.
  */
 export class PublishLanes {
   private readonly lanes = new WeakMap<Connection, Lane>();
@@ -43,10 +39,10 @@ export class PublishLanes {
     }
     let lane = this.lanes.get(c);
     if (lane === undefined) this.lanes.set(c, (lane = { pending: 0, tail: Promise.resolve() }));
-    if (lane.pending >= MAX_PENDING_PUBLISHES) {
+    if (lane.pending >= this.hooks.maxPendingPublishes) {
       throw new WsError(
         ErrorCode.RateLimited,
-        `${MAX_PENDING_PUBLISHES} messages are already waiting for the publish hook; retry with the same id`,
+        `${this.hooks.maxPendingPublishes} messages are already waiting for the publish hook; retry with the same id`,
       );
     }
     lane.pending++;

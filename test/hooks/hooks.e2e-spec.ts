@@ -262,6 +262,33 @@ describe('hooks that fail', () => {
     }
   });
 
+  it('HOOK_PUBLISH_MAX_PENDING bounds the messages a connection may have waiting for the hook', async () => {
+    const t = await startApp(env({ HOOK_PUBLISH_MAX_PENDING: '3', HOOK_TIMEOUT_MS: '5000' }));
+    try {
+      backend.rule = ({ hook, body }) =>
+        hook === 'publish' && body.content === 'wait' ? 'hang' : { json: { allow: true } };
+      const a = await TestClient.connect(t.wsUrl, { token: t.token('u5') });
+      await join(a, 'r');
+      for (let i = 0; i < 5; i++) a.send({ type: 'message', room: 'r', content: 'wait', id: `w${i}` });
+      const limited = await a.waitFor('error', 2);
+      expect(limited.map((f) => [f.code, f.ref])).toEqual([
+        ['rate_limited', 'w3'],
+        ['rate_limited', 'w4'],
+      ]);
+      expect(limited[0].message).toMatch(/^3 messages are already waiting for the publish hook/);
+      await backend.waitForCalls(
+        'publish',
+        3,
+        (c) => c.body.content === 'wait' && /^w[0-2]$/.test(c.body.id),
+      );
+      backend.release(200, { allow: true });
+      expect((await a.waitFor('ack', 3)).map((f) => f.id)).toEqual(['w0', 'w1', 'w2']);
+      await a.closeAndWait();
+    } finally {
+      await t.close();
+    }
+  });
+
   it('unreachable backend: connect is 503 unavailable', async () => {
     const t = await startApp(env({ HOOK_URL: 'http://127.0.0.1:9/hooks' }));
     try {
