@@ -89,18 +89,20 @@ export class MemoryBroker implements Broker {
     const full = message as RoomMessage;
     full.seq = ++log.seq;
     log.usedAt = full.time;
-    if (this.historySize > 0 && options?.skipHistory === true) this.recordSkip(log, full.seq);
-    else if (this.historySize > 0) {
-      let delta = messageBytes(full);
-      if (log.ring.length < this.historySize) log.ring.push(full);
+    if (this.historySize > 0) {
+      if (options?.skipHistory === true) this.recordSkip(log, full.seq);
       else {
-        delta -= messageBytes(log.ring[log.start]);
-        log.ring[log.start] = full;
-        log.start = (log.start + 1) % this.historySize;
+        let delta = messageBytes(full);
+        if (log.ring.length < this.historySize) log.ring.push(full);
+        else {
+          delta -= messageBytes(log.ring[log.start]);
+          log.ring[log.start] = full;
+          log.start = (log.start + 1) % this.historySize;
+        }
+        log.bytes += delta;
+        this.bytes += delta;
+        if (this.bytes > this.bounds.historyMaxBytes && this.bounds.historyMaxBytes > 0) this.evict();
       }
-      log.bytes += delta;
-      this.bytes += delta;
-      if (this.bytes > this.bounds.historyMaxBytes && this.bounds.historyMaxBytes > 0) this.evict();
     }
     this.handler?.onMessage(full);
     if (key !== undefined) {
