@@ -11,9 +11,10 @@ import { RECORD_SKIPS_LUA } from './scripts.js';
 /**
  * Store a room message without publishing it. A room without keys gets the candidate epoch, and
  * skipped seqs recorded before (another epoch's) are dropped.
- * KEYS: meta, pending, idem, skips. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail, idempotency
- * TTL ms (0: no key), room key TTL ms (0: none), skip history (1: the confirmation publishes it but
- * keeps it out of history; stored with a leading `!`, which no JSON message starts with).
+ * KEYS: meta, pending, idem, skips. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail,
+ * idempotency TTL ms (0: no key), room key TTL ms (0: none), skip history (1: the confirmation
+ * publishes it but keeps it out of history; stored with a leading `!`, which no JSON message starts
+ * with).
  * Returns {stored (1; 0 for a retry answered with the original seq), seq, epoch}.
  */
 export const STORE_UNCONFIRMED_LUA = `
@@ -56,7 +57,8 @@ return {1, aseq, epoch}
  * advance `seq` and PUBLISH them, in seq order, in one step. Every confirmation covers the stored
  * messages below it too (replication is in order), whichever instance stored them, so a message is
  * fanned out once, by the first confirmation that reaches it.
- * KEYS: meta, pending, log, skips. ARGV: seq, epoch of the store, history size, channel, room key TTL ms.
+ * KEYS: meta, pending, log, skips. ARGV: seq, epoch of the store, history size, channel, room key
+ * TTL ms.
  * Returns the room's confirmed seq, or -1 when the store is gone (another epoch, or a failover to a
  * replica that never had it).
  */

@@ -66,8 +66,8 @@ end
  * entry and its idempotency key, checked and stored one by one: a key already answered (earlier in
  * the batch too) answers its original seq and is not published again. Then ONE PUBLISH carries every
  * published message of the batch: `m<epoch>|<message JSON>` for one, `b<epoch>|[<JSON>,<JSON>,...]`
- * for several (keys.ts). The seqs of those not stored are recorded in the skips key (RECORD_SKIPS_LUA,
- * nothing for a batch that skipped nothing).
+ * for several (keys.ts). The seqs of those not stored are recorded in the skips key
+ * (RECORD_SKIPS_LUA; nothing for a batch that skipped nothing).
  * KEYS: meta, log, event stream, skips, then the batch's idempotency keys (each once).
  * ARGV: epoch candidate, history size (0: nothing stored, HISTORY_SIZE=0), channel, room key TTL ms
  * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA), then five per publication:
