@@ -45,7 +45,8 @@ export class ServerApiService {
 
   /**
    * Without `since`: the last `limit` messages held. With `since`: the first `limit` messages after
-   * it (page on with the last seq); `recovered` says whether the message after `since` was still held.
+   * it (page on with the last seq); `recovered` says whether the messages after `since` were still held
+   * (seqs kept out of history by `skipHistory` are no loss).
    */
   async history(
     room: string,

@@ -56,7 +56,9 @@ export interface PublishOptions {
   /**
    * The message gets the room's next seq and is fanned out (and written to the event stream) like
    * any other, but it is not stored in the room's history: no `history` read returns it, so a
-   * resuming client sees its seq skipped. Ignored with REDIS_MIN_REPLICAS > 0 (the message is stored).
+   * resuming client sees its seq skipped. The broker remembers which seqs were skipped (runs of
+   * them, bounded like the history) so that a skipped seq before the oldest message held is not
+   * reported as a loss (`HistorySlice.recovered`).
    */
   skipHistory?: boolean;
 }
@@ -68,7 +70,11 @@ export interface HistorySlice {
   epoch: string;
   /** Lowest seq still held, seq + 1 when none. */
   oldestSeq: number;
-  /** Every message after `since` is in `messages`. */
+  /**
+   * Every message after `since` that history was to hold is in `messages`: each seq after `since`
+   * missing from them was published with `skipHistory`. False when a message after `since` was
+   * trimmed away (or the epoch differs).
+   */
   recovered: boolean;
 }
 
@@ -111,7 +117,10 @@ export const BROKER = Symbol('BROKER');
 
 /**
  * Computes a history slice from the messages (oldest first, ascending seqs) held for a room; seqs
- * may be missing between them (messages published with `skipHistory`).
+ * may be missing between them (messages published with `skipHistory`). `skippedFrom(oldestSeq)`
+ * answers the first seq of the run of skipped seqs that ends at oldestSeq - 1 (oldestSeq when
+ * oldestSeq - 1 was not skipped, or is not known to be): a `since` from one before it on loses
+ * nothing. It is asked only when `since` + 1 < oldestSeq in the current epoch.
  * Shared by the implementations so that they agree on every edge.
  */
 export function sliceHistory(
@@ -120,6 +129,7 @@ export function sliceHistory(
   epoch: string,
   since?: number,
   clientEpoch?: string,
+  skippedFrom?: (oldestSeq: number) => number,
 ): HistorySlice {
   const oldestSeq = held.length > 0 ? held[0].seq : seq + 1;
   if (since === undefined) return { messages: [], seq, epoch, oldestSeq, recovered: true };
@@ -132,7 +142,7 @@ export function sliceHistory(
     seq,
     epoch,
     oldestSeq,
-    recovered: since + 1 >= oldestSeq,
+    recovered: since + 1 >= oldestSeq || (skippedFrom !== undefined && since + 1 >= skippedFrom(oldestSeq)),
   };
 }
 

@@ -116,6 +116,10 @@ export function brokerContract(name: string, makeFactory: () => BrokerFactory): 
       const lost = await broker.history(room, 1);
       expect(lost.messages.map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
       expect(lost).toMatchObject({ seq: 8, oldestSeq: 4, recovered: false });
+      // Messages kept out of history afterwards change nothing: 2 and 3 were real and are gone.
+      for (let i = 9; i <= 10; i++) await broker.publish(msg(room, `e${i}`), { skipHistory: true });
+      expect(await broker.history(room, 2)).toMatchObject({ seq: 10, oldestSeq: 4, recovered: false });
+      expect(await broker.history(room, 3)).toMatchObject({ seq: 10, oldestSeq: 4, recovered: true });
     });
 
     it('another epoch, or a since past the current seq, returns everything held with recovered=false', async () => {
@@ -167,6 +171,58 @@ export function brokerContract(name: string, makeFactory: () => BrokerFactory): 
       expect((await broker.history(room, 1, all.epoch)).messages.map((m) => m.seq)).toEqual([3]);
       expect((await broker.history(room, 2, all.epoch)).messages.map((m) => m.seq)).toEqual([3]);
       expect((await broker.history(room, 3, all.epoch)).messages).toEqual([]);
+    });
+
+    it('skipHistory: a room of skipped messages only (typing indicators) answers recovered=true', async () => {
+      // More of them than history holds: none was ever to be replayed, so nothing was lost.
+      for (let i = 1; i <= 12; i++) await broker.publish(msg(room, `typing${i}`), { skipHistory: true });
+      const none = await broker.history(room, 0);
+      expect(none).toMatchObject({ messages: [], seq: 12, oldestSeq: 13, recovered: true });
+      expect(await broker.history(room, 7, none.epoch)).toMatchObject({ messages: [], recovered: true });
+      await broker.publish(msg(room, 'real'));
+      const one = await broker.history(room, 0, none.epoch);
+      expect(one.messages.map((m) => [m.seq, m.content])).toEqual([[13, 'real']]);
+      expect(one).toMatchObject({ seq: 13, oldestSeq: 13, recovered: true });
+    });
+
+    it('skipHistory: skipped seqs between since and the oldest message held are no loss', async () => {
+      await broker.publish(msg(room, 'm1'));
+      for (let i = 2; i <= 3; i++) await broker.publish(msg(room, `e${i}`), { skipHistory: true });
+      for (let i = 4; i <= 8; i++) await broker.publish(msg(room, `m${i}`)); // 1 trimmed (5 held)
+      const h = await broker.history(room, 1);
+      expect(h.messages.map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
+      expect(h).toMatchObject({ seq: 8, oldestSeq: 4, recovered: true });
+      expect(await broker.history(room, 2, h.epoch)).toMatchObject({ recovered: true });
+      // Seq 1 was a real message, trimmed away: a since before it lost it.
+      const lost = await broker.history(room, 0, h.epoch);
+      expect(lost.messages.map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
+      expect(lost).toMatchObject({ oldestSeq: 4, recovered: false });
+    });
+
+    it('skipHistory: a gap that mixes skipped seqs and real messages trimmed away is recovered=false', async () => {
+      await broker.publish(msg(room, 'e1'), { skipHistory: true });
+      await broker.publish(msg(room, 'm2'));
+      for (let i = 3; i <= 4; i++) await broker.publish(msg(room, `e${i}`), { skipHistory: true });
+      for (let i = 5; i <= 9; i++) await broker.publish(msg(room, `m${i}`)); // 2 trimmed
+      const all = await broker.history(room, 0);
+      expect(all.messages.map((m) => m.seq)).toEqual([5, 6, 7, 8, 9]);
+      expect(all).toMatchObject({ seq: 9, oldestSeq: 5, recovered: false });
+      expect(await broker.history(room, 1, all.epoch)).toMatchObject({ recovered: false });
+      expect(await broker.history(room, 2, all.epoch)).toMatchObject({ recovered: true });
+      expect(await broker.history(room, 3, all.epoch)).toMatchObject({ recovered: true });
+
+      // Alternating real and skipped messages, many more than history holds: only the skipped seq
+      // right before the oldest message held is covered, the real one before it was trimmed.
+      const other = uniqueName('room');
+      for (let i = 1; i <= 30; i++) {
+        await broker.publish(msg(other, `x${i}`), i % 2 === 0 ? undefined : { skipHistory: true });
+      }
+      const alt = await broker.history(other, 0);
+      expect(alt.messages.map((m) => m.seq)).toEqual([22, 24, 26, 28, 30]);
+      expect(alt).toMatchObject({ seq: 30, oldestSeq: 22, recovered: false });
+      expect(await broker.history(other, 19, alt.epoch)).toMatchObject({ recovered: false });
+      expect(await broker.history(other, 20, alt.epoch)).toMatchObject({ recovered: true });
+      expect(await broker.history(other, 25, alt.epoch)).toMatchObject({ recovered: true });
     });
 
     it('is healthy while the backend is reachable, and closes', async () => {

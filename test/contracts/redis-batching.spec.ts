@@ -243,6 +243,36 @@ describe('PublishBatcher: idempotency keys inside a batch', () => {
     ]);
     expect(await history()).toEqual(['a', 'x']);
   });
+
+  it('records the seqs it skipped as runs, only when it skipped some; a lost room drops them', async () => {
+    const admin = new Redis(ns.url, { protocol: 2 });
+    try {
+      const runs = () => admin.zrange(keys.skips(room), '0', '-1', 'WITHSCORES');
+      await Promise.all([publish('r1'), publish('r2')]);
+      expect(await admin.exists(keys.skips(room))).toBe(0); // nothing skipped: no key
+      await Promise.all([
+        publish('e3', '', false),
+        publish('e4', '', false),
+        publish('r5'),
+        publish('e6', '', false),
+      ]);
+      expect(await runs()).toEqual(['3', '4', '6', '6']);
+      await Promise.all([publish('e7', '', false), publish('e8', '', false)]); // extends the newest run
+      expect(await runs()).toEqual(['3', '4', '6', '8']);
+      expect(await admin.pttl(keys.skips(room))).toBeGreaterThan(0);
+      await publish('r9');
+      expect(await runs()).toEqual(['3', '4', '6', '8']);
+      // Runs alternate with stored messages: the HISTORY_SIZE + 1 newest are kept.
+      for (let i = 10; i <= 40; i++) await publish(`x${i}`, '', i % 2 === 0);
+      expect(await runs()).toEqual(range(0, 10).flatMap((i) => [String(19 + 2 * i), String(19 + 2 * i)]));
+      await admin.del(keys.meta(room), keys.log(room)); // Redis lost the room, not the key
+      epoch = 'E2';
+      expect(await publish('new')).toEqual({ published: true, seq: 1, epoch: 'E2' });
+      expect(await admin.exists(keys.skips(room))).toBe(0);
+    } finally {
+      await quit(admin);
+    }
+  });
 });
 
 describe('RedisBroker: a batch that fails', () => {

@@ -122,6 +122,21 @@ describe('REDIS_MIN_REPLICAS=1', () => {
     expect((await broker.publish(msg(room, 'm4'))).seq).toBe(4);
   });
 
+  it("skipped seqs of a lost room's epoch do not cover a loss in the new one", async () => {
+    const broker = await brokerIn(ns);
+    const room = uniqueName('room');
+    const keys = new RedisKeys(ns.prefix);
+    for (let i = 1; i <= 2; i++) await broker.publish(msg(room, `e${i}`), { skipHistory: true });
+    expect(await broker.history(room, 0)).toMatchObject({ seq: 2, recovered: true });
+    const admin = new Redis(master.url);
+    await admin.del(keys.meta(room), keys.log(room), keys.pending(room)); // lost, but for the skips key
+    admin.disconnect();
+    for (let i = 1; i <= 7; i++) await broker.publish(msg(room, `m${i}`)); // 1 and 2 trimmed
+    const h = await broker.history(room, 0);
+    expect(h.messages.map((m) => m.seq)).toEqual([3, 4, 5, 6, 7]);
+    expect(h).toMatchObject({ oldestSeq: 3, recovered: false });
+  });
+
   it('one WAIT covers the publications of one turn (a measured figure, not asserted)', async () => {
     const broker = await brokerIn(ns, 100);
     const room = uniqueName('room');

@@ -218,6 +218,21 @@ describe('RedisBroker across instances', () => {
     expect(h.epoch).not.toBe(before.epoch);
     expect(h).toMatchObject({ recovered: false, seq: 1 });
   });
+
+  it("skipped seqs of a lost room's epoch do not cover a loss in the new one", async () => {
+    const a = await brokerIn(ns);
+    a.setHandler(new Recorder());
+    const room = uniqueName('room');
+    for (let i = 1; i <= 2; i++) await a.publish(msg(room, `e${i}`), { skipHistory: true });
+    const keys = new RedisKeys(ns.prefix);
+    const admin = new Redis(ns.url, { protocol: 2 });
+    await admin.del(keys.meta(room), keys.log(room)); // lost, but for the skips key
+    await quit(admin);
+    for (let i = 1; i <= 7; i++) await a.publish(msg(room, `m${i}`)); // 1 and 2 trimmed
+    const h = await a.history(room, 0);
+    expect(h.messages.map((m) => m.seq)).toEqual([3, 4, 5, 6, 7]);
+    expect(h).toMatchObject({ oldestSeq: 3, recovered: false });
+  });
 });
 
 describe('RedisBroker without Redis', () => {

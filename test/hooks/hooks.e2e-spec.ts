@@ -4,8 +4,10 @@ import { createApp } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { GatewayHooks } from '../../src/hooks/gateway-hooks.js';
 import {
+  get,
   HandshakeRefused,
   join,
+  serviceToken,
   startApp,
   TEST_SECRET,
   TestClient,
@@ -172,6 +174,30 @@ describe('hooks over HTTP', () => {
     await a.closeAndWait();
     await b.closeAndWait();
     await late.closeAndWait();
+  });
+
+  it('publish: a resume whose gap holds only skipHistory messages is recovered (join and server API)', async () => {
+    const a = await connect('typing');
+    const late = await connect('resumer');
+    const again = await connect('resumer2');
+    try {
+      await join(a, 'typing-room');
+      for (const id of ['t1', 't2', 't3']) await a.say('typing-room', 'ephemeral', id);
+      const none = await join(late, 'typing-room', { since: 0 });
+      expect(late.all('message')).toEqual([]);
+      expect(none).toMatchObject({ seq: 3, oldestSeq: 4, recovered: true });
+      expect((await a.say('typing-room', 'hello', 't4')).seq).toBe(4);
+      const joined = await join(again, 'typing-room', { since: 1 });
+      expect(again.all('message').map((m) => [m.seq, m.content])).toEqual([[4, 'hello']]);
+      expect(joined).toMatchObject({ seq: 4, oldestSeq: 4, recovered: true });
+      const reader = { authorization: `Bearer ${serviceToken('dash', { scope: 'read' })}` };
+      const api = await get(`${t.httpUrl}/api/rooms/typing-room/history?since=0`, reader);
+      expect(api.status).toBe(200);
+      expect(api.body).toMatchObject({ recovered: true, oldestSeq: 4 });
+      expect(api.body.messages.map((m: { seq: number }) => m.seq)).toEqual([4]);
+    } finally {
+      for (const c of [a, late, again]) c.terminate();
+    }
   });
 
   it('publish: a slow hook delays the messages of a connection but never reorders them', async () => {

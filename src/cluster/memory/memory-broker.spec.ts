@@ -57,4 +57,27 @@ describe('MemoryBroker room bounds', () => {
     expect(trimmed.messages.at(-1)?.seq).toBe(50);
     expect(trimmed.messages.length).toBeLessThan(40);
   });
+
+  it('messages trimmed over HISTORY_MAX_BYTES are a loss even when skipped seqs lie around them', async () => {
+    const content = 'y'.repeat(1000);
+    const b = new MemoryBroker(100, undefined, { roomIdleTtlMs: 0, historyMaxBytes: 20_000 });
+    await b.subscribeRoom('r');
+    const skip = (i: number) =>
+      b.publish(
+        { id: `s${i}`, room: 'r', time: Date.now(), sender, content: 'typing' },
+        { skipHistory: true },
+      );
+    for (let i = 1; i <= 3; i++) skip(i); // 1-3 skipped
+    // Then every third skipped.
+    for (let i = 4; i <= 30; i++) {
+      if (i % 3 === 0) skip(i);
+      else publish(b, 'r', content);
+    }
+    const h = await b.history('r', 0);
+    expect(h.oldestSeq).toBeGreaterThan(4); // stored messages were trimmed
+    expect(h.recovered).toBe(false);
+    const before = h.oldestSeq - 1; // the seq right before the oldest held
+    expect((await b.history('r', before - 1, h.epoch)).recovered).toBe(before % 3 === 0);
+    expect((await b.history('r', 2, h.epoch)).recovered).toBe(false);
+  });
 });

@@ -22,6 +22,11 @@ interface RoomLog {
   usedAt: number;
   /** The hub has members in the room: it is never freed, only its history trimmed. */
   subscribed: boolean;
+  /**
+   * Runs of seqs published with `skipHistory`, oldest first, flat: start, end, start, end, ...;
+   * null until the first. A run ends where a stored message took the next seq.
+   */
+  skips: number[] | null;
 }
 
 export interface MemoryBrokerOptions {
@@ -84,17 +89,20 @@ export class MemoryBroker implements Broker {
     const full = message as RoomMessage;
     full.seq = ++log.seq;
     log.usedAt = full.time;
-    if (this.historySize > 0 && options?.skipHistory !== true) {
-      let delta = messageBytes(full);
-      if (log.ring.length < this.historySize) log.ring.push(full);
+    if (this.historySize > 0) {
+      if (options?.skipHistory === true) this.recordSkip(log, full.seq);
       else {
-        delta -= messageBytes(log.ring[log.start]);
-        log.ring[log.start] = full;
-        log.start = (log.start + 1) % this.historySize;
+        let delta = messageBytes(full);
+        if (log.ring.length < this.historySize) log.ring.push(full);
+        else {
+          delta -= messageBytes(log.ring[log.start]);
+          log.ring[log.start] = full;
+          log.start = (log.start + 1) % this.historySize;
+        }
+        log.bytes += delta;
+        this.bytes += delta;
+        if (this.bytes > this.bounds.historyMaxBytes && this.bounds.historyMaxBytes > 0) this.evict();
       }
-      log.bytes += delta;
-      this.bytes += delta;
-      if (this.bytes > this.bounds.historyMaxBytes && this.bounds.historyMaxBytes > 0) this.evict();
     }
     this.handler?.onMessage(full);
     if (key !== undefined) {
@@ -121,7 +129,9 @@ export class MemoryBroker implements Broker {
   history(room: string, since?: number, epoch?: string): Promise<HistorySlice> {
     const log = this.rooms.get(room);
     if (log === undefined) return Promise.resolve(sliceHistory([], 0, this.currentEpoch, since, epoch));
-    return Promise.resolve(sliceHistory(held(log), log.seq, log.epoch, since, epoch));
+    return Promise.resolve(
+      sliceHistory(held(log), log.seq, log.epoch, since, epoch, (oldest) => skippedFrom(log.skips, oldest)),
+    );
   }
 
   /** The hub has members in the room: it is held (and keeps its epoch) until they leave. */
@@ -178,9 +188,27 @@ export class MemoryBroker implements Broker {
       bytes: 0,
       usedAt: Date.now(),
       subscribed: false,
+      skips: null,
     };
     this.rooms.set(room, log);
     return log;
+  }
+
+  /**
+   * Remembers a seq published with `skipHistory`: it extends the newest run of skipped seqs, or
+   * starts one. Runs are separated by stored messages, so the run right before the oldest message
+   * held is among the historySize + 1 newest: older ones are dropped (in bulk, rarely).
+   */
+  private recordSkip(log: RoomLog, seq: number): void {
+    const runs = (log.skips ??= []);
+    const n = runs.length;
+    if (n > 0 && runs[n - 1] === seq - 1) {
+      runs[n - 1] = seq;
+      return;
+    }
+    runs.push(seq, seq);
+    const keep = 2 * (this.historySize + 1);
+    if (runs.length >= 2 * keep) runs.splice(0, runs.length - keep);
   }
 
   private free(room: string, log: RoomLog): void {
@@ -221,6 +249,23 @@ export class MemoryBroker implements Broker {
 /** The messages a room holds, oldest first. */
 function held(log: RoomLog): RoomMessage[] {
   return log.start === 0 ? log.ring : log.ring.slice(log.start).concat(log.ring.slice(0, log.start));
+}
+
+/**
+ * The first seq of the run of skipped seqs that ends at oldestSeq - 1, or oldestSeq when there is
+ * none (see sliceHistory).
+ */
+function skippedFrom(runs: readonly number[] | null, oldestSeq: number): number {
+  if (runs === null) return oldestSeq;
+  const end = oldestSeq - 1;
+  let lo = 0;
+  let hi = runs.length >>> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (runs[2 * mid + 1] < end) lo = mid + 1;
+    else hi = mid;
+  }
+  return 2 * lo < runs.length && runs[2 * lo + 1] === end ? runs[2 * lo] : oldestSeq;
 }
 
 /** Estimated memory of a held message: its strings plus the objects around them. */

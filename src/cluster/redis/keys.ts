@@ -26,6 +26,13 @@ export class RedisKeys {
   log(room: string): string {
     return `${this.prefix}room:{${room}}:log`;
   }
+  /**
+   * Sorted set: runs of seqs published with `skipHistory` (member: the run's first seq, score: its
+   * last), the HISTORY_SIZE + 1 newest; written only by publications that skip history.
+   */
+  skips(room: string): string {
+    return `${this.prefix}room:{${room}}:skips`;
+  }
   /** Sorted set: with REDIS_MIN_REPLICAS, messages stored but not yet confirmed on the replicas. */
   pending(room: string): string {
     return `${this.prefix}room:{${room}}:pending`;

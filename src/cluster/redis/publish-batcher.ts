@@ -125,7 +125,7 @@ export class PublishBatcher {
     const { keys, options } = this;
     // In a Redis Cluster the stream's slot is not the room's: a room key stands in (unused, MAXLEN 0).
     const stream = keys.cluster ? keys.meta(room) : keys.eventStream();
-    const scriptKeys: string[] = [keys.meta(room), keys.log(room), stream];
+    const scriptKeys: string[] = [keys.meta(room), keys.log(room), stream, keys.skips(room)];
     const argv: (string | number)[] = [
       this.hooks.epochCandidate(room),
       options.historySize,

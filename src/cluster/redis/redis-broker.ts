@@ -39,8 +39,11 @@ export interface RedisBrokerOptions extends RedisSettings {
 }
 
 type ScriptedRedis = RedisClient & {
-  gwHistory(...args: (string | number)[]): Promise<[number, string, number, string, string[]]>;
+  gwHistory(...args: (string | number)[]): Promise<HistoryReply>;
 };
+
+/** HISTORY_LUA's answer: seq, epoch, oldestSeq, mode, messages, covered (with mode 'after'). */
+type HistoryReply = [number, string, number, string, string[], number?];
 
 /** This instance's view of a subscribed room's stream. */
 interface RoomStream {
@@ -115,7 +118,7 @@ export class RedisBroker implements Broker {
     const cluster = isCluster(this.cmd);
     this.keys = new RedisKeys(options.keyPrefix, cluster);
     this.broadcast = this.keys.broadcastChannel();
-    this.cmd.defineCommand('gwHistory', { numberOfKeys: 3, lua: HISTORY_LUA });
+    this.cmd.defineCommand('gwHistory', { numberOfKeys: 4, lua: HISTORY_LUA });
     this.batcher = new PublishBatcher(
       this.cmd,
       this.keys,
@@ -325,12 +328,13 @@ export class RedisBroker implements Broker {
     epoch?: string,
     settled = false,
   ): Promise<HistorySlice> {
-    let reply: [number, string, number, string, string[]];
+    let reply: HistoryReply;
     try {
       reply = await this.cmd.gwHistory(
         this.keys.meta(room),
         this.keys.log(room),
         this.keys.generation(room),
+        this.keys.skips(room),
         newEpoch(),
         since === undefined ? '' : String(since),
         epoch ?? '',
@@ -340,7 +344,7 @@ export class RedisBroker implements Broker {
     } catch (err) {
       throw unavailable(err);
     }
-    const [seqRaw, currentEpoch, oldestRaw, mode, raw] = reply;
+    const [seqRaw, currentEpoch, oldestRaw, mode, raw, coveredRaw] = reply;
     const seq = Number(seqRaw);
     if (
       this.replicas !== null &&
@@ -354,7 +358,8 @@ export class RedisBroker implements Broker {
     }
     const oldestSeq = Number(oldestRaw);
     const messages = raw.map((json) => this.historyCache.get(json));
-    const recovered = mode === 'none' || (mode === 'after' && since! + 1 >= oldestSeq);
+    // Seqs between since and oldestSeq that were all skipped (skipHistory) are no loss: `covered`.
+    const recovered = mode === 'none' || (mode === 'after' && since! + 1 >= Number(coveredRaw ?? oldestSeq));
     return { messages, seq, epoch: currentEpoch, oldestSeq, recovered };
   }
 

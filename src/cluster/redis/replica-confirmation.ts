@@ -60,10 +60,10 @@ export class ReplicaConfirmation {
       overrides: { commandTimeout: options.waitMs + options.commandTimeoutMs },
       heartbeat: false,
     }) as ScriptedRedis;
-    this.conn.defineCommand('gwStoreUnconfirmed', { numberOfKeys: 3, lua: STORE_UNCONFIRMED_LUA });
+    this.conn.defineCommand('gwStoreUnconfirmed', { numberOfKeys: 4, lua: STORE_UNCONFIRMED_LUA });
     this.conn.defineCommand('gwSettle', { numberOfKeys: 2, lua: SETTLE_LUA });
     (this.cmd as ScriptedRedis).defineCommand('gwConfirm', {
-      numberOfKeys: 3,
+      numberOfKeys: 4,
       lua: CONFIRM_LUA,
     });
   }
@@ -97,6 +97,7 @@ export class ReplicaConfirmation {
         keys.meta(room),
         keys.pending(room),
         keys.idem(room, idemKey),
+        keys.skips(room),
         epochCandidate,
         head,
         tail,
@@ -125,6 +126,7 @@ export class ReplicaConfirmation {
           keys.meta(room),
           keys.pending(room),
           keys.log(room),
+          keys.skips(room),
           seq,
           epoch,
           options.historySize,

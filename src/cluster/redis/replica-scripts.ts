@@ -1,3 +1,5 @@
+import { RECORD_SKIPS_LUA } from './scripts.js';
+
 /**
  * The publish scripts of REDIS_MIN_REPLICAS > 0 (see replica-confirmation.ts). A message is stored
  * first, out of sight; only after WAIT has seen it on the replicas does the second script make it
@@ -7,10 +9,12 @@
  */
 
 /**
- * Store a room message without publishing it.
- * KEYS: meta, pending, idem. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail, idempotency
- * TTL ms (0: no key), room key TTL ms (0: none), skip history (1: the confirmation publishes it but
- * keeps it out of history; stored with a leading `!`, which no JSON message starts with).
+ * Store a room message without publishing it. A room without keys gets the candidate epoch, and
+ * skipped seqs recorded before (another epoch's) are dropped.
+ * KEYS: meta, pending, idem, skips. ARGV: epoch candidate, JSON head (up to `"seq":`), JSON tail,
+ * idempotency TTL ms (0: no key), room key TTL ms (0: none), skip history (1: the confirmation
+ * publishes it but keeps it out of history; stored with a leading `!`, which no JSON message starts
+ * with).
  * Returns {stored (1; 0 for a retry answered with the original seq), seq, epoch}.
  */
 export const STORE_UNCONFIRMED_LUA = `
@@ -28,6 +32,7 @@ end
 if not epoch then
   epoch = ARGV[1]
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+  redis.call('DEL', KEYS[4])
 end
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local aseq = tonumber(redis.call('HGET', KEYS[1], 'aseq') or '0')
@@ -48,14 +53,16 @@ return {1, aseq, epoch}
 
 /**
  * Confirm a room's stored messages up to a seq (WAIT has seen them on the replicas): move them to
- * the history (but those stored with skip history), advance `seq` and PUBLISH them, in seq order, in one step. Every confirmation covers
- * the stored messages below it too (replication is in order), whichever instance stored them, so a
- * message is fanned out once, by the first confirmation that reaches it.
- * KEYS: meta, pending, log. ARGV: seq, epoch of the store, history size, channel, room key TTL ms.
+ * the history (those stored with skip history: their seqs to the skips key, RECORD_SKIPS_LUA),
+ * advance `seq` and PUBLISH them, in seq order, in one step. Every confirmation covers the stored
+ * messages below it too (replication is in order), whichever instance stored them, so a message is
+ * fanned out once, by the first confirmation that reaches it.
+ * KEYS: meta, pending, log, skips. ARGV: seq, epoch of the store, history size, channel, room key
+ * TTL ms.
  * Returns the room's confirmed seq, or -1 when the store is gone (another epoch, or a failover to a
  * replica that never had it).
  */
-export const CONFIRM_LUA = `
+export const CONFIRM_LUA = `${RECORD_SKIPS_LUA}
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch ~= ARGV[2] then return -1 end
 local upto = tonumber(ARGV[1])
@@ -65,10 +72,12 @@ local aseq = tonumber(redis.call('HGET', KEYS[1], 'aseq') or '0')
 if aseq < upto then return -1 end
 local stored = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. seq, upto, 'WITHSCORES')
 local size = tonumber(ARGV[3])
+local skipped = {}
 for i = 1, #stored, 2 do
   local json = stored[i]
   if string.byte(json, 1) == 33 then
     json = string.sub(json, 2)
+    if size > 0 then skipped[#skipped + 1] = tonumber(stored[i + 1]) end
   elseif size > 0 then
     redis.call('ZADD', KEYS[3], stored[i + 1], json)
   end
@@ -78,6 +87,7 @@ if size > 0 then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -size - 1) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', upto)
 redis.call('HSET', KEYS[1], 'seq', upto)
 local roomTtl = tonumber(ARGV[5])
+if #skipped > 0 then recordSkips(KEYS[4], skipped, size, roomTtl) end
 if roomTtl > 0 then
   redis.call('PEXPIRE', KEYS[1], roomTtl)
   redis.call('PEXPIRE', KEYS[3], roomTtl)

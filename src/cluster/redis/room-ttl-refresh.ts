@@ -11,7 +11,7 @@ const MAX_INTERVAL_MS = 10 * 60_000;
  * Keeps the keys of the rooms this instance has members in from expiring (REDIS_ROOM_TTL_SEC): a
  * room's keys otherwise expire after the TTL without a publish, and the room would start over at seq
  * 1 with a new epoch under its members. Every quarter of the TTL (at most every 10 minutes) it sends
- * PEXPIRE for each room's meta and log keys, pipelined in chunks (in a Redis Cluster, one pipeline
+ * PEXPIRE for each room's meta, log and skips keys, pipelined in chunks (in a Redis Cluster, one pipeline
  * per shard and chunk). PEXPIRE creates no key: a room nobody published to stays without keys.
  */
 export class RoomTtlRefresh {
@@ -39,8 +39,9 @@ export class RoomTtlRefresh {
         batch.push(
           ['pexpire', this.keys.meta(room), this.ttlMs],
           ['pexpire', this.keys.log(room), this.ttlMs],
+          ['pexpire', this.keys.skips(room), this.ttlMs],
         );
-        if (batch.length >= 2 * CHUNK) {
+        if (batch.length >= 3 * CHUNK) {
           await this.exec(batch);
           batch = [];
         }

@@ -24,28 +24,67 @@ const PUBLISH_EVENT_LUA = `if streamMax > 0 then
   end`;
 
 /**
+ * Records seqs published with `skipHistory` (ascending) in the room's skips key (keys.ts): runs of
+ * skipped seqs, member the run's first seq, score its last. A seq right after the newest run's last
+ * extends it; any other starts a run (a stored message took the seqs in between). Every entry is a
+ * run of seqs that were all skipped; one at or below the newest run's end (a confirmation repeated
+ * after a failover) is ignored. Runs are separated by stored messages, so the run right before the
+ * oldest message history holds is among the `size` + 1 newest: older ones are dropped. The key gets
+ * the room's TTL. Used by the publish and the confirm scripts, only when they skipped something.
+ */
+export const RECORD_SKIPS_LUA = `
+local function recordSkips(key, skipped, size, roomTtl)
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  local first, finish = nil, nil
+  if #last > 0 then
+    first = last[1]
+    finish = tonumber(last[2])
+  end
+  local changed, started = false, false
+  for _, s in ipairs(skipped) do
+    if finish == s - 1 then
+      finish = s
+      changed = true
+    elseif not finish or s > finish then
+      if changed then redis.call('ZADD', key, finish, first) end
+      first = s
+      finish = s
+      changed = true
+      started = true
+    end
+  end
+  if changed then redis.call('ZADD', key, finish, first) end
+  if started then redis.call('ZREMRANGEBYRANK', key, 0, -size - 2) end
+  if roomTtl > 0 then redis.call('PEXPIRE', key, roomTtl) end
+end
+`;
+
+/**
  * Publish a batch of messages to one room: the publications one instance made to the room during
  * one event-loop turn (publish-batcher.ts), in that order. Each gets the room's next seq (so a batch's
  * published messages have consecutive seqs), its history entry (unless not stored), its event-stream
  * entry and its idempotency key, checked and stored one by one: a key already answered (earlier in
  * the batch too) answers its original seq and is not published again. Then ONE PUBLISH carries every
  * published message of the batch: `m<epoch>|<message JSON>` for one, `b<epoch>|[<JSON>,<JSON>,...]`
- * for several (keys.ts).
- * KEYS: meta, log, event stream, then the batch's idempotency keys (each once).
+ * for several (keys.ts). The seqs of those not stored are recorded in the skips key
+ * (RECORD_SKIPS_LUA; nothing for a batch that skipped nothing).
+ * KEYS: meta, log, event stream, skips, then the batch's idempotency keys (each once).
  * ARGV: epoch candidate, history size (0: nothing stored, HISTORY_SIZE=0), channel, room key TTL ms
  * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA), then five per publication:
  * JSON head (up to `"seq":`), JSON tail (after the seq), the index of its idempotency key in KEYS (0:
  * none), idempotency TTL ms, `1` to store it in history (`0`: `skipHistory`).
  * Returns {epoch, published (1/0), seq, published, seq, ...}, a pair per publication in order.
  * A room whose keys are missing (new, expired, or lost by Redis) gets the candidate epoch; keys
- * answered before that are not taken for priors (the seqs they hold belong to the lost epoch).
+ * answered before that are not taken for priors (the seqs they hold belong to the lost epoch), and
+ * skipped seqs recorded before are dropped.
  */
-export const PUBLISH_LUA = `
+export const PUBLISH_LUA = `${RECORD_SKIPS_LUA}
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local fresh = not epoch
 if fresh then
   epoch = ARGV[1]
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+  redis.call('DEL', KEYS[4])
 end
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local size = tonumber(ARGV[2])
@@ -53,6 +92,7 @@ local streamMax = tonumber(ARGV[5])
 local out = {epoch}
 local published = {}
 local stored = {}
+local skipped = {}
 local answered = {}
 for i = 6, #ARGV, 5 do
   local k = tonumber(ARGV[i + 2])
@@ -67,9 +107,13 @@ for i = 6, #ARGV, 5 do
     seq = seq + 1
     local msg = ARGV[i] .. seq .. ARGV[i + 1]
     published[#published + 1] = msg
-    if size > 0 and ARGV[i + 4] == '1' then
-      stored[#stored + 1] = seq
-      stored[#stored + 1] = msg
+    if size > 0 then
+      if ARGV[i + 4] == '1' then
+        stored[#stored + 1] = seq
+        stored[#stored + 1] = msg
+      else
+        skipped[#skipped + 1] = seq
+      end
     end
     ${PUBLISH_EVENT_LUA}
     if k > 0 then
@@ -86,12 +130,13 @@ if #stored > 0 then
   redis.call('ZADD', KEYS[2], unpack(stored))
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -size - 1)
 end
+local roomTtl = tonumber(ARGV[4])
+if #skipped > 0 then recordSkips(KEYS[4], skipped, size, roomTtl) end
 if #published == 1 then
   redis.call('PUBLISH', ARGV[3], 'm' .. epoch .. '|' .. published[1])
 else
   redis.call('PUBLISH', ARGV[3], 'b' .. epoch .. '|[' .. table.concat(published, ',') .. ']')
 end
-local roomTtl = tonumber(ARGV[4])
 if roomTtl > 0 then
   redis.call('PEXPIRE', KEYS[1], roomTtl)
   redis.call('PEXPIRE', KEYS[2], roomTtl)
@@ -106,10 +151,12 @@ return out
  * stores it. The generation key (one for the whole deployment, made once) changes when Redis is
  * restarted empty or flushed; the time bucket (REDIS_ROOM_TTL_SEC long) changes before a room whose
  * keys expired can be born again, so a room's new generation never gets an epoch it had before.
- * KEYS: meta, log, generation. ARGV: a random generation in case there is none, since ('' for none),
- * client epoch ('' for none), room key TTL ms, room name.
- * Returns {seq, epoch, oldestSeq, mode, messages}: mode 'none' (no since), 'after' (messages with
- * seq > since) or 'all' (another epoch, or since past the current seq: everything held).
+ * KEYS: meta, log, generation, skips. ARGV: a random generation in case there is none, since ('' for
+ * none), client epoch ('' for none), room key TTL ms, room name.
+ * Returns {seq, epoch, oldestSeq, mode, messages, covered}: mode 'none' (no since), 'after' (messages
+ * with seq > since) or 'all' (another epoch, or since past the current seq: everything held). With
+ * 'after', `covered` is the lowest seq from which nothing was lost: oldestSeq, or when since + 1 is
+ * below it and the seqs right before it were skipped (RECORD_SKIPS_LUA), the first seq of that run.
  */
 export const HISTORY_LUA = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -138,6 +185,7 @@ local roomTtl = tonumber(ARGV[4])
 if roomTtl > 0 then
   redis.call('PEXPIRE', KEYS[1], roomTtl)
   redis.call('PEXPIRE', KEYS[2], roomTtl)
+  redis.call('PEXPIRE', KEYS[4], roomTtl)
 end
 local oldest = seq + 1
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -147,7 +195,12 @@ local since = tonumber(ARGV[2])
 if (ARGV[3] ~= '' and ARGV[3] ~= epoch) or since > seq then
   return {seq, epoch, oldest, 'all', redis.call('ZRANGE', KEYS[2], 0, -1)}
 end
-return {seq, epoch, oldest, 'after', redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, '+inf')}
+local covered = oldest
+if since + 1 < oldest then
+  local run = redis.call('ZRANGEBYSCORE', KEYS[4], oldest - 1, oldest - 1)
+  if #run > 0 then covered = tonumber(run[1]) end
+end
+return {seq, epoch, oldest, 'after', redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, '+inf'), covered}
 `;
 
 /**

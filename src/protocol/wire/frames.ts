@@ -100,7 +100,10 @@ export interface JoinedFrame {
   /** The last seq the client now has for the room (after the replay). */
   seq: number;
   epoch: string;
-  /** True when every message after `since` was replayed (always true without `since`). */
+  /**
+   * True when every message after `since` was replayed, but those kept out of history
+   * (`skipHistory`), which are no loss (always true without `since`).
+   */
   recovered: boolean;
   /** The lowest seq history still holds (`seq + 1` when it holds nothing). */
   oldestSeq: number;

@@ -268,7 +268,8 @@ export const SERVER_FRAME_SCHEMAS = {
       recovered: {
         type: 'boolean',
         required: true,
-        description: 'True when every message after `since` was replayed (always true without `since`).',
+        description:
+          'True when every message after `since` was replayed, but those kept out of history (`skipHistory`), which are no loss (always true without `since`).',
       },
       oldestSeq: {
         type: 'integer',
