@@ -34,6 +34,12 @@ export interface Broker {
    * rejects with IdTakenElsewhere when the id was taken for another room, publishing nothing.
    */
   readonly takesSenderRecord?: boolean;
+  /**
+   * Whether publications this instance made are on their way (sent to the backend, their own
+   * delivery not back yet). The hub's writer holds its write pass once for them (Writer.holdPassWhile).
+   * Absent for a broker that publishes synchronously.
+   */
+  publishing?(): boolean;
   /** Ephemeral room event (presence): not in history, no seq. */
   publishRoomEvent(room: string, event: RoomEvent): Promise<void>;
   /** A frame for every connection of a user (direct messages, service pushes). */

@@ -90,6 +90,8 @@ export class PublishBatcher {
   /** This turn's publications by room, in call order; flushed by one setImmediate. */
   private pending = new Map<string, Waiting[]>();
   private scheduled = false;
+  /** Batches sent whose script or own delivery has not answered yet. */
+  private running = 0;
 
   constructor(
     redis: RedisClient,
@@ -129,7 +131,21 @@ export class PublishBatcher {
     for (const [room, batch] of pending) void this.run(room, batch);
   };
 
+  /** Whether batches are on their way: sent, their script or own delivery not answered yet. */
+  get busy(): boolean {
+    return this.running > 0;
+  }
+
   private async run(room: string, batch: Waiting[]): Promise<void> {
+    this.running++;
+    try {
+      await this.runBatch(room, batch);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async runBatch(room: string, batch: Waiting[]): Promise<void> {
     const { keys, options } = this;
     // In a Redis Cluster the stream's slot is not the room's: a room key stands in (unused, MAXLEN 0).
     const stream = keys.cluster ? keys.meta(room) : keys.eventStream();

@@ -112,6 +112,10 @@ export class RedisBroker implements Broker {
    */
   readonly takesSenderRecord: boolean;
 
+  publishing(): boolean {
+    return this.batcher.busy;
+  }
+
   constructor(
     private readonly options: RedisBrokerOptions,
     private readonly shared: SharedConnection,
