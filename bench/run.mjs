@@ -14,7 +14,9 @@
 //   npm run bench -- --servers=socketio,gateway   some servers: gateway gateway-redis
 //                                      gateway-rediscluster baseline socketio socketio-redis
 //   --redis-url=redis://127.0.0.1:6379 the Redis of the -redis servers and cross* (keys and channels
-//                                      under a prefix of their own, deleted at the end; never flushed)
+//                                      under a prefix of their own, deleted at the end; never flushed);
+//                                      without it the bench starts a redis-server of its own on a free
+//                                      port, pinned to CPU 1 (the generator's), stopped at the end
 //   --cluster-port=7131                gateway-rediscluster: the first of the six ports of the local
 //                                      Redis Cluster (3 masters, 3 replicas) the bench starts for it
 //                                      (scripts/redis-cluster.mjs; bus ports +10000), stopped at the end
@@ -41,6 +43,8 @@ import {
   writeFileSync,
   openSync,
   closeSync,
+  mkdtempSync,
+  rmSync,
 } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -107,7 +111,8 @@ if (SAVE && (QUICK || (!FIXED && (ONLY.length !== ALL.length || SERVERS.length !
   );
   process.exit(2);
 }
-const REDIS_URL = opt('redis-url', 'redis://127.0.0.1:6379');
+/** The Redis of the +Redis servers: --redis-url, or one the bench starts (startPrivateRedis). */
+let REDIS_URL = opt('redis-url', '');
 /** Every key and channel this run creates in Redis starts with it (deleted at the end). */
 const RUN_TAG = `bench-${process.pid}-${randomBytes(3).toString('hex')}`;
 // Node flags for EVERY server under test: the gateway's production flags (package.json start:prod,
@@ -353,7 +358,41 @@ let redisOk = false;
 /** @type {number | undefined} */
 let redisPid;
 
+/**
+ * Without --redis-url: a redis-server of the bench's own (the machine's binary, no persistence, a
+ * temporary directory), pinned to CPU 1 with the generator, so that it stands for a Redis on
+ * another host instead of taking the server's core (a shared Redis on 6379 is not ours to pin), and
+ * nobody else's traffic lands on it. Stopped by PID at the end.
+ */
+async function startPrivateRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(os.tmpdir(), 'bench-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawnPinned(1, 'redis-server', [...args, '--dir', dir], { stdio: 'ignore' });
+  privateRedis = { child, dir };
+  for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    if (await canConnect(port)) {
+      say(`started redis-server on port ${port}, pinned to CPU 1 (pid ${child.pid})`);
+      return `redis://127.0.0.1:${port}`;
+    }
+    await sleep(50);
+  }
+  say('could not start redis-server (is it installed?): the -redis servers are skipped');
+  return '';
+}
+/** @type {{ child: import('node:child_process').ChildProcess, dir: string } | null} */
+let privateRedis = null;
+
+async function stopPrivateRedis() {
+  if (!privateRedis) return;
+  await stopServer({ child: privateRedis.child });
+  rmSync(privateRedis.dir, { recursive: true, force: true });
+  privateRedis = null;
+}
+
 async function probeRedis() {
+  if (REDIS_URL === '') REDIS_URL = await startPrivateRedis();
+  if (REDIS_URL === '') return;
   const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   r.on('error', () => {});
   try {
@@ -710,6 +749,10 @@ function notesFor(results) {
       }
     }
   }
+  if (results.redis?.ownPinnedToCpu1)
+    notes.push(
+      'The +Redis servers used a redis-server the bench started (no persistence), pinned to CPU 1 with the generator: it stands for a Redis on another host, so it does not take the server core.',
+    );
   const hooked = results.scenarios.hook1000?.gateway?.best;
   const plain = results.scenarios.fanout1000?.gateway?.best;
   if (hooked && plain)
@@ -867,7 +910,9 @@ async function main() {
     quick: QUICK,
     machine: machine(),
     argv,
-    redis: redisOk ? { url: redactUrl(REDIS_URL), pid: redisPid ?? null } : null,
+    redis: redisOk
+      ? { url: redactUrl(REDIS_URL), pid: redisPid ?? null, ownPinnedToCpu1: privateRedis !== null }
+      : null,
     scenarios: {},
     notes: [],
   };
@@ -896,7 +941,7 @@ async function main() {
 }
 
 main()
-  .finally(() => redisCluster?.dispose())
+  .finally(() => Promise.all([redisCluster?.dispose(), stopPrivateRedis()]))
   .then(
     () => {
       killAll();

@@ -1,4 +1,5 @@
 import type { RoomMessage, UserRef } from '../protocol/frames.js';
+import type { DedupEntry } from './idempotency.js';
 import type { MaybeAsync } from './maybe-async.js';
 
 /**
@@ -26,6 +27,19 @@ export interface Broker {
    * at once (and throws instead of rejecting).
    */
   publish(message: Omit<RoomMessage, 'seq'>, options?: PublishOptions): MaybeAsync<RoomMessage>;
+  /**
+   * True when `publish` with `takeSenderRecord` takes the id's sender record itself
+   * (`IdempotencyStore.take`, the same record) in the same atomic step as the publication: one
+   * round trip to Redis per message instead of a take, then the publish script. Such a publish
+   * rejects with IdTakenElsewhere when the id was taken for another room, publishing nothing.
+   */
+  readonly takesSenderRecord?: boolean;
+  /**
+   * Whether publications this instance made are on their way (sent to the backend, their own
+   * delivery not back yet). The hub's writer holds its write pass once for them (Writer.holdPassWhile).
+   * Absent for a broker that publishes synchronously.
+   */
+  publishing?(): boolean;
   /** Ephemeral room event (presence): not in history, no seq. */
   publishRoomEvent(room: string, event: RoomEvent): Promise<void>;
   /** A frame for every connection of a user (direct messages, service pushes). */
@@ -61,6 +75,23 @@ export interface PublishOptions {
    * reported as a loss (`HistorySlice.recovered`).
    */
   skipHistory?: boolean;
+  /**
+   * With `idempotencyKey` (a room message's key) on a broker whose `takesSenderRecord` is true: take
+   * the sender's record of the id for this room in the publication's own step (see there).
+   */
+  takeSenderRecord?: boolean;
+}
+
+/**
+ * A publication with `takeSenderRecord` whose id the sender had already used in another room:
+ * nothing was published. `prior` is what `IdempotencyStore.take` would have answered: that room,
+ * and its seq once that publication is known.
+ */
+export class IdTakenElsewhere extends Error {
+  constructor(readonly prior: DedupEntry) {
+    super(`the message id was taken for room ${JSON.stringify(prior.room)}`);
+    this.name = 'IdTakenElsewhere';
+  }
 }
 
 export interface HistorySlice {

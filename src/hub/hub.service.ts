@@ -76,6 +76,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     const logFailure = (what: string, err: unknown) => this.logBrokerFailure(what, err);
     this.registry = new Registry(config);
     this.writer = new Writer(this.counters, this.events, config);
+    if (broker.publishing) this.writer.holdPassWhile(() => broker.publishing!());
     this.rooms = new Rooms(config, broker, presence, this.writer, this.counters, this.events, logFailure);
     this.publisher = new Publisher(
       broker,

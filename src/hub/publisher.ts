@@ -1,5 +1,9 @@
 import { mayJoin, mayPublish } from '../auth/principal.js';
-import type { Broker, PublishOptions as BrokerPublishOptions } from '../cluster/broker.js';
+import {
+  type Broker,
+  type PublishOptions as BrokerPublishOptions,
+  IdTakenElsewhere,
+} from '../cluster/broker.js';
 import { type DedupEntry, type IdempotencyStore, idempotencyKey, InFlight } from '../cluster/idempotency.js';
 import { after, type MaybeAsync } from '../cluster/maybe-async.js';
 import type { DirectFrame, RoomMessage, UserRef } from '../protocol/frames.js';
@@ -28,6 +32,21 @@ export interface PublishResult {
 }
 
 export const SYSTEM: UserRef = { id: 'system', name: 'system' };
+
+/**
+ * A message id its sender had already used in another room: nothing is published, the answer is
+ * that room's publication (`duplicate`), or `unavailable` (retry) while its seq is not known yet.
+ */
+function takenElsewhere(id: string, prior: DedupEntry): PublishResult {
+  if (prior.seq === undefined) {
+    throw new HubError(
+      HubErrorCode.Unavailable,
+      `message id "${id}" is being published in another room; retry`,
+      true,
+    );
+  }
+  return { id, seq: prior.seq, room: prior.room, duplicate: true };
+}
 
 /** Broker options of a message sent without an id that the publish hook keeps out of history. */
 const SKIP_HISTORY: BrokerPublishOptions = Object.freeze({ skipHistory: true });
@@ -79,7 +98,8 @@ export class Publisher {
   /**
    * Publishes a message to a room on every instance. With a `clientId`, the sender's id is used once
    * within DEDUP_WINDOW_MS, whichever room: the sender's record (`IdempotencyStore.take`) is taken
-   * before publishing. A retry in the same room is published under the same key and the broker
+   * before publishing (by the broker itself, in the publication's own step, when it
+   * `takesSenderRecord`). A retry in the same room is published under the same key and the broker
    * answers it with the original seq (also when the first attempt's reply was lost); a reuse in
    * another room publishes nothing and answers the original room and seq (`duplicate`). With
    * `skipHistory` the message is delivered but not stored in the room's history.
@@ -95,6 +115,14 @@ export class Publisher {
       return this.send(room, content, sender, this.newId(), skipHistory ? SKIP_HISTORY : undefined);
     }
     const key = idempotencyKey(sender.id, 'message', clientId);
+    if (this.broker.takesSenderRecord === true) {
+      return this.send(room, content, sender, clientId, {
+        idempotencyKey: key,
+        idempotentResultTtlMs: this.windowMs,
+        skipHistory,
+        takeSenderRecord: true,
+      });
+    }
     let taken: MaybeAsync<DedupEntry | undefined>;
     try {
       taken = this.idempotency.take(key, room, this.windowMs);
@@ -121,16 +149,7 @@ export class Publisher {
     prior: DedupEntry | undefined,
     skipHistory: boolean,
   ): MaybeAsync<PublishResult> {
-    if (prior?.room !== undefined && prior.room !== room) {
-      if (prior.seq === undefined) {
-        throw new HubError(
-          HubErrorCode.Unavailable,
-          `message id "${id}" is being published in another room; retry`,
-          true,
-        );
-      }
-      return { id, seq: prior.seq, room: prior.room, duplicate: true };
-    }
+    if (prior?.room !== undefined && prior.room !== room) return takenElsewhere(id, prior);
     const options: BrokerPublishOptions = {
       idempotencyKey: key,
       idempotentResultTtlMs: this.windowMs,
@@ -181,6 +200,7 @@ export class Publisher {
     return published.then(
       (m) => this.events.acked(m, { id, seq: m.seq }, toHubError),
       (err: unknown) => {
+        if (err instanceof IdTakenElsewhere) return takenElsewhere(id, err.prior);
         throw toHubError(err);
       },
     );

@@ -6,11 +6,12 @@ import { msg, range, sender, uniqueName } from './contract-kit.js';
 import { RedisNamespace } from './redis-test-kit.js';
 import { poll } from '../harness/wait.js';
 import { PrivateRedis } from '../harness/redis.js';
-import { BrokerUnavailableError } from '../../src/cluster/broker.js';
+import { BrokerUnavailableError, IdTakenElsewhere } from '../../src/cluster/broker.js';
 import { quit } from '../../src/cluster/redis/connection.js';
 import { RedisKeys } from '../../src/cluster/redis/keys.js';
 import { MAX_BATCH, type Publication, PublishBatcher } from '../../src/cluster/redis/publish-batcher.js';
 import { RedisBroker } from '../../src/cluster/redis/redis-broker.js';
+import { RedisDedup } from '../../src/cluster/redis/redis-dedup.js';
 import type { RoomMessage } from '../../src/protocol/frames.js';
 
 Logger.overrideLogger(false);
@@ -142,6 +143,30 @@ describe('RedisBroker: publish batching', () => {
   });
 });
 
+describe('RedisBroker: the sender record in the publish script', () => {
+  let ns: RedisNamespace;
+  beforeEach(() => {
+    ns = new RedisNamespace();
+  });
+  afterEach(() => ns.dispose());
+
+  it('answers an id taken for another room with IdTakenElsewhere and that publication', async () => {
+    const broker = await brokerIn(ns);
+    expect(broker.takesSenderRecord).toBe(true);
+    const [a, b] = [uniqueName('room'), uniqueName('room')];
+    const options = {
+      idempotencyKey: 'message\u0000u1\u0000id-1',
+      idempotentResultTtlMs: 10000,
+      takeSenderRecord: true,
+    };
+    expect((await broker.publish(msg(a, 'x', 'id-1'), options)).seq).toBe(1);
+    const taken = await broker.publish(msg(b, 'x', 'id-1'), options).catch((e: unknown) => e);
+    expect(taken).toBeInstanceOf(IdTakenElsewhere);
+    expect((taken as IdTakenElsewhere).prior).toEqual({ room: a, seq: 1 });
+    expect((await broker.history(b, 0)).messages).toEqual([]);
+  });
+});
+
 describe('PublishBatcher: idempotency keys inside a batch', () => {
   let ns: RedisNamespace;
   let room: string;
@@ -151,15 +176,25 @@ describe('PublishBatcher: idempotency keys inside a batch', () => {
   let epoch: string;
 
   /** A publication as RedisBroker builds it (head and tail of the message's JSON). */
-  const publication = (content: string, idempotencyKey = '', store = true): Publication => ({
-    head: JSON.stringify({ id: content, room }).slice(0, -1) + ',"seq":',
+  const publication = (
+    content: string,
+    idempotencyKey = '',
+    store = true,
+    takeRecord = false,
+    to = room,
+  ): Publication => ({
+    head: JSON.stringify({ id: content, room: to }).slice(0, -1) + ',"seq":',
     tail: ',' + JSON.stringify({ time: 1, sender, content }).slice(1),
     idempotencyKey,
     idempotencyTtlMs: 10000,
     store,
+    takeRecord,
   });
   const publish = (content: string, key?: string, store?: boolean) =>
     batcher.publish(room, publication(content, key, store));
+  /** A client message as the broker sends it on a single Redis: it takes the sender's record. */
+  const publishTaking = (to: string, content: string, key: string) =>
+    batcher.publish(to, publication(content, key, true, true, to));
 
   beforeEach(async () => {
     ns = new RedisNamespace();
@@ -227,6 +262,53 @@ describe('PublishBatcher: idempotency keys inside a batch', () => {
     expect(tap.seqs()).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
     // 'e' was not stored (skipHistory); every other message once.
     expect(await history()).toEqual(['a', 'b', 'c', 'd', 'f', 'g']);
+  });
+
+  it("takes the sender's record in the script: an id taken for another room publishes nothing there", async () => {
+    const other = uniqueName('other');
+    const key = 'message\u0000u1\u0000id-1';
+    // Twice in one batch, then a retry: one seq, the record names this room.
+    const first = await Promise.all([publishTaking(room, 'a', key), publishTaking(room, 'a', key)]);
+    expect(first.map((r) => [r.published, r.seq, r.elsewhere])).toEqual([
+      [true, 1, undefined],
+      [false, 1, undefined],
+    ]);
+    expect((await publishTaking(room, 'a', key)).seq).toBe(1);
+    const admin = new Redis(ns.url, { protocol: 2 });
+    try {
+      expect(await admin.get(keys.record(key))).toBe(JSON.stringify({ room }));
+      expect(await admin.pttl(keys.record(key))).toBeGreaterThan(5000);
+      // The same id to another room: the record found is answered, nothing is published there.
+      const elsewhere = await Promise.all([
+        publishTaking(other, 'a', key),
+        batcher.publish(other, publication('b', '', true, false, other)),
+      ]);
+      expect(elsewhere[0]).toEqual({
+        published: false,
+        seq: -1,
+        epoch: 'E1',
+        elsewhere: JSON.stringify({ room }),
+      });
+      expect(elsewhere[1]).toMatchObject({ published: true, seq: 1 });
+      expect(await admin.zrange(keys.log(other), '0', '-1')).toHaveLength(1);
+      expect(await admin.get(keys.idem(other, key))).toBeNull();
+      // A record written by IdempotencyStore.take (an instance that takes ids in a step of its own) is
+      // the same record: the script honours it, and a take honours the script's.
+      const key2 = 'message\u0000u1\u0000id-2';
+      await admin.set(keys.record(key2), JSON.stringify({ room: other }), 'PX', 10000);
+      expect((await publishTaking(room, 'c', key2)).elsewhere).toBe(JSON.stringify({ room: other }));
+      const key3 = 'message\u0000u1\u0000id-3';
+      await publishTaking(room, 'd', key3);
+      const dedup = new RedisDedup(ns.prefix, await ns.connection());
+      try {
+        expect(await dedup.take(key3, other, 10000)).toEqual({ room, seq: 2 });
+      } finally {
+        await dedup.close();
+      }
+    } finally {
+      await quit(admin);
+    }
+    expect(await history()).toEqual(['a', 'd']);
   });
 
   it('a room whose keys were lost starts a new epoch, and its old keys are not taken for priors', async () => {

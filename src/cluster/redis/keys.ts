@@ -67,6 +67,18 @@ export class RedisKeys {
   dedup(key: string): string {
     return `${this.prefix}dedup:${key}`;
   }
+  /**
+   * String: the dedup record of an idempotency key (JSON): a room message's sender record,
+   * `sender:<n>:{<user>}:<id>` (n: the user id's length, so that no user id and message id can be
+   * read as another pair), hash-tagged by user so that in Redis Cluster it lives in the sender's
+   * slot, holding the room the id was first taken for; any other key's entry under `dedup(key)`.
+   */
+  record(key: string): string {
+    if (!key.startsWith(MESSAGE_KEY)) return this.dedup(key);
+    const end = key.indexOf('\u0000', MESSAGE_KEY.length);
+    const user = key.slice(MESSAGE_KEY.length, end);
+    return `${this.prefix}sender:${user.length}:{${user}}:${key.slice(end + 1)}`;
+  }
 
   /** Sorted set: a user's live connections (leases), scored by expiry (epoch ms). */
   userLeases(userId: string): string {
@@ -130,5 +142,15 @@ export function eventStreamKey(prefix: string, cluster = false): string {
  * User and broadcast channels carry the frame's JSON as is.
  */
 export const ROOM_MESSAGE = 'm';
+/** The start of a room message's idempotency key (`idempotencyKey(user, 'message', id)`). */
+const MESSAGE_KEY = 'message\u0000';
+
+/**
+ * A sender record's value (RedisKeys.record) for an id taken for `room`, written alike by
+ * RedisDedup.take and by the publish script (which compares it as a string).
+ */
+export function senderRecordValue(room: string): string {
+  return JSON.stringify({ room });
+}
 export const ROOM_BATCH = 'b';
 export const ROOM_EVENT = 'p';

@@ -1,5 +1,5 @@
 import { type RedisClient, unavailable } from './connection.js';
-import type { RedisKeys } from './keys.js';
+import { type RedisKeys, senderRecordValue } from './keys.js';
 import { PUBLISH_LUA, shardedLua } from './scripts.js';
 
 /** One room message on its way to the publish script. */
@@ -13,14 +13,22 @@ export interface Publication {
   idempotencyTtlMs: number;
   /** False: fanned out and acked, not stored in the room's history (`skipHistory`). */
   store: boolean;
+  /**
+   * Take the idempotency key's sender record (RedisKeys.record) for this room in the script (single
+   * Redis only). Unused without a key.
+   */
+  takeRecord: boolean;
 }
 
 /** What the script answered one publication. */
 export interface PublishReply {
-  /** False: a retry of an answered key, not published again; `seq` is the original's. */
+  /** False: a retry of an answered key, or an id taken elsewhere; not published now. */
   published: boolean;
+  /** The seq; for a retry, the original's; -1 for an id taken elsewhere. */
   seq: number;
   epoch: string;
+  /** With `takeRecord`: the sender record found for another room (JSON); nothing was published. */
+  elsewhere?: string;
 }
 
 export interface PublishBatcherOptions {
@@ -82,6 +90,8 @@ export class PublishBatcher {
   /** This turn's publications by room, in call order; flushed by one setImmediate. */
   private pending = new Map<string, Waiting[]>();
   private scheduled = false;
+  /** Batches sent whose script or own delivery has not answered yet. */
+  private running = 0;
 
   constructor(
     redis: RedisClient,
@@ -121,7 +131,21 @@ export class PublishBatcher {
     for (const [room, batch] of pending) void this.run(room, batch);
   };
 
+  /** Whether batches are on their way: sent, their script or own delivery not answered yet. */
+  get busy(): boolean {
+    return this.running > 0;
+  }
+
   private async run(room: string, batch: Waiting[]): Promise<void> {
+    this.running++;
+    try {
+      await this.runBatch(room, batch);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async runBatch(room: string, batch: Waiting[]): Promise<void> {
     const { keys, options } = this;
     // In a Redis Cluster the stream's slot is not the room's: a room key stands in (unused, MAXLEN 0).
     const stream = keys.cluster ? keys.meta(room) : keys.eventStream();
@@ -132,22 +156,31 @@ export class PublishBatcher {
       keys.roomChannel(room),
       options.roomTtlMs,
       options.eventsMaxlen,
+      '',
     ];
-    /** An idempotency key's index in KEYS (1-based), so that a key named twice is one key. */
+    /** A key's index in KEYS (1-based), so that a key named twice is one key. */
     let keyIndex: Map<string, number> | null = null;
+    const indexOf = (key: string): number => {
+      keyIndex ??= new Map();
+      let index = keyIndex.get(key) ?? 0;
+      if (index === 0) {
+        index = scriptKeys.push(key);
+        keyIndex.set(key, index);
+      }
+      return index;
+    };
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i].publication;
       let index = 0;
+      let record = 0;
       if (p.idempotencyKey !== '') {
-        const key = keys.idem(room, p.idempotencyKey);
-        keyIndex ??= new Map();
-        index = keyIndex.get(key) ?? 0;
-        if (index === 0) {
-          index = scriptKeys.push(key);
-          keyIndex.set(key, index);
+        index = indexOf(keys.idem(room, p.idempotencyKey));
+        if (p.takeRecord) {
+          record = indexOf(keys.record(p.idempotencyKey));
+          argv[5] = senderRecordValue(room);
         }
       }
-      argv.push(p.head, p.tail, index, p.idempotencyTtlMs, p.store ? 1 : 0);
+      argv.push(p.head, p.tail, index, p.idempotencyTtlMs, p.store ? 1 : 0, record);
     }
     let reply: (string | number)[];
     try {
@@ -161,7 +194,11 @@ export class PublishBatcher {
     const replies: PublishReply[] = new Array<PublishReply>(batch.length);
     const publications: Publication[] = new Array<Publication>(batch.length);
     for (let i = 0; i < batch.length; i++) {
-      replies[i] = { published: Number(reply[1 + 2 * i]) === 1, seq: Number(reply[2 + 2 * i]), epoch };
+      const status = Number(reply[1 + 2 * i]);
+      replies[i] =
+        status === 2
+          ? { published: false, seq: -1, epoch, elsewhere: String(reply[2 + 2 * i]) }
+          : { published: status === 1, seq: Number(reply[2 + 2 * i]), epoch };
       publications[i] = batch[i].publication;
     }
     try {

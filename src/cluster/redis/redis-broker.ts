@@ -5,11 +5,12 @@ import {
   type Broker,
   type BrokerHandler,
   type HistorySlice,
+  IdTakenElsewhere,
   type PublishOptions,
   type RoomEvent,
   type RoomReset,
 } from '../broker.js';
-import { InFlight } from '../idempotency.js';
+import { type DedupEntry, InFlight } from '../idempotency.js';
 import { HistoryCache } from './history-cache.js';
 import {
   isCluster,
@@ -107,6 +108,16 @@ export class RedisBroker implements Broker {
   /** Redis Cluster with the event stream on: appends the `message` events (see appendMessageEvent). */
   private readonly messageEvents: EventStreamWriter | null = null;
   private readonly batcher: PublishBatcher;
+  /**
+   * On a single Redis (not a Cluster, where the sender's record is in another slot than the room,
+   * and not with REDIS_MIN_REPLICAS, whose scripts do not take it) the publish script takes the
+   * sender's record of a message id itself: a client message costs one round trip, not two.
+   */
+  readonly takesSenderRecord: boolean;
+
+  publishing(): boolean {
+    return this.batcher.busy;
+  }
 
   constructor(
     private readonly options: RedisBrokerOptions,
@@ -117,6 +128,7 @@ export class RedisBroker implements Broker {
     this.cmd = shared.acquire() as ScriptedRedis;
     const cluster = isCluster(this.cmd);
     this.keys = new RedisKeys(options.keyPrefix, cluster);
+    this.takesSenderRecord = !cluster && replicas === null;
     this.broadcast = this.keys.broadcastChannel();
     this.cmd.defineCommand('gwHistory', { numberOfKeys: 4, lua: HISTORY_LUA });
     this.batcher = new PublishBatcher(
@@ -174,10 +186,11 @@ export class RedisBroker implements Broker {
   publish(message: Omit<RoomMessage, 'seq'>, options?: PublishOptions): Promise<RoomMessage> {
     const key = options?.idempotencyKey;
     const skipHistory = options?.skipHistory === true;
-    if (key === undefined) return this.publishScript(message, '', 0, skipHistory);
+    if (key === undefined) return this.publishScript(message, '', 0, skipHistory, false);
     const ttlMs = Math.max(1, options!.idempotentResultTtlMs ?? 0);
+    const takeRecord = options!.takeSenderRecord === true && this.takesSenderRecord;
     return this.inflight.once(`${message.room}\u0000${key}`, () =>
-      this.publishScript(message, key, ttlMs, skipHistory),
+      this.publishScript(message, key, ttlMs, skipHistory, takeRecord),
     ) as Promise<RoomMessage>;
   }
 
@@ -186,24 +199,44 @@ export class RedisBroker implements Broker {
     key: string,
     ttlMs: number,
     skipHistory: boolean,
+    takeRecord: boolean,
   ): Promise<RoomMessage> {
     const { id, room, time, sender, content } = message;
     const head = JSON.stringify({ id, room }).slice(0, -1) + ',"seq":';
     const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
     if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail, skipHistory);
     // Resolves once the batch's messages came back through the subscription (settleBatch).
-    const { seq, epoch } = await this.batcher.publish(room, {
+    const { seq, epoch, elsewhere } = await this.batcher.publish(room, {
       head,
       tail,
       idempotencyKey: key,
       idempotencyTtlMs: ttlMs,
       store: !skipHistory,
+      takeRecord,
     });
+    if (elsewhere !== undefined) throw new IdTakenElsewhere(await this.priorPublication(elsewhere, key));
     const full: RoomMessage = { id, room, seq, time, sender, content };
     // The event stream names a message by (room, epoch, seq): the epoch rides along, not enumerable,
     // so the message still equals (and serialises as) the one delivered.
     Object.defineProperty(full, 'epoch', { value: epoch });
     return full;
+  }
+
+  /**
+   * What an id taken for another room was published as there (RedisDedup.take answers the same):
+   * the room of the sender record found, and the seq of the id's publication there once it is known
+   * (without it the publisher answers `unavailable`, retry).
+   */
+  private async priorPublication(record: string, key: string): Promise<DedupEntry> {
+    const prior = JSON.parse(record) as DedupEntry;
+    if (prior.room === undefined || prior.seq !== undefined) return prior;
+    try {
+      const seq = await this.cmd.get(this.keys.idem(prior.room, key));
+      if (seq !== null) prior.seq = Number(seq);
+    } catch {
+      // The seq stays unknown: answered `unavailable`, and a retry asks again.
+    }
+    return prior;
   }
 
   /**

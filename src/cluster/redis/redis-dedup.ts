@@ -1,19 +1,16 @@
 import type { DedupEntry, IdempotencyStore } from '../idempotency.js';
 import { isCluster, type RedisClient, type SharedConnection, unavailable } from './connection.js';
-import { RedisKeys } from './keys.js';
-
-/** The start of a room message's dedup key (`idempotencyKey(user, 'message', id)`). */
-const MESSAGE = 'message\u0000';
+import { RedisKeys, senderRecordValue } from './keys.js';
 
 /**
  * The idempotency window in Redis: one string per key under REDIS_KEY_PREFIX, SET NX PX (the first
  * answer wins, Redis expires it).
  *
- * A room message's id has two records. The sender's, `sender:<n>:{<user>}:<id>` (n: the user id's
- * length, so that no user id and message id can be read as another pair), hash-tagged by user so
- * that in Redis Cluster it lives in the sender's slot, holds the room the id was first taken for
- * (`take`). The room's, `RedisKeys.idem`, beside the room's other keys so that the publish script
- * checks and sets it in the same atomic step, holds the seq: `take` reads the seq from there.
+ * A room message's id has two records. The sender's (`RedisKeys.record`) holds the room the id was
+ * first taken for (`take`; on a single Redis the publish script takes it itself, see
+ * `RedisBroker.takesSenderRecord`). The room's, `RedisKeys.idem`, beside the room's other keys so
+ * that the publish script checks and sets it in the same atomic step, holds the seq: `take` reads
+ * the seq from there.
  */
 export class RedisDedup implements IdempotencyStore {
   private readonly keys: RedisKeys;
@@ -57,7 +54,7 @@ export class RedisDedup implements IdempotencyStore {
 
   async take(key: string, room: string, ttlMs: number): Promise<DedupEntry | undefined> {
     const redisKey = this.keyOf(key);
-    const value = JSON.stringify({ room });
+    const value = senderRecordValue(room);
     try {
       // Twice at most: a record found taken can expire or be released before it is read.
       for (let attempt = 0; attempt < 2; attempt++) {
@@ -87,10 +84,7 @@ export class RedisDedup implements IdempotencyStore {
   }
 
   private keyOf(key: string): string {
-    if (!key.startsWith(MESSAGE)) return this.keys.dedup(key);
-    const end = key.indexOf('\u0000', MESSAGE.length);
-    const user = key.slice(MESSAGE.length, end);
-    return `${this.keys.prefix}sender:${user.length}:{${user}}:${key.slice(end + 1)}`;
+    return this.keys.record(key);
   }
 
   async close(): Promise<void> {

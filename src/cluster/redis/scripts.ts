@@ -64,16 +64,24 @@ end
  * one event-loop turn (publish-batcher.ts), in that order. Each gets the room's next seq (so a batch's
  * published messages have consecutive seqs), its history entry (unless not stored), its event-stream
  * entry and its idempotency key, checked and stored one by one: a key already answered (earlier in
- * the batch too) answers its original seq and is not published again. Then ONE PUBLISH carries every
- * published message of the batch: `m<epoch>|<message JSON>` for one, `b<epoch>|[<JSON>,<JSON>,...]`
- * for several (keys.ts). The seqs of those not stored are recorded in the skips key
- * (RECORD_SKIPS_LUA; nothing for a batch that skipped nothing).
- * KEYS: meta, log, event stream, skips, then the batch's idempotency keys (each once).
+ * the batch too) answers its original seq and is not published again. A publication may also name its
+ * sender record (RedisKeys.record, single Redis only: the key is not in the room's slot): the script
+ * takes it for this room as IdempotencyStore.take does (SET NX PX of the batch's record value), and
+ * when the sender had taken the id for another room, answers that record and publishes nothing.
+ * Then ONE PUBLISH carries every published message of the batch: `m<epoch>|<message JSON>` for one,
+ * `b<epoch>|[<JSON>,<JSON>,...]` for several (keys.ts). The seqs of those not stored are recorded in
+ * the skips key (RECORD_SKIPS_LUA; nothing for a batch that skipped nothing).
+ * KEYS: meta, log, event stream, skips, then the batch's idempotency keys and sender records (each
+ * once).
  * ARGV: epoch candidate, history size (0: nothing stored, HISTORY_SIZE=0), channel, room key TTL ms
- * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA), then five per publication:
- * JSON head (up to `"seq":`), JSON tail (after the seq), the index of its idempotency key in KEYS (0:
- * none), idempotency TTL ms, `1` to store it in history (`0`: `skipHistory`).
- * Returns {epoch, published (1/0), seq, published, seq, ...}, a pair per publication in order.
+ * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA), the sender record's value for
+ * this room (`{"room":...}`, '' when no publication names a record), then six per publication: JSON
+ * head (up to `"seq":`), JSON tail (after the seq), the index of its idempotency key in KEYS (0:
+ * none), idempotency TTL ms, `1` to store it in history (`0`: `skipHistory`), the index of its
+ * sender record in KEYS (0: none).
+ * Returns {epoch, status, value, status, value, ...}, a pair per publication in order: status 1
+ * (published) or 0 (a retry of an answered key) with the seq, or 2 (taken for another room) with
+ * the sender record found.
  * A room whose keys are missing (new, expired, or lost by Redis) gets the candidate epoch; keys
  * answered before that are not taken for priors (the seqs they hold belong to the lost epoch), and
  * skipped seqs recorded before are dropped.
@@ -94,13 +102,31 @@ local published = {}
 local stored = {}
 local skipped = {}
 local answered = {}
-for i = 6, #ARGV, 5 do
+local record = ARGV[6]
+local elsewhere = {}
+for i = 7, #ARGV, 6 do
   local k = tonumber(ARGV[i + 2])
+  local r = tonumber(ARGV[i + 5])
+  local other = false
+  if r > 0 then
+    other = elsewhere[r]
+    if other == nil then
+      other = false
+      if not redis.call('SET', KEYS[r], record, 'PX', ARGV[i + 3], 'NX') then
+        local held = redis.call('GET', KEYS[r])
+        if held and held ~= record then other = held end
+      end
+      elsewhere[r] = other
+    end
+  end
   local prior = nil
-  if k > 0 then
+  if k > 0 and not other then
     if fresh then prior = answered[k] else prior = redis.call('GET', KEYS[k]) end
   end
-  if prior then
+  if other then
+    out[#out + 1] = 2
+    out[#out + 1] = other
+  elseif prior then
     out[#out + 1] = 0
     out[#out + 1] = tonumber(prior)
   else

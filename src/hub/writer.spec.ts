@@ -1,0 +1,73 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Connection } from './connection.js';
+import { HubCounters } from './hub-counters.js';
+import type { HubEventBus } from './hub-events.js';
+import { Writer } from './writer.js';
+
+/** A connection whose queue records what each write pass handed to its socket. */
+function connection(): { c: Connection; passes: string[][] } {
+  const passes: string[][] = [];
+  let queued: string[] = [];
+  const queue = {
+    scheduled: false,
+    length: 0,
+    push: (frame: Buffer) => {
+      queued.push(frame.toString());
+      return true;
+    },
+    flush: () => {
+      passes.push(queued);
+      queued = [];
+      return true;
+    },
+  };
+  return { c: { queue, open: true } as unknown as Connection, passes };
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+const config = { closeTimeoutMs: 1000, errorWindowMs: 1000, errorLimit: 10 };
+
+describe('Writer: the write pass and publications on their way', () => {
+  it("writes a turn's frames in one pass at the end of the turn", async () => {
+    const writer = new Writer(new HubCounters(), {} as HubEventBus, config);
+    const { c, passes } = connection();
+    writer.enqueue(c, Buffer.from('a'));
+    writer.enqueue(c, Buffer.from('b'));
+    await turn();
+    expect(passes).toEqual([['a', 'b']]);
+  });
+
+  it('holds a pass once while publications are on their way: the next frame ends the hold, one pass', async () => {
+    const writer = new Writer(new HubCounters(), {} as HubEventBus, config);
+    let publishing = true;
+    writer.holdPassWhile(() => publishing);
+    const { c, passes } = connection();
+    writer.enqueue(c, Buffer.from('ack-1'));
+    await turn();
+    expect(passes).toEqual([]); // held for the publication on its way
+    // Its own delivery comes back: queued, and written with what waited, in one pass.
+    publishing = false;
+    writer.enqueue(c, Buffer.from('m-1'));
+    await turn();
+    expect(passes).toEqual([['ack-1', 'm-1']]);
+  });
+
+  it('holds once only: with publications always on their way, every frame is written by the next pass', async () => {
+    const writer = new Writer(new HubCounters(), {} as HubEventBus, config);
+    writer.holdPassWhile(() => true);
+    const { c, passes } = connection();
+    writer.enqueue(c, Buffer.from('x'));
+    await turn();
+    expect(passes).toEqual([]);
+    writer.enqueue(c, Buffer.from('y'));
+    await turn();
+    expect(passes).toEqual([['x', 'y']]);
+    // Nothing else comes: a held pass writes after HOLD_MS anyway.
+    writer.enqueue(c, Buffer.from('z'));
+    await turn();
+    expect(passes).toHaveLength(1);
+    const held = Date.now();
+    while (passes.length === 1 && Date.now() - held < 1000) await new Promise((r) => setTimeout(r, 1));
+    expect(passes).toEqual([['x', 'y'], ['z']]);
+  });
+});
