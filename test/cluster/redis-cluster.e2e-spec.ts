@@ -232,23 +232,12 @@ describe('Redis Cluster mode', () => {
       for (let i = 0; !stopping; i++) {
         const room = loop[i % loop.length];
         const id = `${name}-f${i}`;
-        for (;;) {
-          const from = m.frames.length;
-          m.send({ type: 'message', room, content: id, id });
-          const f = await m.find(
-            (f) => (f.type === 'ack' && f.id === id) || (f.type === 'error' && f.ref === id),
-            `ack ${id}`,
-            15_000,
-            from,
-          );
-          if (f.type === 'ack') {
-            acked.set(id, { room, seq: f.seq as number, at: Date.now() });
-            break;
-          }
-          expect(f.code).toBe('unavailable');
-          unavailable++;
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        const ack = await m.sayUntilAcked(room, id, {
+          answerTimeoutMs: 15_000,
+          retryDelayMs: 50,
+          onUnavailable: () => unavailable++,
+        });
+        acked.set(id, { room, seq: ack.seq as number, at: Date.now() });
       }
     };
     // A member of a room on the shard that fails over: it drops out at the kill and resumes on the

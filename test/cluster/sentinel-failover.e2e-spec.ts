@@ -86,24 +86,13 @@ describe('a Sentinel failover with REDIS_MIN_REPLICAS=1', () => {
     const publish = async (p: TestClient, name: string) => {
       for (let i = 1; !stopping; i++) {
         const id = `${name}-${i}`;
-        for (;;) {
-          const from = p.frames.length;
-          p.send({ type: 'message', room: ROOM, content: id, id });
-          const f = await p.find(
-            (f) => (f.type === 'ack' && f.id === id) || (f.type === 'error' && f.ref === id),
-            `ack ${id}`,
-            15_000,
-            from,
-          );
-          if (f.type === 'ack') {
-            acked.set(id, f.seq as number);
-            ackCount.set(name, ackedBy(name) + 1);
-            break;
-          }
-          expect(f.code).toBe('unavailable');
-          unavailable++;
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        const ack = await p.sayUntilAcked(ROOM, id, {
+          answerTimeoutMs: 15_000,
+          retryDelayMs: 50,
+          onUnavailable: () => unavailable++,
+        });
+        acked.set(id, ack.seq as number);
+        ackCount.set(name, ackedBy(name) + 1);
       }
     };
     const running = [publish(publishers[0], 'pa'), publish(publishers[1], 'pb')];
