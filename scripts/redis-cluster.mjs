@@ -5,11 +5,11 @@
 //
 // Each node runs in its own temporary directory with `--cluster-enabled yes`; `redis-cli --cluster
 // create ... --cluster-replicas 1 --cluster-yes` assigns the slots. Everything is stopped by PID.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { killByPid, startRedisServer, withAdmin } from './redis-process.mjs';
 
 /**
  * Six cluster nodes on `firstPort`..`firstPort + 5` (their cluster bus on port + 10000). A master is
@@ -204,10 +204,7 @@ export class RedisClusterSet {
     const proc = this.procs.get(port);
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     this.procs.delete(port);
-    await new Promise((resolve) => {
-      proc.once('exit', () => resolve(undefined));
-      process.kill(/** @type {number} */ (proc.pid), 'SIGKILL');
-    });
+    await killByPid(proc);
   }
 
   /**
@@ -239,26 +236,11 @@ export class RedisClusterSet {
    * One command connection to a node, closed afterwards.
    * @template T
    * @param {number} port
-   * @param {(r: Redis) => Promise<T>} run
+   * @param {(r: import('ioredis').Redis) => Promise<T>} run
    * @returns {Promise<T>}
    */
-  async admin(port, run) {
-    const r = new Redis({
-      port,
-      host: '127.0.0.1',
-      ...(this.password !== undefined ? { password: this.password } : {}),
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      connectTimeout: 1000,
-    });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      return await run(r);
-    } finally {
-      r.disconnect();
-    }
+  admin(port, run) {
+    return withAdmin(port, run, { password: this.password, connectTimeout: 1000 });
   }
 
   /** Stops every node by PID (SIGKILL) and removes the directory. */
@@ -273,7 +255,7 @@ export class RedisClusterSet {
   }
 
   /**
-   * @param {Redis} r
+   * @param {import('ioredis').Redis} r
    * @returns {Promise<{ port: number; slots: number; id: string }[]>}
    */
   async mastersSeenBy(r) {
@@ -321,41 +303,12 @@ export class RedisClusterSet {
       'no',
       ...(this.password !== undefined ? ['--requirepass', this.password, '--masterauth', this.password] : []),
     ];
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.procs.set(port, proc);
-    let out = '';
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => fail(new Error(`redis-server on port ${port} not ready in ${timeoutMs} ms:\n${out}`)),
-        timeoutMs,
-      );
-      /** @param {Error} err */
-      const fail = (err) => {
-        clearTimeout(timer);
-        proc.stdout.off('data', onData);
-        this.procs.delete(port);
-        reject(err);
-      };
-      /** @param {Buffer} chunk */
-      const onData = (chunk) => {
-        out += chunk.toString();
-        if (out.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          proc.stdout.off('data', onData);
-          proc.off('exit', onExit);
-          resolve(undefined);
-        }
-      };
-      /** @param {number | null} code */
-      const onExit = (code) =>
-        fail(new Error(`redis-server on port ${port} exited (${code}) while starting:\n${out}`));
-      proc.stdout.on('data', onData);
-      proc.stderr.on('data', (/** @type {Buffer} */ c) => (out += c.toString()));
-      proc.once('exit', onExit);
-    });
-    // Keep draining its output so that a full pipe never blocks it.
-    proc.stdout.resume();
-    proc.stderr.resume();
+    try {
+      await startRedisServer(args, port, timeoutMs, (proc) => this.procs.set(port, proc));
+    } catch (err) {
+      this.procs.delete(port);
+      throw err;
+    }
   }
 }
 

@@ -3,7 +3,6 @@ import {
   Conditions,
   connectAs as connect,
   deleteKeys,
-  type Frame,
   join as joinRoom,
   poll,
   PrivateRedis,
@@ -32,31 +31,13 @@ class ReliableSender {
 
   /** Sends `id` until acked; returns its seq. */
   async send(id: string, deadlineMs = 20000): Promise<number> {
-    const deadline = Date.now() + deadlineMs;
-    for (;;) {
-      const from = this.c.frames.length;
-      this.c.send({ type: 'message', room: this.room, content: id, id });
-      const answer = await this.answer(id, from, 5000);
-      if (answer.type === 'ack') {
-        this.acked.set(id, answer.seq as number);
-        this.progress.poke();
-        return answer.seq as number;
-      }
-      expect(answer.code).toBe('unavailable');
-      this.unavailable++;
-      if (Date.now() > deadline) throw new Error(`${id} not acked in time`);
-      await new Promise((r) => setTimeout(r, 100)); // a client's retry delay, not a wait
-    }
-  }
-
-  /** The ack or error answering `id` among the frames after `from` (not consumed: retries reuse the id). */
-  private answer(id: string, from: number, timeoutMs: number): Promise<Frame> {
-    return this.c.find(
-      (f) => (f.type === 'ack' && f.id === id) || (f.type === 'error' && f.ref === id),
-      `the answer to ${id}`,
-      timeoutMs,
-      from,
-    );
+    const ack = await this.c.sayUntilAcked(this.room, id, {
+      deadlineMs,
+      onUnavailable: () => this.unavailable++,
+    });
+    this.acked.set(id, ack.seq as number);
+    this.progress.poke();
+    return ack.seq as number;
   }
 
   get client(): TestClient {

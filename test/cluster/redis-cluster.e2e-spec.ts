@@ -1,18 +1,16 @@
-import { ClientProxyFactory, Transport } from '@nestjs/microservices';
-import { lastValueFrom } from 'rxjs';
 import { RedisKeys } from '../../src/cluster/redis/keys.js';
 import { keySlot } from '../../src/cluster/redis/slot.js';
-import { hubPublishChannel } from '../../src/push/hub-publish-channel.js';
 import {
   connectAs as connect,
+  connectWithTicket,
+  emitHubPublish,
   GatewayProcess,
   poll,
   range,
   readyz,
   RedisClusterSet,
   seqs,
-  TestClient,
-  userToken,
+  type TestClient,
   uniquePrefix,
 } from '../harness/index.js';
 import { WebhookReceiver } from '../events/webhook-receiver.js';
@@ -148,18 +146,10 @@ describe('Redis Cluster mode', () => {
 
   /** A hub.publish emitted through one node (classic PUBLISH; the cluster bus carries it). */
   async function hubPublish(port: number, room: string, id: string): Promise<void> {
-    const proxy = ClientProxyFactory.create({
-      transport: Transport.REDIS,
-      options: { host: '127.0.0.1', port },
-    });
-    try {
-      await proxy.connect();
-      await lastValueFrom(proxy.emit(hubPublishChannel(prefix), { room, content: 'svc', id, sender: 'svc' }));
+    await emitHubPublish({ host: '127.0.0.1', port }, prefix, { room, id }, async () => {
       for (const m of [ma, mb])
         await m.find((f) => f.type === 'message' && f.id === id, `hub.publish ${id}`, 10_000);
-    } finally {
-      await proxy.close();
-    }
+    });
   }
 
   it('spreads 200 rooms over three shards: reach 1.0, one seq per room, resume, presence, shard channels', async () => {
@@ -204,13 +194,7 @@ describe('Redis Cluster mode', () => {
     await hubPublish(set.ports[0], ROOMS[7], 'svc-1');
 
     // A ticket issued by one instance opens a connection on the other (tickets live in the cluster).
-    const res = await fetch(`${a.httpUrl}/api/ws-ticket`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${userToken('ticketed')}` },
-    });
-    expect(res.status).toBe(200);
-    const { ticket } = (await res.json()) as { ticket: string };
-    track(await TestClient.connect(`${b.wsUrl}?ticket=${encodeURIComponent(ticket)}`));
+    track(await connectWithTicket(a, b, 'ticketed'));
 
     // The event stream ({events} slot) fed the webhooks: each acked message (600, and svc-1) under its
     // (room, epoch, seq), appended by the broker after its script; presence events decided in Lua there.
@@ -248,23 +232,12 @@ describe('Redis Cluster mode', () => {
       for (let i = 0; !stopping; i++) {
         const room = loop[i % loop.length];
         const id = `${name}-f${i}`;
-        for (;;) {
-          const from = m.frames.length;
-          m.send({ type: 'message', room, content: id, id });
-          const f = await m.find(
-            (f) => (f.type === 'ack' && f.id === id) || (f.type === 'error' && f.ref === id),
-            `ack ${id}`,
-            15_000,
-            from,
-          );
-          if (f.type === 'ack') {
-            acked.set(id, { room, seq: f.seq as number, at: Date.now() });
-            break;
-          }
-          expect(f.code).toBe('unavailable');
-          unavailable++;
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        const ack = await m.sayUntilAcked(room, id, {
+          answerTimeoutMs: 15_000,
+          retryDelayMs: 50,
+          onUnavailable: () => unavailable++,
+        });
+        acked.set(id, { room, seq: ack.seq as number, at: Date.now() });
       }
     };
     // A member of a room on the shard that fails over: it drops out at the kill and resumes on the

@@ -33,22 +33,8 @@ afterEach(async () => {
 });
 
 /** Sends `content` until it is acked (Redis may still be coming back); returns the ack's seq. */
-async function sendAcked(c: TestClient, room: string, content: string, deadlineMs = 15_000): Promise<number> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const from = c.frames.length;
-    c.send({ type: 'message', room, content, id: content });
-    const answer = await c.find(
-      (f) => (f.type === 'ack' && f.id === content) || (f.type === 'error' && f.ref === content),
-      `the answer to ${content}`,
-      5000,
-      from,
-    );
-    if (answer.type === 'ack') return answer.seq as number;
-    expect(answer.code).toBe('unavailable');
-    if (Date.now() > deadline) throw new Error(`${content} not acked in time`);
-    await new Promise((r) => setTimeout(r, 100)); // a client's retry delay, not a wait
-  }
+async function sendAcked(c: TestClient, room: string, content: string): Promise<number> {
+  return (await c.sayUntilAcked(room, content, { deadlineMs: 15_000 })).seq as number;
 }
 
 async function ready(g: GatewayProcess): Promise<boolean> {

@@ -1,8 +1,7 @@
-import { ClientProxyFactory, Transport } from '@nestjs/microservices';
-import { lastValueFrom } from 'rxjs';
-import { hubPublishChannel } from '../../src/push/hub-publish-channel.js';
 import {
   connectAs as connect,
+  connectWithTicket,
+  emitHubPublish,
   GatewayProcess,
   join as joinRoom,
   poll,
@@ -11,9 +10,8 @@ import {
   SENTINEL_MASTER,
   SentinelSet,
   seqs,
-  TestClient,
+  type TestClient,
   uniquePrefix,
-  userToken,
 } from '../harness/index.js';
 
 const ROOM = 'ha';
@@ -56,13 +54,7 @@ describe('a Sentinel failover with REDIS_MIN_REPLICAS=1', () => {
   });
 
   it('keeps tickets in Redis: one issued by an instance opens a connection on the other', async () => {
-    const res = await fetch(`${a.httpUrl}/api/ws-ticket`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${userToken('ticketed')}` },
-    });
-    expect(res.status).toBe(200);
-    const { ticket } = (await res.json()) as { ticket: string };
-    track(await TestClient.connect(`${b.wsUrl}?ticket=${encodeURIComponent(ticket)}`));
+    track(await connectWithTicket(a, b, 'ticketed'));
   });
 
   it('loses no acked message and delivers each once, in order, on both instances', async () => {
@@ -94,24 +86,13 @@ describe('a Sentinel failover with REDIS_MIN_REPLICAS=1', () => {
     const publish = async (p: TestClient, name: string) => {
       for (let i = 1; !stopping; i++) {
         const id = `${name}-${i}`;
-        for (;;) {
-          const from = p.frames.length;
-          p.send({ type: 'message', room: ROOM, content: id, id });
-          const f = await p.find(
-            (f) => (f.type === 'ack' && f.id === id) || (f.type === 'error' && f.ref === id),
-            `ack ${id}`,
-            15_000,
-            from,
-          );
-          if (f.type === 'ack') {
-            acked.set(id, f.seq as number);
-            ackCount.set(name, ackedBy(name) + 1);
-            break;
-          }
-          expect(f.code).toBe('unavailable');
-          unavailable++;
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        const ack = await p.sayUntilAcked(ROOM, id, {
+          answerTimeoutMs: 15_000,
+          retryDelayMs: 50,
+          onUnavailable: () => unavailable++,
+        });
+        acked.set(id, ack.seq as number);
+        ackCount.set(name, ackedBy(name) + 1);
       }
     };
     const running = [publish(publishers[0], 'pa'), publish(publishers[1], 'pb')];
@@ -144,22 +125,12 @@ describe('a Sentinel failover with REDIS_MIN_REPLICAS=1', () => {
     );
     // The Nest microservice transport followed the failover too: a hub.publish emitted to the new
     // master (through the sentinels) reaches the room.
-    const proxy = ClientProxyFactory.create({
-      transport: Transport.REDIS,
-      options: {
-        sentinels: set.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })),
-        name: SENTINEL_MASTER,
-      },
-    });
-    try {
-      await proxy.connect();
-      await lastValueFrom(
-        proxy.emit(hubPublishChannel(prefix), { room: ROOM, content: 'svc', id: 'svc-1', sender: 'svc' }),
-      );
-      await members[0].find((f) => f.type === 'message' && f.id === 'svc-1', 'the hub.publish event', 10_000);
-    } finally {
-      await proxy.close();
-    }
+    await emitHubPublish(
+      { sentinels: set.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })), name: SENTINEL_MASTER },
+      prefix,
+      { room: ROOM, id: 'svc-1' },
+      () => members[0].find((f) => f.type === 'message' && f.id === 'svc-1', 'the hub.publish event', 10_000),
+    );
     stopping = true;
     await Promise.all(running);
 

@@ -1,19 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { brokerContract, Recorder } from './broker.contract.js';
+import { Recorder } from './broker.contract.js';
 import { msg, range, uniqueName } from './contract-kit.js';
-import { idempotencyContract } from './idempotency.contract.js';
-import { presenceContract } from './presence.contract.js';
-import { usersContract } from './users.contract.js';
-import { RedisNamespace } from './redis-test-kit.js';
+import { brokerIn, presenceIn, redisContracts, RedisNamespace, usersIn } from './redis-test-kit.js';
 import { poll } from '../harness/wait.js';
 import { RedisClusterSet } from '../harness/redis-cluster.js';
 import { RedisKeys } from '../../src/cluster/redis/keys.js';
 import { keySlot } from '../../src/cluster/redis/slot.js';
-import { RedisBroker } from '../../src/cluster/redis/redis-broker.js';
-import { RedisDedup } from '../../src/cluster/redis/redis-dedup.js';
-import { RedisPresence } from '../../src/cluster/redis/redis-presence.js';
 import { RedisRevocations } from '../../src/cluster/redis/redis-revocations.js';
-import { RedisUsers } from '../../src/cluster/redis/redis-users.js';
 import { EventStreamWriter } from '../../src/cluster/redis/event-stream.js';
 import { RedisPresenceTracker } from '../../src/cluster/redis/redis-presence-tracker.js';
 import type { Principal } from '../../src/auth/principal.js';
@@ -31,57 +24,7 @@ afterAll(() => set.dispose());
 
 const namespace = () => RedisNamespace.onCluster(set.nodeList);
 
-async function brokerIn(ns: RedisNamespace, historySize = 5, eventsMaxlen = 0): Promise<RedisBroker> {
-  const broker = new RedisBroker(
-    { ...ns.settings(), historySize, roomTtlMs: 60000, eventsMaxlen },
-    await ns.connection(),
-  );
-  ns.track(() => broker.close());
-  await poll(() => broker.isHealthy(), 5000, 'broker connected');
-  return broker;
-}
-
-async function presenceIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisPresence> {
-  const p = new RedisPresence(
-    { keyPrefix: ns.prefix, ttlMs, presenceMaxMembers: 1000 },
-    await ns.connection(),
-  );
-  ns.track(() => p.close());
-  return p;
-}
-
-async function usersIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisUsers> {
-  const u = new RedisUsers(ns.prefix, ttlMs, await ns.connection());
-  ns.track(() => u.close());
-  return u;
-}
-
-brokerContract('redis cluster', () => {
-  const ns = namespace();
-  return { create: (historySize) => brokerIn(ns, historySize), dispose: () => ns.dispose() };
-});
-
-presenceContract('redis cluster', () => {
-  const ns = namespace();
-  return { create: () => presenceIn(ns), dispose: () => ns.dispose() };
-});
-
-idempotencyContract('redis cluster', () => {
-  const ns = namespace();
-  return {
-    create: async () => {
-      const d = new RedisDedup(ns.prefix, await ns.connection());
-      ns.track(() => d.close());
-      return d;
-    },
-    dispose: () => ns.dispose(),
-  };
-});
-
-usersContract('redis cluster', () => {
-  const ns = namespace();
-  return { create: () => usersIn(ns), dispose: () => ns.dispose() };
-});
+redisContracts('redis cluster', namespace);
 
 /** A room on each of the three masters (the first of each, checked with the cluster's CLUSTER KEYSLOT). */
 async function roomsOnEveryShard(ns: RedisNamespace): Promise<string[]> {

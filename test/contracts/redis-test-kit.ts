@@ -1,7 +1,12 @@
 /** Test-only helpers for the Redis implementations (nothing in the app imports this file). */
 import { Logger } from '@nestjs/common';
+import { brokerContract } from './broker.contract.js';
 import { uniqueName } from './contract-kit.js';
+import { idempotencyContract } from './idempotency.contract.js';
+import { presenceContract } from './presence.contract.js';
+import { usersContract } from './users.contract.js';
 import { deleteKeys, SHARED_REDIS_URL } from '../harness/redis.js';
+import { poll } from '../harness/wait.js';
 import type { RedisClusterConfig } from '../../src/config/config.js';
 import {
   openRedis,
@@ -9,6 +14,10 @@ import {
   SharedConnection,
   waitReady,
 } from '../../src/cluster/redis/connection.js';
+import { RedisBroker } from '../../src/cluster/redis/redis-broker.js';
+import { RedisDedup } from '../../src/cluster/redis/redis-dedup.js';
+import { RedisPresence } from '../../src/cluster/redis/redis-presence.js';
+import { RedisUsers } from '../../src/cluster/redis/redis-users.js';
 
 /**
  * A unique key prefix, the connections opened under it, and the removal of every key under it (on
@@ -56,4 +65,61 @@ export class RedisNamespace {
     for (const s of this.shared) if (s.redis.status !== 'end') s.redis.disconnect(false);
     if (this.cluster === undefined) await deleteKeys(this.url, this.prefix);
   }
+}
+
+// Each seam as one gateway instance would have it in `ns`: its own connections, closed by `ns.dispose()`.
+
+/** A broker with its own command and subscriber connections, resolved once it is healthy. */
+export async function brokerIn(ns: RedisNamespace, historySize = 5, eventsMaxlen = 0): Promise<RedisBroker> {
+  const broker = new RedisBroker(
+    { ...ns.settings(), historySize, roomTtlMs: 60000, eventsMaxlen },
+    await ns.connection(),
+  );
+  ns.track(() => broker.close());
+  await poll(() => broker.isHealthy(), 5000, 'broker connected');
+  return broker;
+}
+
+export async function presenceIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisPresence> {
+  const p = new RedisPresence(
+    { keyPrefix: ns.prefix, ttlMs, presenceMaxMembers: 1000 },
+    await ns.connection(),
+  );
+  ns.track(() => p.close());
+  return p;
+}
+
+export async function usersIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisUsers> {
+  const u = new RedisUsers(ns.prefix, ttlMs, await ns.connection());
+  ns.track(() => u.close());
+  return u;
+}
+
+export async function dedupIn(ns: RedisNamespace): Promise<RedisDedup> {
+  const d = new RedisDedup(ns.prefix, await ns.connection());
+  ns.track(() => d.close());
+  return d;
+}
+
+/**
+ * The broker, presence, idempotency and users contracts against one Redis flavour (one Redis, a
+ * Redis Cluster): each suite in a fresh namespace from `namespace`, named `name` in the suite titles.
+ */
+export function redisContracts(name: string, namespace: () => RedisNamespace): void {
+  brokerContract(name, () => {
+    const ns = namespace();
+    return { create: (historySize) => brokerIn(ns, historySize), dispose: () => ns.dispose() };
+  });
+  presenceContract(name, () => {
+    const ns = namespace();
+    return { create: () => presenceIn(ns), dispose: () => ns.dispose() };
+  });
+  idempotencyContract(name, () => {
+    const ns = namespace();
+    return { create: () => dedupIn(ns), dispose: () => ns.dispose() };
+  });
+  usersContract(name, () => {
+    const ns = namespace();
+    return { create: () => usersIn(ns), dispose: () => ns.dispose() };
+  });
 }

@@ -1,71 +1,17 @@
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { brokerContract, Recorder } from './broker.contract.js';
+import { Recorder } from './broker.contract.js';
 import { BrokerUnavailableError } from '../../src/cluster/broker.js';
 import { msg, uniqueName } from './contract-kit.js';
 import { poll } from '../harness/wait.js';
-import { idempotencyContract } from './idempotency.contract.js';
-import { presenceContract } from './presence.contract.js';
 import { RedisKeys } from '../../src/cluster/redis/keys.js';
 import { RedisBroker } from '../../src/cluster/redis/redis-broker.js';
-import { RedisDedup } from '../../src/cluster/redis/redis-dedup.js';
-import { RedisPresence } from '../../src/cluster/redis/redis-presence.js';
-import { RedisUsers } from '../../src/cluster/redis/redis-users.js';
-import { usersContract } from './users.contract.js';
-import { RedisNamespace } from './redis-test-kit.js';
+import { brokerIn, presenceIn, redisContracts, RedisNamespace, usersIn } from './redis-test-kit.js';
 import { openRedis, quit, SharedConnection } from '../../src/cluster/redis/connection.js';
 
 Logger.overrideLogger(false);
 
-/** A broker as one gateway instance would have it: its own command and subscriber connections. */
-async function brokerIn(ns: RedisNamespace, historySize = 5): Promise<RedisBroker> {
-  const broker = new RedisBroker({ ...ns.settings(), historySize, roomTtlMs: 60000 }, await ns.connection());
-  ns.track(() => broker.close());
-  await poll(() => broker.isHealthy(), 3000, 'broker connected');
-  return broker;
-}
-
-async function presenceIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisPresence> {
-  const p = new RedisPresence(
-    { keyPrefix: ns.prefix, ttlMs, presenceMaxMembers: 1000 },
-    await ns.connection(),
-  );
-  ns.track(() => p.close());
-  return p;
-}
-
-brokerContract('redis', () => {
-  const ns = new RedisNamespace();
-  return { create: (historySize) => brokerIn(ns, historySize), dispose: () => ns.dispose() };
-});
-
-presenceContract('redis', () => {
-  const ns = new RedisNamespace();
-  return { create: () => presenceIn(ns), dispose: () => ns.dispose() };
-});
-
-idempotencyContract('redis', () => {
-  const ns = new RedisNamespace();
-  return {
-    create: async () => {
-      const d = new RedisDedup(ns.prefix, await ns.connection());
-      ns.track(() => d.close());
-      return d;
-    },
-    dispose: () => ns.dispose(),
-  };
-});
-
-async function usersIn(ns: RedisNamespace, ttlMs = 30000): Promise<RedisUsers> {
-  const u = new RedisUsers(ns.prefix, ttlMs, await ns.connection());
-  ns.track(() => u.close());
-  return u;
-}
-
-usersContract('redis', () => {
-  const ns = new RedisNamespace();
-  return { create: () => usersIn(ns), dispose: () => ns.dispose() };
-});
+redisContracts('redis', () => new RedisNamespace());
 
 describe('RedisUsers across instances', () => {
   let ns: RedisNamespace;

@@ -1,3 +1,6 @@
+import { ClientProxyFactory, type RedisOptions, Transport } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { hubPublishChannel } from '../../src/push/hub-publish-channel.js';
 import { startApp, type TestApp } from './app.js';
 import { deleteKeys, SHARED_REDIS_URL, uniquePrefix } from './redis.js';
 import { userToken } from './tokens.js';
@@ -50,4 +53,43 @@ export function range(from: number, to: number): number[] {
 /** Connects a user (with a display name) to any instance: they all verify the test secret. */
 export function connectAs(url: string, user: string, name = user): Promise<TestClient> {
   return TestClient.connect(url, { token: userToken(user, { name }) });
+}
+
+/**
+ * Asks `issuer` for a WebSocket ticket (POST /api/ws-ticket with `user`'s token) and opens a
+ * connection with it on `redeemer`: with tickets in Redis, any instance redeems another's.
+ */
+export async function connectWithTicket(
+  issuer: { httpUrl: string },
+  redeemer: { wsUrl: string },
+  user: string,
+): Promise<TestClient> {
+  const res = await fetch(`${issuer.httpUrl}/api/ws-ticket`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${userToken(user)}` },
+  });
+  if (res.status !== 200) throw new Error(`POST /api/ws-ticket answered ${res.status}: ${await res.text()}`);
+  const { ticket } = (await res.json()) as { ticket: string };
+  return TestClient.connect(`${redeemer.wsUrl}?ticket=${encodeURIComponent(ticket)}`);
+}
+
+/**
+ * Emits a hub.publish of `id` to `room` (content and sender `svc`) through the Nest Redis transport
+ * connected to `redis` (a node, or the sentinels), for the gateways under key prefix `prefix`;
+ * `delivered` (the test's wait for the message) runs before the transport closes.
+ */
+export async function emitHubPublish(
+  redis: RedisOptions['options'],
+  prefix: string,
+  { room, id }: { room: string; id: string },
+  delivered: () => Promise<unknown>,
+): Promise<void> {
+  const proxy = ClientProxyFactory.create({ transport: Transport.REDIS, options: redis });
+  try {
+    await proxy.connect();
+    await lastValueFrom(proxy.emit(hubPublishChannel(prefix), { room, content: 'svc', id, sender: 'svc' }));
+    await delivered();
+  } finally {
+    await proxy.close();
+  }
 }

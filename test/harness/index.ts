@@ -6,7 +6,8 @@
 //   app              startApp (in process, logs captured on request), LogCapture
 //   gateway-process  GatewayProcess (the one launcher of dist/main.js)
 //   redis            SHARED_REDIS_URL, uniquePrefix, deleteKeys, PrivateRedis
-//   cluster          Cluster (in-process instances on one Redis prefix), seqs, range
+//   cluster          Cluster (in-process instances on one Redis prefix), seqs, range, connectAs,
+//                    connectWithTicket (ticket from one instance, redeemed on another), emitHubPublish
 //   net              freePort, post, readyz
 //   sentinel         SentinelSet (master, replica, three sentinels), SENTINEL_MASTER
 //   redis-cluster    RedisClusterSet (three masters, three replicas on the test's ports; kill, failedOver)

@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { startRedisServer } from '../../scripts/redis-process.mjs';
 import { freePort } from './net.js';
 
 /** The shared Redis of the test machine (never flushed: every test works under its own prefix). */
@@ -61,37 +62,7 @@ export class PrivateRedis {
     args.push(
       ...(this.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     );
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => fail(new Error(`redis-server on port ${this.port} not ready in ${timeoutMs} ms:\n${out}`)),
-        timeoutMs,
-      );
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        proc.stdout.off('data', onData);
-        reject(err);
-      };
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          proc.stdout.off('data', onData);
-          proc.off('exit', onExit);
-          resolve();
-        }
-      };
-      const onExit = (code: number | null) =>
-        fail(new Error(`redis-server exited (${code}) while starting:\n${out}`));
-      proc.stdout.on('data', onData);
-      proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-      proc.once('exit', onExit);
-    });
-    // Keep draining its output so that a full pipe never blocks it.
-    proc.stdout.resume();
-    proc.stderr.resume();
+    await startRedisServer(args, this.port, timeoutMs, (proc) => (this.proc = proc));
   }
 
   /** SIGSTOP / SIGCONT: the server hangs (its port still accepts connections) and resumes. */

@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { killByPid, withAdmin } from '../../scripts/redis-process.mjs';
 import { freePort } from './net.js';
 import { PrivateRedis } from './redis.js';
 import { poll } from './wait.js';
@@ -115,34 +116,12 @@ export class SentinelSet {
   }
 
   /** One command connection to a node of the set, closed afterwards. */
-  async admin<T>(port: number, run: (r: Redis) => Promise<T>): Promise<T> {
-    const r = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      return await run(r);
-    } finally {
-      r.disconnect();
-    }
+  admin<T>(port: number, run: (r: Redis) => Promise<T>): Promise<T> {
+    return withAdmin(port, run);
   }
 
   async dispose(): Promise<void> {
-    await Promise.all(
-      this.sentinels.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) return resolve();
-            p.once('exit', () => resolve());
-            process.kill(p.pid!, 'SIGKILL');
-          }),
-      ),
-    );
+    await Promise.all(this.sentinels.map((p) => killByPid(p)));
     await Promise.all([this.master.dispose(), this.replica.dispose()]);
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -27,6 +27,20 @@ let barriers = 0;
  * of a type (and predicate) or for the close. To show that a frame did NOT come, wait for a later
  * frame that would have followed it (`roundTrip`, or a marker message in the same room).
  */
+/** How `sayUntilAcked` retries a message answered `unavailable`. */
+export interface RetryOptions {
+  /** The message's content; its id by default. */
+  content?: string;
+  /** How long each send waits for its ack or error. */
+  answerTimeoutMs?: number;
+  /** The pause before sending it again (a client's retry delay). */
+  retryDelayMs?: number;
+  /** Gives up after an `unavailable` answer once this long has passed since the first send. */
+  deadlineMs?: number;
+  /** Called on each `unavailable` answer. */
+  onUnavailable?: () => void;
+}
+
 export class TestClient {
   readonly frames: Frame[] = [];
   closeEvent: { code: number; reason: string } | null = null;
@@ -171,6 +185,31 @@ export class TestClient {
     );
     if (f.type === 'error') throw new Error(`message ${id} refused: ${JSON.stringify(f)}`);
     return f;
+  }
+
+  /**
+   * Sends message `id` to `room` and sends it again with the same id while it is answered
+   * `unavailable` (Redis down or failing over), as a well-behaved client does; resolves with the ack.
+   * Any other error, or an `unavailable` past the deadline, rejects.
+   */
+  async sayUntilAcked(room: string, id: string, options: RetryOptions = {}): Promise<Frame> {
+    const { content = id, answerTimeoutMs = 5000, retryDelayMs = 100, deadlineMs = Infinity } = options;
+    const deadline = Date.now() + deadlineMs;
+    for (;;) {
+      const from = this.frames.length;
+      this.send({ type: 'message', room, content, id });
+      const f = await this.find(
+        (f) => (f.type === 'ack' && f.id === id) || (f.type === 'error' && f.ref === id),
+        `the answer to ${id}`,
+        answerTimeoutMs,
+        from,
+      );
+      if (f.type === 'ack') return f;
+      if (f.code !== 'unavailable') throw new Error(`message ${id} refused: ${JSON.stringify(f)}`);
+      options.onUnavailable?.();
+      if (Date.now() > deadline) throw new Error(`${id} not acked in time`);
+      await new Promise((r) => setTimeout(r, retryDelayMs)); // a client's retry delay, not a wait
+    }
   }
 
   close(): void {

@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { Conditions } from '../harness/index.js';
 
+/** The secret the hook specs' gateways sign with and their backends check (HOOK_SECRET). */
+export const HOOK_SECRET = 'hook-secret-for-the-tests-0123456789abcdef';
+
 /** One request the backend received, with its signature checked here, independently of the gateway's code. */
 export interface HookCall {
   hook: string;
@@ -43,7 +46,7 @@ export class HookBackend {
     readonly secret: string,
   ) {}
 
-  static async start(secret: string): Promise<HookBackend> {
+  static async start(secret = HOOK_SECRET): Promise<HookBackend> {
     let backend: HookBackend | null = null;
     const server = createServer((req, res) => void backend!.handle(req, res));
     backend = new HookBackend(server, secret);
@@ -58,6 +61,11 @@ export class HookBackend {
 
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+  }
+
+  /** A gateway's environment for calling this backend with `hooks` (HOOKS), `extra` on top. */
+  env(hooks: string, extra: Record<string, string> = {}): Record<string, string> {
+    return { HOOK_URL: this.url, HOOKS: hooks, HOOK_SECRET: this.secret, ...extra };
   }
 
   callsOf(hook: string, match: (c: HookCall) => boolean = () => true): HookCall[] {
@@ -152,4 +160,18 @@ export class HookBackend {
     }, answer.delayMs);
     this.timers.add(t);
   }
+}
+
+/**
+ * The publish hook's decision on `content` that the specs' backends share: `badword` is denied (code
+ * profanity), `slow:<ms>` allowed after that many ms, `ephemeral` allowed with skipHistory, `darn`
+ * rewritten to `d**n`; anything else allowed.
+ */
+export function moderatePublish(content: string): HookAnswer {
+  if (content.includes('badword'))
+    return { json: { allow: false, code: 'profanity', message: 'mind your words' } };
+  if (content.startsWith('slow:')) return { json: { allow: true }, delayMs: Number(content.split(':')[1]) };
+  if (content === 'ephemeral') return { json: { allow: true, skipHistory: true } };
+  if (content.includes('darn')) return { json: { allow: true, content: content.replaceAll('darn', 'd**n') } };
+  return { json: { allow: true } };
 }

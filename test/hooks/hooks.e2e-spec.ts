@@ -14,9 +14,7 @@ import {
   userToken,
   type TestApp,
 } from '../harness/index.js';
-import { type HookAnswer, HookBackend, type HookCall } from './hook-backend.js';
-
-const SECRET = 'hook-secret-for-the-tests-0123456789abcdef';
+import { type HookAnswer, HookBackend, type HookCall, moderatePublish } from './hook-backend.js';
 
 /** The rules of the backend the main app talks to. */
 function moderation(call: HookCall): HookAnswer {
@@ -34,30 +32,20 @@ function moderation(call: HookCall): HookAnswer {
       return { json: { allow: false, code: 'closed', message: 'the secret room is closed' } };
     return { json: { allow: true } };
   }
-  // publish
+  // publish ('hang' is never answered)
   const content: string = body.content;
-  if (content.includes('badword'))
-    return { json: { allow: false, code: 'profanity', message: 'mind your words' } };
-  if (content.startsWith('slow:')) return { json: { allow: true }, delayMs: Number(content.split(':')[1]) };
-  if (content === 'hang') return 'hang';
-  if (content === 'ephemeral') return { json: { allow: true, skipHistory: true } };
-  if (content.includes('darn')) return { json: { allow: true, content: content.replaceAll('darn', 'd**n') } };
-  return { json: { allow: true } };
+  return content === 'hang' ? 'hang' : moderatePublish(content);
 }
 
 describe('hooks over HTTP', () => {
   let backend: HookBackend;
   let t: TestApp;
   beforeAll(async () => {
-    backend = await HookBackend.start(SECRET);
+    backend = await HookBackend.start();
     backend.rule = moderation;
-    t = await startApp({
-      HOOK_URL: backend.url,
-      HOOKS: 'connect,join,publish',
-      HOOK_SECRET: SECRET,
-      HOOK_TIMEOUT_MS: '5000',
-      RATE_LIMIT_PER_SEC: '1000',
-    });
+    t = await startApp(
+      backend.env('connect,join,publish', { HOOK_TIMEOUT_MS: '5000', RATE_LIMIT_PER_SEC: '1000' }),
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -245,17 +233,12 @@ describe('hooks over HTTP', () => {
 describe('hooks that fail', () => {
   let backend: HookBackend;
   beforeAll(async () => {
-    backend = await HookBackend.start(SECRET);
+    backend = await HookBackend.start();
   });
   afterAll(() => backend.close());
 
-  const env = (extra: Record<string, string> = {}) => ({
-    HOOK_URL: backend.url,
-    HOOKS: 'connect,join,publish',
-    HOOK_SECRET: SECRET,
-    HOOK_TIMEOUT_MS: '300',
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}) =>
+    backend.env('connect,join,publish', { HOOK_TIMEOUT_MS: '300', ...extra });
 
   it('refuses (unavailable) on a timeout, a non-2xx answer or an unreachable backend by default', async () => {
     const t = await startApp(env());

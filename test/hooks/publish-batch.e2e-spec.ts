@@ -1,7 +1,5 @@
 import { join, startApp, TestClient, type TestApp } from '../harness/index.js';
-import { type HookAnswer, HookBackend, type HookCall } from './hook-backend.js';
-
-const SECRET = 'hook-secret-for-the-tests-0123456789abcdef';
+import { HookBackend, type HookCall, moderatePublish } from './hook-backend.js';
 
 /**
  * Holds this process's event loop (the app runs in it) for a moment: the frames the test clients
@@ -12,17 +10,6 @@ function stallOneTurn(ms = 30): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Per message, as the single-call tests' backend: deny a word, rewrite, skip history, delay. */
-function moderation({ body }: HookCall): HookAnswer {
-  const content: string = body.content;
-  if (content.includes('badword'))
-    return { json: { allow: false, code: 'profanity', message: 'mind your words' } };
-  if (content.startsWith('slow:')) return { json: { allow: true }, delayMs: Number(content.split(':')[1]) };
-  if (content === 'ephemeral') return { json: { allow: true, skipHistory: true } };
-  if (content.includes('darn')) return { json: { allow: true, content: content.replaceAll('darn', 'd**n') } };
-  return { json: { allow: true } };
-}
-
 const batches = (backend: HookBackend, match: (c: HookCall) => boolean = () => true) =>
   backend.callsOf('publish/batch', match);
 const ids = (batch: HookCall) => (batch.body.requests as { id: string }[]).map((r) => r.id);
@@ -31,16 +18,16 @@ describe('the publish hook in batches (HOOK_PUBLISH_BATCH)', () => {
   let backend: HookBackend;
   let t: TestApp;
   beforeAll(async () => {
-    backend = await HookBackend.start(SECRET);
-    backend.rule = moderation;
-    t = await startApp({
-      HOOK_URL: backend.url,
-      HOOKS: 'publish',
-      HOOK_SECRET: SECRET,
-      HOOK_PUBLISH_BATCH: '8',
-      HOOK_TIMEOUT_MS: '5000',
-      RATE_LIMIT_PER_SEC: '1000',
-    });
+    backend = await HookBackend.start();
+    // Per message, as the single-call tests' backend: deny a word, rewrite, skip history, delay.
+    backend.rule = ({ body }) => moderatePublish(body.content);
+    t = await startApp(
+      backend.env('publish', {
+        HOOK_PUBLISH_BATCH: '8',
+        HOOK_TIMEOUT_MS: '5000',
+        RATE_LIMIT_PER_SEC: '1000',
+      }),
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -159,7 +146,7 @@ describe('the publish hook in batches (HOOK_PUBLISH_BATCH)', () => {
 describe('batched publish hook calls that fail', () => {
   let backend: HookBackend;
   beforeAll(async () => {
-    backend = await HookBackend.start(SECRET);
+    backend = await HookBackend.start();
   });
   afterAll(() => backend.close());
   afterEach(() => {
@@ -167,15 +154,13 @@ describe('batched publish hook calls that fail', () => {
     backend.batchRule = (call) => backend.answerEach(call);
   });
 
-  const env = (extra: Record<string, string> = {}) => ({
-    HOOK_URL: backend.url,
-    HOOKS: 'publish',
-    HOOK_SECRET: SECRET,
-    HOOK_PUBLISH_BATCH: '8',
-    HOOK_TIMEOUT_MS: '300',
-    RATE_LIMIT_PER_SEC: '1000',
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}) =>
+    backend.env('publish', {
+      HOOK_PUBLISH_BATCH: '8',
+      HOOK_TIMEOUT_MS: '300',
+      RATE_LIMIT_PER_SEC: '1000',
+      ...extra,
+    });
 
   /** Two messages from `c` in one batch; their error frames (or acks) as [ref, code]. */
   async function sendPair(c: TestClient, room: string, prefix: string): Promise<string[][]> {

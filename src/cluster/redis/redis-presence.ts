@@ -3,14 +3,13 @@ import type { UserRef } from '../../protocol/frames.js';
 import type { PresenceStore } from '../presence.js';
 import {
   type BatchCommand,
-  execBatch,
-  firstError,
   isCluster,
   type RedisClient,
   type SharedConnection,
   unavailable,
 } from './connection.js';
 import { RedisKeys } from './keys.js';
+import { LeaseRefresh } from './lease-refresh.js';
 import {
   PRESENCE_ADD_LUA,
   PRESENCE_COUNT_LUA,
@@ -51,8 +50,7 @@ export class RedisPresence implements PresenceStore {
   private readonly redis: ScriptedRedis;
   /** This instance's connections: room -> connection id -> user. */
   private readonly local = new Map<string, Map<string, UserRef>>();
-  private readonly timer: NodeJS.Timeout;
-  private refreshing = false;
+  private readonly refresher: LeaseRefresh;
   private closed = false;
 
   constructor(
@@ -69,8 +67,13 @@ export class RedisPresence implements PresenceStore {
     this.redis.defineCommand('gwPresenceCount', lua(PRESENCE_COUNT_LUA));
     this.redis.defineCommand('gwPresenceMembers', lua(PRESENCE_MEMBERS_LUA));
     this.redis.defineCommand('gwPresenceRefresh', lua(PRESENCE_REFRESH_LUA));
-    this.timer = setInterval(() => void this.refresh(), Math.max(100, Math.floor(options.ttlMs / 3)));
-    this.timer.unref();
+    this.refresher = new LeaseRefresh(
+      this.redis,
+      options.ttlMs,
+      () => this.refreshBatch(),
+      this.logger,
+      'presence refresh',
+    );
   }
 
   async add(room: string, user: UserRef, connectionId: string): Promise<boolean> {
@@ -99,24 +102,19 @@ export class RedisPresence implements PresenceStore {
   }
 
   /** Re-writes this instance's entries with a fresh expiry and expires other instances' stale ones. */
-  async refresh(): Promise<void> {
-    if (this.refreshing || this.closed || this.redis.status !== 'ready') return;
-    this.refreshing = true;
-    try {
-      const batch: BatchCommand[] = [];
-      for (const [room, conns] of this.local) {
-        const args: string[] = [];
-        for (const [connectionId, user] of conns) args.push(user.id, user.name, connectionId);
-        const [key, ...rest] = this.keyArgs(room);
-        batch.push(['gwPresenceRefresh', key as string, ...rest, ...args]);
-      }
-      const failed = firstError(await execBatch(this.redis, batch));
-      if (failed !== null) throw failed;
-    } catch (err) {
-      this.logger.warn(`presence refresh failed: ${(err as Error).message}`);
-    } finally {
-      this.refreshing = false;
+  refresh(): Promise<void> {
+    return this.refresher.run();
+  }
+
+  private refreshBatch(): BatchCommand[] {
+    const batch: BatchCommand[] = [];
+    for (const [room, conns] of this.local) {
+      const args: string[] = [];
+      for (const [connectionId, user] of conns) args.push(user.id, user.name, connectionId);
+      const [key, ...rest] = this.keyArgs(room);
+      batch.push(['gwPresenceRefresh', key as string, ...rest, ...args]);
     }
+    return batch;
   }
 
   private keyArgs(room: string): (string | number)[] {
@@ -143,7 +141,7 @@ export class RedisPresence implements PresenceStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
+    this.refresher.stop();
     this.local.clear();
     await this.shared.release();
   }

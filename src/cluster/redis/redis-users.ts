@@ -2,14 +2,13 @@ import { Logger } from '@nestjs/common';
 import type { UserDirectory, UserPresence } from '../users.js';
 import {
   type BatchCommand,
-  execBatch,
-  firstError,
   isCluster,
   type RedisClient,
   type SharedConnection,
   unavailable,
 } from './connection.js';
 import { RedisKeys } from './keys.js';
+import { LeaseRefresh } from './lease-refresh.js';
 
 // Every script first drops the leases that expired (their instance stopped refreshing them).
 const PRUNE = `
@@ -84,8 +83,7 @@ export class RedisUsers implements UserDirectory {
   private readonly redis: ScriptedRedis;
   /** This instance's leases: user -> connection -> rooms. */
   private readonly local = new Map<string, Map<string, readonly string[]>>();
-  private readonly timer: NodeJS.Timeout;
-  private refreshing = false;
+  private readonly refresher: LeaseRefresh;
   private closed = false;
 
   constructor(
@@ -99,8 +97,13 @@ export class RedisUsers implements UserDirectory {
     this.redis.defineCommand('gwUserRefresh', { numberOfKeys: 2, lua: REFRESH_LUA });
     this.redis.defineCommand('gwUserRelease', { numberOfKeys: 2, lua: RELEASE_LUA });
     this.redis.defineCommand('gwUserLookup', { numberOfKeys: 2, lua: LOOKUP_LUA });
-    this.timer = setInterval(() => void this.refresh(), Math.max(100, Math.floor(ttlMs / 3)));
-    this.timer.unref();
+    this.refresher = new LeaseRefresh(
+      this.redis,
+      ttlMs,
+      () => this.refreshBatch(),
+      this.logger,
+      'user lease refresh',
+    );
   }
 
   async acquire(userId: string, connectionId: string, limit: number): Promise<boolean> {
@@ -134,24 +137,19 @@ export class RedisUsers implements UserDirectory {
   }
 
   /** Re-writes this instance's leases with a fresh expiry (restores them after Redis lost them). */
-  async refresh(): Promise<void> {
-    if (this.refreshing || this.closed || this.redis.status !== 'ready') return;
-    this.refreshing = true;
-    try {
-      const batch: BatchCommand[] = [];
-      for (const [userId, conns] of this.local) {
-        const args: string[] = [];
-        for (const [connectionId, rooms] of conns) args.push(connectionId, JSON.stringify(rooms));
-        const { keys, ttlMs } = this;
-        batch.push(['gwUserRefresh', keys.userLeases(userId), keys.userRooms(userId), ttlMs, ...args]);
-      }
-      const failed = firstError(await execBatch(this.redis, batch));
-      if (failed !== null) throw failed;
-    } catch (err) {
-      this.logger.warn(`user lease refresh failed: ${(err as Error).message}`);
-    } finally {
-      this.refreshing = false;
+  refresh(): Promise<void> {
+    return this.refresher.run();
+  }
+
+  private refreshBatch(): BatchCommand[] {
+    const batch: BatchCommand[] = [];
+    for (const [userId, conns] of this.local) {
+      const args: string[] = [];
+      for (const [connectionId, rooms] of conns) args.push(connectionId, JSON.stringify(rooms));
+      const { keys, ttlMs } = this;
+      batch.push(['gwUserRefresh', keys.userLeases(userId), keys.userRooms(userId), ttlMs, ...args]);
     }
+    return batch;
   }
 
   private async run(script: Script, userId: string, ...args: (string | number)[]): Promise<unknown> {
@@ -170,7 +168,7 @@ export class RedisUsers implements UserDirectory {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
+    this.refresher.stop();
     this.local.clear();
     await this.shared.release();
   }
