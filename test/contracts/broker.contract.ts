@@ -81,6 +81,20 @@ export function brokerContract(name: string, makeFactory: () => BrokerFactory): 
       expect(rec.seqs(room)).toEqual([1, 2]);
     });
 
+    it('with an idempotency key, a retry a turn behind its original (still on its way) is delivered once', async () => {
+      for (let turns = 1; turns <= 3; turns++) {
+        const key = { idempotencyKey: uniqueName('k'), idempotentResultTtlMs: 10000 };
+        const original = broker.publish(msg(room, `x${turns}`, `id-${turns}`), key);
+        for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+        const behind = await broker.publish(msg(room, `x${turns}`, `id-${turns}`), key);
+        expect([(await original).seq, behind.seq]).toEqual([turns, turns]);
+      }
+      expect((await broker.publish(msg(room, 'y'))).seq).toBe(4);
+      await poll(() => rec.seqs(room).length >= 4, 3000, '4 messages');
+      expect(rec.seqs(room)).toEqual([1, 2, 3, 4]);
+      expect((await broker.history(room, 0)).messages.map((m) => m.content)).toEqual(['x1', 'x2', 'x3', 'y']);
+    });
+
     it('hands each message of a subscribed room to the handler once, in seq order, as published', async () => {
       const published = await Promise.all(range(1, 30).map(async (i) => broker.publish(msg(room, `m${i}`))));
       expect(published.map((m) => m.seq).sort((x, y) => x - y)).toEqual(range(1, 30));

@@ -177,7 +177,7 @@ export class PublishBatcher {
         index = indexOf(keys.idem(room, p.idempotencyKey));
         if (p.takeRecord) {
           record = indexOf(keys.record(p.idempotencyKey));
-          argv[5] = senderRecordValue(room);
+          if (argv[5] === '') argv[5] = senderRecordValue(room);
         }
       }
       argv.push(p.head, p.tail, index, p.idempotencyTtlMs, p.store ? 1 : 0, record);

@@ -177,8 +177,12 @@ export class RedisBroker implements Broker {
   /**
    * Publishes a room message. With an idempotency key, the publish script answers a retry under the
    * same key within its TTL with the original seq and does not publish it again, even when the first
-   * attempt's reply was lost (connection dropped or command timed out after Redis had run it); a retry
-   * racing its original on this instance waits for the original instead.
+   * attempt's reply was lost (connection dropped or command timed out after Redis had run it). A
+   * retry racing its original on this instance gets the same answer: in the same batch the script
+   * answers the key's second publication with the first one's seq, and a later batch runs after the
+   * original's on the same connection (a room's commands keep their order, in a Redis Cluster too:
+   * one slot, one node). With REDIS_MIN_REPLICAS, whose publications are not batched, the retry
+   * waits for the original instead.
    * When this instance is subscribed to the room, the promise resolves after the message has been
    * handed to the handler (so a sender sees its message before its ack, as with the memory broker),
    * or after OWN_DELIVERY_WAIT_MS at most.
@@ -189,8 +193,9 @@ export class RedisBroker implements Broker {
     if (key === undefined) return this.publishScript(message, '', 0, skipHistory, false);
     const ttlMs = Math.max(1, options!.idempotentResultTtlMs ?? 0);
     const takeRecord = options!.takeSenderRecord === true && this.takesSenderRecord;
+    if (this.replicas === null) return this.publishScript(message, key, ttlMs, skipHistory, takeRecord);
     return this.inflight.once(`${message.room}\u0000${key}`, () =>
-      this.publishScript(message, key, ttlMs, skipHistory, takeRecord),
+      this.publishScript(message, key, ttlMs, skipHistory, false),
     ) as Promise<RoomMessage>;
   }
 
