@@ -749,10 +749,6 @@ function notesFor(results) {
       }
     }
   }
-  if (results.redis?.ownPinnedToCpu1)
-    notes.push(
-      'The +Redis servers used a redis-server the bench started (no persistence), pinned to CPU 1 with the generator: it stands for a Redis on another host, so it does not take the server core.',
-    );
   const hooked = results.scenarios.hook1000?.gateway?.best;
   const plain = results.scenarios.fanout1000?.gateway?.best;
   if (hooked && plain)
@@ -784,7 +780,9 @@ function notesFor(results) {
     );
   if (results.redis)
     notes.push(
-      `The +Redis servers share one Redis (${results.redis.url}, not pinned, so it runs on either core and takes CPU from the server or the generator; its CPU is the whole process's, other clients' work included). ` +
+      (results.redis.ownPinnedToCpu1
+        ? 'The +Redis servers share one redis-server the bench started for the run (no persistence), pinned to CPU 1 with the generator: it stands for a Redis on another host, so it does not take the server core. '
+        : `The +Redis servers share the Redis at ${results.redis.url} (--redis-url; not pinned, so it runs on either core and takes CPU from the server or the generator; its CPU is the whole process's, other clients' work included). `) +
         'The gateway uses its own REDIS_KEY_PREFIX per start, Socket.IO its own adapter key; their keys are deleted afterwards.',
     );
   if (kinds.has('gateway-rediscluster'))

@@ -322,7 +322,7 @@ function peerTable(results) {
       'server CPU % (process / its core)',
       (x) => `${Math.round(x.serverCpuPct)} / ${Math.round(x.serverCorePct)}`,
     );
-    row("Redis process CPU % (shared Redis; Cluster: the room's master)", (x) =>
+    row("Redis process CPU % (Cluster: the room's master)", (x) =>
       x.redisCpuPct === undefined ? '' : `${Math.round(x.redisCpuPct)}`,
     );
     row('server RSS MB', (x) => fmtNum(x.serverRssMB));
