@@ -25,11 +25,16 @@ function connection(): { c: Connection; passes: string[][] } {
 }
 
 const turn = () => new Promise((r) => setImmediate(r));
-const config = { closeTimeoutMs: 1000, errorWindowMs: 1000, errorLimit: 10 };
+const newWriter = () =>
+  new Writer(new HubCounters(), {} as HubEventBus, {
+    closeTimeoutMs: 1000,
+    errorWindowMs: 1000,
+    errorLimit: 10,
+  });
 
 describe('Writer: the write pass and publications on their way', () => {
   it("writes a turn's frames in one pass at the end of the turn", async () => {
-    const writer = new Writer(new HubCounters(), {} as HubEventBus, config);
+    const writer = newWriter();
     const { c, passes } = connection();
     writer.enqueue(c, Buffer.from('a'));
     writer.enqueue(c, Buffer.from('b'));
@@ -38,7 +43,7 @@ describe('Writer: the write pass and publications on their way', () => {
   });
 
   it('holds a pass once while publications are on their way: the next frame ends the hold, one pass', async () => {
-    const writer = new Writer(new HubCounters(), {} as HubEventBus, config);
+    const writer = newWriter();
     let publishing = true;
     writer.holdPassWhile(() => publishing);
     const { c, passes } = connection();
@@ -53,7 +58,7 @@ describe('Writer: the write pass and publications on their way', () => {
   });
 
   it('holds once only: with publications always on their way, every frame is written by the next pass', async () => {
-    const writer = new Writer(new HubCounters(), {} as HubEventBus, config);
+    const writer = newWriter();
     writer.holdPassWhile(() => true);
     const { c, passes } = connection();
     writer.enqueue(c, Buffer.from('x'));

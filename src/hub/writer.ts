@@ -72,10 +72,12 @@ export class Writer {
       this.dirty.push(c);
     }
     // Outside the `if`: a held pass leaves its connections scheduled, and any new frame ends the hold.
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushAll);
-    }
+    if (!this.flushScheduled) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    this.flushScheduled = true;
+    setImmediate(this.flushAll);
   }
 
   private readonly flushAll = (): void => {
@@ -99,10 +101,7 @@ export class Writer {
   };
 
   private readonly endHold = (): void => {
-    if (!this.flushScheduled && this.held) {
-      this.flushScheduled = true;
-      setImmediate(this.flushAll);
-    }
+    if (this.held && !this.flushScheduled) this.scheduleFlush();
   };
 
   /**
