@@ -128,6 +128,17 @@ export class RedisKeys {
   }
 }
 
+/** The start of a room message's idempotency key (`idempotencyKey(user, 'message', id)`). */
+const MESSAGE_KEY = 'message\u0000';
+
+/**
+ * A sender record's value (RedisKeys.record) for an id taken for `room`, written alike by
+ * RedisDedup.take and by the publish script (which compares it as a string).
+ */
+export function senderRecordValue(room: string): string {
+  return JSON.stringify({ room });
+}
+
 /** The event stream's key (see RedisKeys.eventStream). */
 export function eventStreamKey(prefix: string, cluster = false): string {
   return cluster ? `${prefix}{events}` : `${prefix}events`;
@@ -142,15 +153,5 @@ export function eventStreamKey(prefix: string, cluster = false): string {
  * User and broadcast channels carry the frame's JSON as is.
  */
 export const ROOM_MESSAGE = 'm';
-/** The start of a room message's idempotency key (`idempotencyKey(user, 'message', id)`). */
-const MESSAGE_KEY = 'message\u0000';
-
-/**
- * A sender record's value (RedisKeys.record) for an id taken for `room`, written alike by
- * RedisDedup.take and by the publish script (which compares it as a string).
- */
-export function senderRecordValue(room: string): string {
-  return JSON.stringify({ room });
-}
 export const ROOM_BATCH = 'b';
 export const ROOM_EVENT = 'p';

@@ -188,18 +188,20 @@ export class RedisBroker implements Broker {
    * or after OWN_DELIVERY_WAIT_MS at most.
    */
   publish(message: Omit<RoomMessage, 'seq'>, options?: PublishOptions): Promise<RoomMessage> {
-    const key = options?.idempotencyKey;
+    const key = options?.idempotencyKey ?? '';
+    const ttlMs = key === '' ? 0 : Math.max(1, options!.idempotentResultTtlMs ?? 0);
     const skipHistory = options?.skipHistory === true;
-    if (key === undefined) return this.publishScript(message, '', 0, skipHistory, false);
-    const ttlMs = Math.max(1, options!.idempotentResultTtlMs ?? 0);
-    const takeRecord = options!.takeSenderRecord === true && this.takesSenderRecord;
-    if (this.replicas === null) return this.publishScript(message, key, ttlMs, skipHistory, takeRecord);
+    if (this.replicas === null) {
+      const takeRecord = key !== '' && options!.takeSenderRecord === true && this.takesSenderRecord;
+      return this.publishBatched(message, key, ttlMs, skipHistory, takeRecord);
+    }
+    if (key === '') return this.publishReplicated(message, key, ttlMs, skipHistory);
     return this.inflight.once(`${message.room}\u0000${key}`, () =>
-      this.publishScript(message, key, ttlMs, skipHistory, false),
+      this.publishReplicated(message, key, ttlMs, skipHistory),
     ) as Promise<RoomMessage>;
   }
 
-  private async publishScript(
+  private async publishBatched(
     message: Omit<RoomMessage, 'seq'>,
     key: string,
     ttlMs: number,
@@ -207,9 +209,7 @@ export class RedisBroker implements Broker {
     takeRecord: boolean,
   ): Promise<RoomMessage> {
     const { id, room, time, sender, content } = message;
-    const head = JSON.stringify({ id, room }).slice(0, -1) + ',"seq":';
-    const tail = ',' + JSON.stringify({ time, sender, content }).slice(1);
-    if (this.replicas !== null) return this.publishReplicated(message, key, ttlMs, head, tail, skipHistory);
+    const { head, tail } = jsonAroundSeq(message);
     // Resolves once the batch's messages came back through the subscription (settleBatch).
     const { seq, epoch, elsewhere } = await this.batcher.publish(room, {
       head,
@@ -271,16 +271,15 @@ export class RedisBroker implements Broker {
     return Promise.all([own, ...appended]);
   }
 
-  /** publishScript with REDIS_MIN_REPLICAS > 0: acked once on the replicas (replica-confirmation.ts). */
+  /** publish with REDIS_MIN_REPLICAS > 0: acked once on the replicas (replica-confirmation.ts). */
   private async publishReplicated(
     message: Omit<RoomMessage, 'seq'>,
     key: string,
     ttlMs: number,
-    head: string,
-    tail: string,
     skipHistory: boolean,
   ): Promise<RoomMessage> {
     const { id, room, time, sender, content } = message;
+    const { head, tail } = jsonAroundSeq(message);
     const [published, seq] = await this.replicas!.publish(
       room,
       key,
@@ -614,4 +613,15 @@ export class RedisBroker implements Broker {
 
 function newEpoch(): string {
   return randomBytes(6).toString('base64url');
+}
+
+/** A message's JSON up to `"seq":` and after the seq: the publish scripts put the seq in between. */
+function jsonAroundSeq({ id, room, time, sender, content }: Omit<RoomMessage, 'seq'>): {
+  head: string;
+  tail: string;
+} {
+  return {
+    head: JSON.stringify({ id, room }).slice(0, -1) + ',"seq":',
+    tail: ',' + JSON.stringify({ time, sender, content }).slice(1),
+  };
 }

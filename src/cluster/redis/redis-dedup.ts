@@ -28,7 +28,7 @@ export class RedisDedup implements IdempotencyStore {
   async get(key: string): Promise<DedupEntry | undefined> {
     let raw: string | null;
     try {
-      raw = await this.redis.get(this.keyOf(key));
+      raw = await this.redis.get(this.keys.record(key));
     } catch (err) {
       throw unavailable(err);
     }
@@ -38,7 +38,7 @@ export class RedisDedup implements IdempotencyStore {
   async set(key: string, entry: DedupEntry, ttlMs: number): Promise<void> {
     if (ttlMs <= 0) return;
     try {
-      await this.redis.set(this.keyOf(key), JSON.stringify(entry), 'PX', ttlMs, 'NX');
+      await this.redis.set(this.keys.record(key), JSON.stringify(entry), 'PX', ttlMs, 'NX');
     } catch (err) {
       throw unavailable(err);
     }
@@ -46,14 +46,14 @@ export class RedisDedup implements IdempotencyStore {
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
     try {
-      return (await this.redis.set(this.keyOf(key), '{}', 'PX', Math.max(1, ttlMs), 'NX')) === 'OK';
+      return (await this.redis.set(this.keys.record(key), '{}', 'PX', Math.max(1, ttlMs), 'NX')) === 'OK';
     } catch (err) {
       throw unavailable(err);
     }
   }
 
   async take(key: string, room: string, ttlMs: number): Promise<DedupEntry | undefined> {
-    const redisKey = this.keyOf(key);
+    const redisKey = this.keys.record(key);
     const value = senderRecordValue(room);
     try {
       // Twice at most: a record found taken can expire or be released before it is read.
@@ -77,14 +77,10 @@ export class RedisDedup implements IdempotencyStore {
 
   async release(key: string): Promise<void> {
     try {
-      await this.redis.del(this.keyOf(key));
+      await this.redis.del(this.keys.record(key));
     } catch (err) {
       throw unavailable(err);
     }
-  }
-
-  private keyOf(key: string): string {
-    return this.keys.record(key);
   }
 
   async close(): Promise<void> {
