@@ -55,6 +55,7 @@ import { consoleTable, markdown, svgChart } from './lib/report.mjs';
 import { render, summarize } from './profile-summary.mjs';
 import { coreTimes, sleep } from './lib/common.mjs';
 import { RedisClusterSet } from '../scripts/redis-cluster.mjs';
+import { killByPid, startRedisServer } from '../scripts/redis-process.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -368,24 +369,28 @@ async function startPrivateRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(os.tmpdir(), 'bench-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawnPinned(1, 'redis-server', [...args, '--dir', dir], { stdio: 'ignore' });
-  privateRedis = { child, dir };
-  for (let i = 0; i < 100 && child.exitCode === null; i++) {
-    if (await canConnect(port)) {
-      say(`started redis-server on port ${port}, pinned to CPU 1 (pid ${child.pid})`);
-      return `redis://127.0.0.1:${port}`;
-    }
-    await sleep(50);
+  try {
+    await startRedisServer([...args, '--dir', dir], port, 5000, (proc) => {
+      privateRedis = { proc, dir };
+      children.add(proc); // a Ctrl-C stops it with everything else
+    });
+  } catch (e) {
+    say(
+      `could not start redis-server (${/** @type {Error} */ (e).message.split('\n')[0]}): the -redis servers are skipped`,
+    );
+    return '';
   }
-  say('could not start redis-server (is it installed?): the -redis servers are skipped');
-  return '';
+  const pid = String(privateRedis?.proc.pid);
+  execFileSync('taskset', ['-pc', '1', pid], { stdio: 'ignore' });
+  say(`started redis-server on port ${port}, pinned to CPU 1 (pid ${pid})`);
+  return `redis://127.0.0.1:${port}`;
 }
-/** @type {{ child: import('node:child_process').ChildProcess, dir: string } | null} */
+/** @type {{ proc: import('node:child_process').ChildProcess, dir: string } | null} */
 let privateRedis = null;
 
 async function stopPrivateRedis() {
   if (!privateRedis) return;
-  await stopServer({ child: privateRedis.child });
+  await killByPid(privateRedis.proc);
   rmSync(privateRedis.dir, { recursive: true, force: true });
   privateRedis = null;
 }
