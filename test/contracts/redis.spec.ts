@@ -8,6 +8,7 @@ import { RedisKeys } from '../../src/cluster/redis/keys.js';
 import { RedisBroker } from '../../src/cluster/redis/redis-broker.js';
 import { brokerIn, presenceIn, redisContracts, RedisNamespace, usersIn } from './redis-test-kit.js';
 import { openRedis, quit, SharedConnection } from '../../src/cluster/redis/connection.js';
+import { RedisPresenceTracker } from '../../src/cluster/redis/redis-presence-tracker.js';
 
 Logger.overrideLogger(false);
 
@@ -253,5 +254,43 @@ describe('RedisPresence across instances', () => {
     await a.refresh();
     expect(await a.members(room, 10)).toEqual([{ id: 'alice', name: 'Alice' }]);
     expect(await a.remove(room, 'alice', 'a-1')).toBe(true);
+  });
+});
+
+describe('RedisPresenceTracker across instances', () => {
+  let ns: RedisNamespace;
+  beforeEach(() => (ns = new RedisNamespace()));
+  afterEach(() => ns.dispose());
+
+  const alice = { id: 'alice', name: 'Alice' };
+  async function trackerIn(leaseMs: number, emitted: string[]): Promise<RedisPresenceTracker> {
+    const shared = await ns.connection();
+    const tracker = new RedisPresenceTracker(
+      shared.redis,
+      { prefix: ns.prefix, leaseMs, graceMs: 0, maxlen: 1000 },
+      (type, data) => void emitted.push(`${type} ${'room' in data ? data.room : ''}`.trim()),
+      { warn: (m) => emitted.push(`warn ${m}`) },
+    );
+    ns.track(async () => tracker.stop());
+    return tracker;
+  }
+
+  it('a crashed connection leaves its rooms before its user goes offline, though it joined them later', async () => {
+    // The connection joins a room well after it opened and crashes before a refresh re-wrote both
+    // leases together: its user lease would expire first, a sweep or more before its room lease.
+    const crashed: string[] = [];
+    const a = await trackerIn(2400, crashed); // refreshes every 800 ms
+    a.open(alice, 'c1');
+    await poll(() => crashed.length >= 1, 3000, 'online');
+    await new Promise((r) => setTimeout(r, 250));
+    a.join('lobby', alice, 'c1');
+    await poll(() => crashed.length >= 2, 3000, 'joined');
+    a.stop(); // the crash: no departures, no more refreshes
+    const survivor: string[] = [];
+    await trackerIn(400, survivor); // sweeps every 100 ms
+    await poll(() => survivor.includes('offline'), 5000, 'offline');
+    await new Promise((r) => setTimeout(r, 400)); // a later sweep would announce a late `left`
+    expect(crashed).toEqual(['online', 'joined lobby']);
+    expect(survivor).toEqual(['left lobby', 'offline']);
   });
 });

@@ -58,12 +58,20 @@ end
 /**
  * A connection arrives (or is refreshed): ARGV[3] subject, ARGV[4] connection, ARGV[5] lease ms,
  * ARGV[6] user id, ARGV[7] name, ARGV[8] room ('' for a user subject).
+ * A room lease expires with the connection's live user lease (the refresh writes the user's first):
+ * a crashed connection's rooms and user depart in one sweep, so its `left` events come before its
+ * `offline` even when it joined the rooms long after it opened.
  * Returns {type, json} when it announced online/joined, else an empty list.
  */
 export const PRESENCE_ARRIVE_LUA = `${HEAD}
 local s, conn, ttl = ARGV[3], ARGV[4], tonumber(ARGV[5])
 local key = stateKey(s)
-if redis.call('ZADD', KEYS[1], now + ttl, s .. '\\n' .. conn) == 1 then
+local expiry = now + ttl
+if ARGV[8] ~= '' then
+  local user = tonumber(redis.call('ZSCORE', KEYS[1], 'u\\n' .. ARGV[6] .. '\\n' .. conn))
+  if user and user > now then expiry = user end
+end
+if redis.call('ZADD', KEYS[1], expiry, s .. '\\n' .. conn) == 1 then
   redis.call('HINCRBY', key, 'n', 1)
 end
 redis.call('ZREM', KEYS[2], s)
