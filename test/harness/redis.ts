@@ -55,10 +55,23 @@ export class PrivateRedis {
     return this.url;
   }
 
-  /** Starts the server and resolves when it logs "Ready to accept connections". */
-  async start(timeoutMs = 10_000): Promise<void> {
+  /**
+   * Starts the server and resolves when it logs "Ready to accept connections"; `extra` goes on its
+   * command line (`['--replicaof', host, port]`: it comes up as a replica).
+   */
+  async start(timeoutMs = 10_000, extra: string[] = []): Promise<void> {
     await this.reserve();
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', ''];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      ...extra,
+    ];
     args.push(
       ...(this.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     );

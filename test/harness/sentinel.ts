@@ -104,15 +104,16 @@ export class SentinelSet {
   }
 
   /**
-   * Brings a node that was stopped back as the current master's replica (empty: it syncs). What an
-   * orchestrator does; the sentinels would do it too, but only after watching it as a master for a
-   * while (seconds).
+   * Brings a node that was stopped back as the current master's replica (empty: it syncs; started
+   * with --replicaof, never a master). What an orchestrator does; the sentinels would do it too, but
+   * only after watching it as a master for a while (seconds).
    */
   async rejoin(node: PrivateRedis): Promise<void> {
     const masterPort = await this.masterPort();
     if (masterPort === node.port) throw new Error('rejoin: the sentinels still name this node the master');
-    await node.start();
-    await this.admin(node.port, (r) => r.replicaof('127.0.0.1', masterPort));
+    // A replica from its first moment: started empty as a master and turned into a replica
+    // afterwards, it would be a writable empty master for a while, for the sentinels and clients.
+    await node.start(10_000, ['--replicaof', '127.0.0.1', String(masterPort)]);
   }
 
   /** One command connection to a node of the set, closed afterwards. */
