@@ -152,6 +152,8 @@ export class Upgrade {
   private accept(h: Admitted): void {
     const { req, socket, principal, ip } = h;
     let upgraded = false;
+    // The 101 answer and the first frames (`welcome`) leave in one write: one syscall, one packet.
+    socket.cork();
     try {
       this.wss.handleUpgrade(req, socket, h.head, (ws) => {
         upgraded = true;
@@ -163,8 +165,10 @@ export class Upgrade {
         ws.once('close', (code: number, reason: Buffer) => this.hub.unregister(c, code, reason.toString()));
         this.wss.emit('connection', ws, req);
         this.router.joinRequestedRooms(c, h.rooms);
+        this.hub.flush(c);
       });
     } finally {
+      socket.uncork();
       // `ws` completes (or aborts) the handshake synchronously: no callback means it refused.
       if (!upgraded) this.releaseAdmitted(h);
     }

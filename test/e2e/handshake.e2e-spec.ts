@@ -1,12 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
 import {
+  GatewayProcess,
   HandshakeRefused,
   hubEvent,
   signToken,
   startApp,
   TestClient,
   type TestApp,
+  userToken,
 } from '../harness/index.js';
 
 async function refusal(p: Promise<unknown>): Promise<HandshakeRefused> {
@@ -255,5 +257,40 @@ describe('dev tokens', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('handshake on the wire (node dist/main.js)', () => {
+  let g: GatewayProcess;
+  beforeAll(async () => (g = await GatewayProcess.start()));
+  afterAll(() => g?.kill());
+
+  it('sends the 101 answer and `welcome` in one write', async () => {
+    // Two writes would mostly arrive as two reads here (the gateway runs in its own process).
+    const first = await new Promise<Buffer>((resolve, reject) => {
+      const s = net.connect(g.port, '127.0.0.1', () =>
+        s.write(
+          'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+            `Authorization: Bearer ${userToken('wire')}\r\n\r\n`,
+        ),
+      );
+      s.once('data', (d: Buffer) => {
+        s.destroy();
+        resolve(d);
+      });
+      s.on('error', reject);
+    });
+    const end = first.indexOf('\r\n\r\n');
+    expect(first.subarray(0, end).toString()).toMatch(/^HTTP\/1\.1 101 /);
+    const frame = first.subarray(end + 4);
+    expect(frame.length).toBeGreaterThan(4);
+    expect(frame[0]).toBe(0x81); // one unfragmented text frame, unmasked
+    const [offset, length] = frame[1] === 126 ? [4, frame.readUInt16BE(2)] : [2, frame[1]];
+    expect(frame.length).toBe(offset + length);
+    expect(JSON.parse(frame.subarray(offset).toString())).toMatchObject({
+      type: 'welcome',
+      user: { id: 'wire' },
+    });
   });
 });
