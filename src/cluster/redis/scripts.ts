@@ -19,7 +19,7 @@ export function shardedLua(lua: string): string {
  * (webhooks keep it). `msg` is the message's JSON with `"epoch"` after the seq.
  */
 const PUBLISH_EVENT_LUA = `if streamMax > 0 then
-    local data = ARGV[i] .. seq .. ',"epoch":' .. cjson.encode(epoch) .. ARGV[i + 1]
+    local data = ARGV[i] .. seq .. epochField .. ARGV[i + 1]
     redis.call('XADD', KEYS[3], 'MAXLEN', '~', streamMax, '*', 'type', 'message', 'data', data)
   end`;
 
@@ -97,6 +97,9 @@ end
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local size = tonumber(ARGV[2])
 local streamMax = tonumber(ARGV[5])
+local epochField = ',"epoch":' .. cjson.encode(epoch)
+-- Redis 7: SET NX GET checks and takes a key in one call (6.2 has no NX with GET).
+local setGet = (redis.REDIS_VERSION_NUM or 0) >= 0x070000
 local out = {epoch}
 local published = {}
 local stored = {}
@@ -112,16 +115,28 @@ for i = 7, #ARGV, 6 do
     other = elsewhere[r]
     if other == nil then
       other = false
-      if not redis.call('SET', KEYS[r], record, 'PX', ARGV[i + 3], 'NX') then
-        local held = redis.call('GET', KEYS[r])
-        if held and held ~= record then other = held end
+      local held
+      if setGet then
+        held = redis.call('SET', KEYS[r], record, 'PX', ARGV[i + 3], 'NX', 'GET')
+      elseif not redis.call('SET', KEYS[r], record, 'PX', ARGV[i + 3], 'NX') then
+        held = redis.call('GET', KEYS[r])
       end
+      if held and held ~= record then other = held end
       elsewhere[r] = other
     end
   end
   local prior = nil
+  -- The key already holds the seq this publication gets (taken with SET NX GET): no SET after.
+  local taken = false
   if k > 0 and not other then
-    if fresh then prior = answered[k] else prior = redis.call('GET', KEYS[k]) end
+    if fresh then
+      prior = answered[k]
+    elseif setGet then
+      prior = redis.call('SET', KEYS[k], seq + 1, 'PX', ARGV[i + 3], 'NX', 'GET')
+      taken = not prior
+    else
+      prior = redis.call('GET', KEYS[k])
+    end
   end
   if other then
     out[#out + 1] = 2
@@ -143,7 +158,7 @@ for i = 7, #ARGV, 6 do
     end
     ${PUBLISH_EVENT_LUA}
     if k > 0 then
-      redis.call('SET', KEYS[k], seq, 'PX', ARGV[i + 3])
+      if not taken then redis.call('SET', KEYS[k], seq, 'PX', ARGV[i + 3]) end
       answered[k] = seq
     end
     out[#out + 1] = 1
