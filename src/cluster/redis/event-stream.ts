@@ -29,8 +29,8 @@ type AppendingRedis = RedisClient & {
 /**
  * Appends events to the Redis Stream `<prefix>events` (XADD, MAXLEN ~ EVENTS_MAXLEN, fields `type`
  * and `data`): the events of one event-loop turn go in one script call (APPEND_LUA), each append's
- * promise settles with its turn's. A `direct`'s ack waits for it; while Redis is unreachable the append rejects
- * (BrokerUnavailableError) and the message is refused `unavailable`. `message` events are not
+ * promise settles with its turn's. A `direct`'s ack waits for it; while Redis is unreachable the
+ * append rejects (BrokerUnavailableError) and the message is refused `unavailable`. `message` events are not
  * appended here: the publish script appends them in the step that assigns the seq (scripts.ts; in a
  * Redis Cluster the broker, right after it), and the presence scripts their own events.
  */
@@ -60,7 +60,7 @@ export class EventStreamWriter implements EventSink {
   }
 
   /**
-   * Appends an entry whose data is JSON already, in this turn's pipeline. In a Redis Cluster the
+   * Appends an entry whose data is JSON already, with this turn's others. In a Redis Cluster the
    * broker appends its `message` events this way (the publish script cannot: the stream is in
    * another slot), so a turn's publications cost one command to the stream's shard together.
    */
