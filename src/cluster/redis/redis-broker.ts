@@ -20,6 +20,7 @@ import {
   unavailable,
 } from './connection.js';
 import { EventStreamWriter } from './event-stream.js';
+import { priorPublication } from './redis-dedup.js';
 import { RedisKeys, ROOM_BATCH, ROOM_EVENT, ROOM_MESSAGE } from './keys.js';
 import { type Publication, PublishBatcher, type PublishReply } from './publish-batcher.js';
 import type { ReplicaConfirmation } from './replica-confirmation.js';
@@ -219,29 +220,21 @@ export class RedisBroker implements Broker {
       store: !skipHistory,
       takeRecord,
     });
-    if (elsewhere !== undefined) throw new IdTakenElsewhere(await this.priorPublication(elsewhere, key));
+    if (elsewhere !== undefined) {
+      // What RedisDedup.take would have answered; reading the seq failing is `unavailable` too.
+      let prior: DedupEntry;
+      try {
+        prior = await priorPublication(this.cmd, this.keys, elsewhere, key);
+      } catch (err) {
+        throw unavailable(err);
+      }
+      throw new IdTakenElsewhere(prior);
+    }
     const full: RoomMessage = { id, room, seq, time, sender, content };
     // The event stream names a message by (room, epoch, seq): the epoch rides along, not enumerable,
     // so the message still equals (and serialises as) the one delivered.
     Object.defineProperty(full, 'epoch', { value: epoch });
     return full;
-  }
-
-  /**
-   * What an id taken for another room was published as there (RedisDedup.take answers the same):
-   * the room of the sender record found, and the seq of the id's publication there once it is known
-   * (without it the publisher answers `unavailable`, retry).
-   */
-  private async priorPublication(record: string, key: string): Promise<DedupEntry> {
-    const prior = JSON.parse(record) as DedupEntry;
-    if (prior.room === undefined || prior.seq !== undefined) return prior;
-    try {
-      const seq = await this.cmd.get(this.keys.idem(prior.room, key));
-      if (seq !== null) prior.seq = Number(seq);
-    } catch {
-      // The seq stays unknown: answered `unavailable`, and a retry asks again.
-    }
-    return prior;
   }
 
   /**

@@ -62,12 +62,7 @@ export class RedisDedup implements IdempotencyStore {
           return undefined;
         const raw = await this.redis.get(redisKey);
         if (raw === null) continue;
-        const prior = JSON.parse(raw) as DedupEntry;
-        if (prior.room !== undefined && prior.seq === undefined) {
-          const seq = await this.redis.get(this.keys.idem(prior.room, key));
-          if (seq !== null) prior.seq = Number(seq);
-        }
-        return prior;
+        return await priorPublication(this.redis, this.keys, raw, key);
       }
     } catch (err) {
       throw unavailable(err);
@@ -88,4 +83,23 @@ export class RedisDedup implements IdempotencyStore {
     this.closed = true;
     await this.shared.release();
   }
+}
+
+/**
+ * What a sender record found taken (`raw`, its JSON) answers for `key`: the room the id was taken
+ * for, and the seq of its publication there, read from the room's idempotency key, once it is
+ * known. Used by `take` and by the publish script's caller when the script found the record taken.
+ */
+export async function priorPublication(
+  redis: RedisClient,
+  keys: RedisKeys,
+  raw: string,
+  key: string,
+): Promise<DedupEntry> {
+  const prior = JSON.parse(raw) as DedupEntry;
+  if (prior.room !== undefined && prior.seq === undefined) {
+    const seq = await redis.get(keys.idem(prior.room, key));
+    if (seq !== null) prior.seq = Number(seq);
+  }
+  return prior;
 }
