@@ -61,19 +61,10 @@ export class PrivateRedis {
    */
   async start(timeoutMs = 10_000, extra: string[] = []): Promise<void> {
     await this.reserve();
-    const args = [
-      '--port',
-      String(this.port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      this.dir,
-      '--save',
-      '',
-      ...extra,
-    ];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', ''];
     args.push(
       ...(this.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      ...extra,
     );
     await startRedisServer(args, this.port, timeoutMs, (proc) => (this.proc = proc));
   }

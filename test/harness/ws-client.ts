@@ -22,11 +22,6 @@ export interface ConnectOptions {
 
 let barriers = 0;
 
-/**
- * A real `ws` client for tests: keeps every received frame and waits, with a timeout, for a frame
- * of a type (and predicate) or for the close. To show that a frame did NOT come, wait for a later
- * frame that would have followed it (`roundTrip`, or a marker message in the same room).
- */
 /** How `sayUntilAcked` retries a message answered `unavailable`. */
 export interface RetryOptions {
   /** The message's content; its id by default. */
@@ -41,6 +36,11 @@ export interface RetryOptions {
   onUnavailable?: () => void;
 }
 
+/**
+ * A real `ws` client for tests: keeps every received frame and waits, with a timeout, for a frame
+ * of a type (and predicate) or for the close. To show that a frame did NOT come, wait for a later
+ * frame that would have followed it (`roundTrip`, or a marker message in the same room).
+ */
 export class TestClient {
   readonly frames: Frame[] = [];
   closeEvent: { code: number; reason: string } | null = null;
