@@ -165,6 +165,33 @@ describe('RedisBroker: the sender record in the publish script', () => {
     expect((taken as IdTakenElsewhere).prior).toEqual({ room: a, seq: 1 });
     expect((await broker.history(b, 0)).messages).toEqual([]);
   });
+
+  it("honours this room's record written by IdempotencyStore.take: its seq from the room's key, or publishes", async () => {
+    const broker = await brokerIn(ns);
+    const room = uniqueName('room');
+    const keys = new RedisKeys(ns.prefix);
+    const taking = (id: string) => ({
+      idempotencyKey: `message\u0000u1\u0000${id}`,
+      idempotentResultTtlMs: 10000,
+      takeSenderRecord: true,
+    });
+    const admin = new Redis(ns.url, { protocol: 2 });
+    try {
+      // As an instance that takes ids in a step of its own leaves them: the record names the room,
+      // the room's key holds the seq.
+      const { takeSenderRecord: _, ...byRoomKey } = taking('id-1');
+      expect((await broker.publish(msg(room, 'x', 'id-1'), byRoomKey)).seq).toBe(1);
+      await admin.set(keys.record(byRoomKey.idempotencyKey), JSON.stringify({ room }), 'PX', 10000);
+      expect((await broker.publish(msg(room, 'x', 'id-1'), taking('id-1'))).seq).toBe(1);
+      // Taken, its publication never made (no room key): published now, once.
+      await admin.set(keys.record(taking('id-2').idempotencyKey), JSON.stringify({ room }), 'PX', 10000);
+      expect((await broker.publish(msg(room, 'y', 'id-2'), taking('id-2'))).seq).toBe(2);
+      expect((await broker.publish(msg(room, 'y', 'id-2'), taking('id-2'))).seq).toBe(2);
+    } finally {
+      await quit(admin);
+    }
+    expect((await broker.history(room, 0)).messages.map((m) => m.content)).toEqual(['x', 'y']);
+  });
 });
 
 describe('PublishBatcher: idempotency keys inside a batch', () => {
@@ -276,8 +303,10 @@ describe('PublishBatcher: idempotency keys inside a batch', () => {
     expect((await publishTaking(room, 'a', key)).seq).toBe(1);
     const admin = new Redis(ns.url, { protocol: 2 });
     try {
-      expect(await admin.get(keys.record(key))).toBe(JSON.stringify({ room }));
+      // One key: the record holds the room and the seq; the room has no idempotency key for it.
+      expect(await admin.get(keys.record(key))).toBe(JSON.stringify({ room, seq: 1 }));
       expect(await admin.pttl(keys.record(key))).toBeGreaterThan(5000);
+      expect(await admin.exists(keys.idem(room, key))).toBe(0);
       // The same id to another room: the record found is answered, nothing is published there.
       const elsewhere = await Promise.all([
         publishTaking(other, 'a', key),
@@ -287,7 +316,7 @@ describe('PublishBatcher: idempotency keys inside a batch', () => {
         published: false,
         seq: -1,
         epoch: 'E1',
-        elsewhere: JSON.stringify({ room }),
+        elsewhere: JSON.stringify({ room, seq: 1 }),
       });
       expect(elsewhere[1]).toMatchObject({ published: true, seq: 1 });
       expect(await admin.zrange(keys.log(other), '0', '-1')).toHaveLength(1);
@@ -302,6 +331,12 @@ describe('PublishBatcher: idempotency keys inside a batch', () => {
       const dedup = new RedisDedup(ns.prefix, await ns.connection());
       try {
         expect(await dedup.take(key3, other, 10000)).toEqual({ room, seq: 2 });
+        expect(await admin.exists(keys.idem(room, key3))).toBe(0);
+        // A take for the record's own room (REDIS_MIN_REPLICAS, whose publications check the room's
+        // key) sets the room's key from the record: the retry it publishes answers the seq.
+        expect(await dedup.take(key3, room, 10000)).toEqual({ room, seq: 2 });
+        expect(await admin.get(keys.idem(room, key3))).toBe('2');
+        expect(await publish('d', key3)).toEqual({ published: false, seq: 2, epoch: 'E1' });
       } finally {
         await dedup.close();
       }
@@ -309,6 +344,27 @@ describe('PublishBatcher: idempotency keys inside a batch', () => {
       await quit(admin);
     }
     expect(await history()).toEqual(['a', 'd']);
+  });
+
+  it('a room whose keys were lost does not take the seq in a sender record for a prior', async () => {
+    const key = 'message\u0000u1\u0000id-1';
+    await publish('z');
+    expect(await publishTaking(room, 'a', key)).toMatchObject({ published: true, seq: 2 });
+    const admin = new Redis(ns.url, { protocol: 2 });
+    try {
+      await admin.del(keys.meta(room), keys.log(room)); // Redis lost the room, not the record
+      epoch = 'E2';
+      const again = await Promise.all([publishTaking(room, 'a', key), publishTaking(room, 'a', key)]);
+      expect(again).toEqual([
+        { published: true, seq: 1, epoch: 'E2' },
+        { published: false, seq: 1, epoch: 'E2' },
+      ]);
+      expect(await admin.get(keys.record(key))).toBe(JSON.stringify({ room, seq: 1 }));
+      expect(await publishTaking(room, 'a', key)).toEqual({ published: false, seq: 1, epoch: 'E2' });
+    } finally {
+      await quit(admin);
+    }
+    expect(await history()).toEqual(['a']);
   });
 
   it('a room whose keys were lost starts a new epoch, and its old keys are not taken for priors', async () => {

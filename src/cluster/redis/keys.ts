@@ -37,7 +37,10 @@ export class RedisKeys {
   pending(room: string): string {
     return `${this.prefix}room:{${room}}:pending`;
   }
-  /** String: the seq a (sender, id) publication got, so that an ambiguous retry is not re-published. */
+  /**
+   * String: the seq a (sender, id) publication got, so that an ambiguous retry is not re-published
+   * (in a Redis Cluster and with REDIS_MIN_REPLICAS; a single Redis keeps it in the sender record).
+   */
   idem(room: string, dedupKey: string): string {
     return `${this.prefix}room:{${room}}:pub:${dedupKey}`;
   }
@@ -71,7 +74,9 @@ export class RedisKeys {
    * String: the dedup record of an idempotency key (JSON): a room message's sender record,
    * `sender:<n>:{<user>}:<id>` (n: the user id's length, so that no user id and message id can be
    * read as another pair), hash-tagged by user so that in Redis Cluster it lives in the sender's
-   * slot, holding the room the id was first taken for; any other key's entry under `dedup(key)`.
+   * slot, holding the room the id was first taken for (`{"room":...}`, its seq in `idem`), or on a
+   * single Redis, where the publish script takes it, the room and the seq (`{"room":...,"seq":N}`);
+   * any other key's entry under `dedup(key)`.
    */
   record(key: string): string {
     if (!key.startsWith(MESSAGE_KEY)) return this.dedup(key);
@@ -132,11 +137,20 @@ export class RedisKeys {
 const MESSAGE_KEY = 'message\u0000';
 
 /**
- * A sender record's value (RedisKeys.record) for an id taken for `room`, written alike by
- * RedisDedup.take and by the publish script (which compares it as a string).
+ * A sender record's value (RedisKeys.record) for an id taken for `room` by RedisDedup.take, whose
+ * publication's seq is kept in the room's idempotency key (RedisKeys.idem).
  */
 export function senderRecordValue(room: string): string {
   return JSON.stringify({ room });
+}
+
+/**
+ * The start of a sender record that the publish script writes on a single Redis: the publication's
+ * seq and `}` follow, which makes `JSON.stringify({ room, seq })`. The script compares a record it
+ * finds with it as a string: same start, same room.
+ */
+export function senderRecordHead(room: string): string {
+  return JSON.stringify({ room }).slice(0, -1) + ',"seq":';
 }
 
 /** The event stream's key (see RedisKeys.eventStream). */

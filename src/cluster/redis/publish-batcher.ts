@@ -1,5 +1,5 @@
 import { type RedisClient, unavailable } from './connection.js';
-import { type RedisKeys, senderRecordValue } from './keys.js';
+import { type RedisKeys, senderRecordHead } from './keys.js';
 import { PUBLISH_LUA, shardedLua } from './scripts.js';
 
 /** One room message on its way to the publish script. */
@@ -14,8 +14,8 @@ export interface Publication {
   /** False: fanned out and acked, not stored in the room's history (`skipHistory`). */
   store: boolean;
   /**
-   * Take the idempotency key's sender record (RedisKeys.record) for this room in the script (single
-   * Redis only). Unused without a key.
+   * Keep the key in the sender's record (RedisKeys.record: the room and the seq, single Redis only)
+   * instead of the room's idempotency key: the script takes it for this room. Unused without a key.
    */
   takeRecord: boolean;
 }
@@ -27,7 +27,10 @@ export interface PublishReply {
   /** The seq; for a retry, the original's; -1 for an id taken elsewhere. */
   seq: number;
   epoch: string;
-  /** With `takeRecord`: the sender record found for another room (JSON); nothing was published. */
+  /**
+   * With `takeRecord`: the sender record found (JSON) when the script could not answer it (another
+   * room's, or one without a seq: priorPublication reads it); nothing was published.
+   */
   elsewhere?: string;
 }
 
@@ -171,16 +174,17 @@ export class PublishBatcher {
     };
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i].publication;
-      let index = 0;
-      let record = 0;
+      // 4 * the record's index in KEYS (0: none), + 2 for a sender record, + 1 to store it.
+      let flags = p.store ? 1 : 0;
       if (p.idempotencyKey !== '') {
-        index = indexOf(keys.idem(room, p.idempotencyKey));
         if (p.takeRecord) {
-          record = indexOf(keys.record(p.idempotencyKey));
-          if (argv[5] === '') argv[5] = senderRecordValue(room);
+          flags += 4 * indexOf(keys.record(p.idempotencyKey)) + 2;
+          if (argv[5] === '') argv[5] = senderRecordHead(room);
+        } else {
+          flags += 4 * indexOf(keys.idem(room, p.idempotencyKey));
         }
       }
-      argv.push(p.head, p.tail, index, p.idempotencyTtlMs, p.store ? 1 : 0, record);
+      argv.push(p.head, p.tail, flags, p.idempotencyTtlMs);
     }
     let reply: (string | number)[];
     try {

@@ -112,7 +112,8 @@ export class RedisBroker implements Broker {
   /**
    * On a single Redis (not a Cluster, where the sender's record is in another slot than the room,
    * and not with REDIS_MIN_REPLICAS, whose scripts do not take it) the publish script takes the
-   * sender's record of a message id itself: a client message costs one round trip, not two.
+   * sender's record of a message id itself, and keeps the seq in it (no idempotency key of the
+   * room's): a client message costs one round trip and one key, not two of each.
    */
   readonly takesSenderRecord: boolean;
 
@@ -220,6 +221,7 @@ export class RedisBroker implements Broker {
       store: !skipHistory,
       takeRecord,
     });
+    let answered = seq;
     if (elsewhere !== undefined) {
       // What RedisDedup.take would have answered; reading the seq failing is `unavailable` too.
       let prior: DedupEntry;
@@ -228,9 +230,14 @@ export class RedisBroker implements Broker {
       } catch (err) {
         throw unavailable(err);
       }
-      throw new IdTakenElsewhere(prior);
+      if (prior.room !== room) throw new IdTakenElsewhere(prior);
+      // This room's record as IdempotencyStore.take writes it (an instance that takes ids in a step
+      // of its own, during a rolling upgrade): its seq is in the room's idempotency key. Unknown: the
+      // taker's publication did not happen, and the room's key decides.
+      if (prior.seq === undefined) return this.publishBatched(message, key, ttlMs, skipHistory, false);
+      answered = prior.seq;
     }
-    const full: RoomMessage = { id, room, seq, time, sender, content };
+    const full: RoomMessage = { id, room, seq: answered, time, sender, content };
     // The event stream names a message by (room, epoch, seq): the epoch rides along, not enumerable,
     // so the message still equals (and serialises as) the one delivered.
     Object.defineProperty(full, 'epoch', { value: epoch });

@@ -6,11 +6,11 @@ import { RedisKeys, senderRecordValue } from './keys.js';
  * The idempotency window in Redis: one string per key under REDIS_KEY_PREFIX, SET NX PX (the first
  * answer wins, Redis expires it).
  *
- * A room message's id has two records. The sender's (`RedisKeys.record`) holds the room the id was
- * first taken for (`take`; on a single Redis the publish script takes it itself, see
- * `RedisBroker.takesSenderRecord`). The room's, `RedisKeys.idem`, beside the room's other keys so
- * that the publish script checks and sets it in the same atomic step, holds the seq: `take` reads
- * the seq from there.
+ * A room message's id has a sender record (`RedisKeys.record`) holding the room the id was first
+ * taken for (`take`). Its seq is in the room's idempotency key, `RedisKeys.idem`, beside the room's
+ * other keys so that the publish script checks and sets it in the same atomic step: `take` reads the
+ * seq from there. On a single Redis the publish script takes the sender record itself and keeps the
+ * seq in it (`{"room":...,"seq":N}`, see `RedisBroker.takesSenderRecord`), with no key of the room's.
  */
 export class RedisDedup implements IdempotencyStore {
   private readonly keys: RedisKeys;
@@ -62,7 +62,15 @@ export class RedisDedup implements IdempotencyStore {
           return undefined;
         const raw = await this.redis.get(redisKey);
         if (raw === null) continue;
-        return await priorPublication(this.redis, this.keys, raw, key);
+        const recorded = JSON.parse(raw) as DedupEntry;
+        if (recorded.seq === undefined) return await priorPublication(this.redis, this.keys, raw, key);
+        if (recorded.room === room) {
+          // A record the single-Redis publish script took (it keeps the seq there and sets no key of
+          // the room's): the room's key is set from it, so that the publication this caller makes
+          // next (REDIS_MIN_REPLICAS) answers the original seq instead of publishing it again.
+          await this.redis.set(this.keys.idem(room, key), recorded.seq, 'PX', Math.max(1, ttlMs), 'NX');
+        }
+        return recorded;
       }
     } catch (err) {
       throw unavailable(err);

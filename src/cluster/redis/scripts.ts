@@ -19,7 +19,7 @@ export function shardedLua(lua: string): string {
  * (webhooks keep it). `msg` is the message's JSON with `"epoch"` after the seq.
  */
 const PUBLISH_EVENT_LUA = `if streamMax > 0 then
-    local data = ARGV[i] .. seq .. epochField .. ARGV[i + 1]
+    local data = ARGV[i] .. nextSeq .. epochField .. ARGV[i + 1]
     redis.call('XADD', KEYS[3], 'MAXLEN', '~', streamMax, '*', 'type', 'message', 'data', data)
   end`;
 
@@ -63,28 +63,33 @@ end
  * Publish a batch of messages to one room: the publications one instance made to the room during
  * one event-loop turn (publish-batcher.ts), in that order. Each gets the room's next seq (so a batch's
  * published messages have consecutive seqs), its history entry (unless not stored), its event-stream
- * entry and its idempotency key, checked and stored one by one: a key already answered (earlier in
- * the batch too) answers its original seq and is not published again. A publication may also name its
- * sender record (RedisKeys.record, single Redis only: the key is not in the room's slot): the script
- * takes it for this room as IdempotencyStore.take does (SET NX PX of the batch's record value), and
- * when the sender had taken the id for another room, answers that record and publishes nothing.
+ * entry and its idempotency record, checked and taken one by one: a record already answered (earlier
+ * in the batch too) answers its original seq and is not published again.
+ * A publication's record is one of two keys (KEYS[k], the flag says which):
+ * - the room's idempotency key (RedisKeys.idem, in the room's slot) holding the seq;
+ * - on a single Redis, for a client message, its sender record (RedisKeys.record, outside the room's
+ *   slot) holding `{"room":<room>,"seq":<seq>}` (the batch's record head, then the seq and `}`): the
+ *   one record says both that the sender took the id for this room and which seq it got, so a
+ *   client message costs one key, not two. A record of another room (or one without a seq, written
+ *   by IdempotencyStore.take or an instance that took the id in a step of its own) answers status 2
+ *   with the record found and publishes nothing; the broker reads it (priorPublication).
  * Then ONE PUBLISH carries every published message of the batch: `m<epoch>|<message JSON>` for one,
  * `b<epoch>|[<JSON>,<JSON>,...]` for several (keys.ts). The seqs of those not stored are recorded in
  * the skips key (RECORD_SKIPS_LUA; nothing for a batch that skipped nothing).
- * KEYS: meta, log, event stream, skips, then the batch's idempotency keys and sender records (each
- * once).
+ * KEYS: meta, log, event stream, skips, then the batch's records (each once).
  * ARGV: epoch candidate, history size (0: nothing stored, HISTORY_SIZE=0), channel, room key TTL ms
- * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA), the sender record's value for
- * this room (`{"room":...}`, '' when no publication names a record), then six per publication: JSON
- * head (up to `"seq":`), JSON tail (after the seq), the index of its idempotency key in KEYS (0:
- * none), idempotency TTL ms, `1` to store it in history (`0`: `skipHistory`), the index of its
- * sender record in KEYS (0: none).
+ * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA), the sender records' head
+ * (`{"room":<room JSON>,"seq":`, '' when no publication names a sender record), then four per
+ * publication: JSON head (up to `"seq":`), JSON tail (after the seq), its flags (4 * the index of
+ * its record in KEYS, 0 for none; + 2 for a sender record; + 1 to store it in history, not for
+ * `skipHistory`), the record's TTL ms.
  * Returns {epoch, status, value, status, value, ...}, a pair per publication in order: status 1
- * (published) or 0 (a retry of an answered key) with the seq, or 2 (taken for another room) with
- * the sender record found.
- * A room whose keys are missing (new, expired, or lost by Redis) gets the candidate epoch; keys
+ * (published) or 0 (a retry of an answered record) with the seq, or 2 (a sender record this script
+ * cannot answer: another room's, or one without a seq) with the record found.
+ * A room whose keys are missing (new, expired, or lost by Redis) gets the candidate epoch; records
  * answered before that are not taken for priors (the seqs they hold belong to the lost epoch), and
  * skipped seqs recorded before are dropped.
+ * Each seq is formatted once (Lua formats a number with sprintf each time it meets one in a string).
  */
 export const PUBLISH_LUA = `${RECORD_SKIPS_LUA}
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -100,42 +105,46 @@ local streamMax = tonumber(ARGV[5])
 local epochField = ',"epoch":' .. cjson.encode(epoch)
 -- Redis 7: SET NX GET checks and takes a key in one call (6.2 has no NX with GET).
 local setGet = (redis.REDIS_VERSION_NUM or 0) >= 0x070000
+local recordHead = ARGV[6]
+local headLength = #recordHead
 local out = {epoch}
+-- The batch payload's pieces, the messages with commas between (see the PUBLISH below).
 local published = {}
 local stored = {}
 local skipped = {}
 local answered = {}
-local record = ARGV[6]
-local elsewhere = {}
-for i = 7, #ARGV, 6 do
-  local k = tonumber(ARGV[i + 2])
-  local r = tonumber(ARGV[i + 5])
-  local other = false
-  if r > 0 then
-    other = elsewhere[r]
-    if other == nil then
-      other = false
+for i = 7, #ARGV, 4 do
+  local flags = tonumber(ARGV[i + 2])
+  local k = math.floor(flags / 4)
+  local isRecord = flags % 4 >= 2
+  local nextSeq = tostring(seq + 1)
+  local prior = nil
+  local other = nil
+  -- KEYS[k] already holds what it gets if this publication is published (taken with SET NX).
+  local taken = false
+  local value
+  if k > 0 then
+    prior = answered[k]
+    if not prior then
+      if isRecord then value = recordHead .. nextSeq .. '}' else value = nextSeq end
       local held
       if setGet then
-        held = redis.call('SET', KEYS[r], record, 'PX', ARGV[i + 3], 'NX', 'GET')
-      elseif not redis.call('SET', KEYS[r], record, 'PX', ARGV[i + 3], 'NX') then
-        held = redis.call('GET', KEYS[r])
+        held = redis.call('SET', KEYS[k], value, 'PX', ARGV[i + 3], 'NX', 'GET')
+        taken = not held
+      elseif redis.call('SET', KEYS[k], value, 'PX', ARGV[i + 3], 'NX') then
+        taken = true
+      else
+        held = redis.call('GET', KEYS[k])
       end
-      if held and held ~= record then other = held end
-      elsewhere[r] = other
-    end
-  end
-  local prior = nil
-  -- The key already holds the seq this publication gets (taken with SET NX GET): no SET after.
-  local taken = false
-  if k > 0 and not other then
-    if fresh then
-      prior = answered[k]
-    elseif setGet then
-      prior = redis.call('SET', KEYS[k], seq + 1, 'PX', ARGV[i + 3], 'NX', 'GET')
-      taken = not prior
-    else
-      prior = redis.call('GET', KEYS[k])
+      if held then
+        if not isRecord then
+          if not fresh then prior = held end
+        elseif string.sub(held, 1, headLength) == recordHead then
+          if not fresh then prior = string.sub(held, headLength + 1, -2) end
+        else
+          other = held
+        end
+      end
     end
   end
   if other then
@@ -146,11 +155,12 @@ for i = 7, #ARGV, 6 do
     out[#out + 1] = tonumber(prior)
   else
     seq = seq + 1
-    local msg = ARGV[i] .. seq .. ARGV[i + 1]
+    local msg = ARGV[i] .. nextSeq .. ARGV[i + 1]
+    if #published > 0 then published[#published + 1] = ',' end
     published[#published + 1] = msg
     if size > 0 then
-      if ARGV[i + 4] == '1' then
-        stored[#stored + 1] = seq
+      if flags % 2 == 1 then
+        stored[#stored + 1] = nextSeq
         stored[#stored + 1] = msg
       else
         skipped[#skipped + 1] = seq
@@ -158,8 +168,8 @@ for i = 7, #ARGV, 6 do
     end
     ${PUBLISH_EVENT_LUA}
     if k > 0 then
-      if not taken then redis.call('SET', KEYS[k], seq, 'PX', ARGV[i + 3]) end
-      answered[k] = seq
+      if not taken then redis.call('SET', KEYS[k], value, 'PX', ARGV[i + 3]) end
+      answered[k] = nextSeq
     end
     out[#out + 1] = 1
     out[#out + 1] = seq
@@ -173,10 +183,13 @@ if #stored > 0 then
 end
 local roomTtl = tonumber(ARGV[4])
 if #skipped > 0 then recordSkips(KEYS[4], skipped, size, roomTtl) end
+-- Lua hashes every byte of every string it makes: the payload is made once, in one table.concat.
 if #published == 1 then
   redis.call('PUBLISH', ARGV[3], 'm' .. epoch .. '|' .. published[1])
 else
-  redis.call('PUBLISH', ARGV[3], 'b' .. epoch .. '|[' .. table.concat(published, ',') .. ']')
+  table.insert(published, 1, 'b' .. epoch .. '|[')
+  published[#published + 1] = ']'
+  redis.call('PUBLISH', ARGV[3], table.concat(published))
 end
 if roomTtl > 0 then
   redis.call('PEXPIRE', KEYS[1], roomTtl)
