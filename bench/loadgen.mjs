@@ -551,6 +551,22 @@ async function settle(quietMs, maxMs) {
   }
 }
 
+/**
+ * Resolves once the server (and the Redis beside it) used under 10% of a core over half a second,
+ * or after `maxMs`: after an overloaded step the server can still be working off what it queued
+ * (publishes read but not yet through Redis, frames not yet written) after the last frame arrived,
+ * and the next step would measure that backlog, not its own rate. Returns how long it waited.
+ */
+async function quietServer(maxMs) {
+  const t0 = performance.now();
+  const busy = () => serverCpuSeconds() + (AUX_PID ? procCpuSeconds(AUX_PID) : 0);
+  for (;;) {
+    const c0 = busy();
+    await sleep(500);
+    if (busy() - c0 < 0.05 || performance.now() - t0 > maxMs) return round(performance.now() - t0);
+  }
+}
+
 /** CPU and RSS meter for the server and for this process over an interval. */
 const serverCpuSeconds = () => SERVER_PIDS.reduce((a, pid) => a + procCpuSeconds(pid), 0);
 const serverRssBytes = () => SERVER_PIDS.reduce((a, pid) => a + procRssBytes(pid), 0);
@@ -722,8 +738,13 @@ async function stepUp(pubs, members) {
         `${Object.keys(s.closes).length ? `closes ${JSON.stringify(s.closes)} ` : ''}server ${s.serverCpuPct}% (core ${s.serverCorePct}%) ${s.serverRssMB} MB ${s.redisCpuPct !== undefined ? `redis ${s.redisCpuPct}% ` : ''}gen ${s.genCpuPct}% (core ${s.genCorePct}%)${s.genSaturated ? ' SATURATED' : ''} ${s.pass ? 'ok' : 'FAIL'}`,
     );
     await sleep(cfg.coolMs ?? 500);
-    // After a failure, wait for silence so late frames of this step cannot count in the next.
-    if (!s.pass) await settle(1000, 15_000);
+    // After a failure, wait for silence so late frames of this step cannot count in the next, and
+    // for the server to go idle.
+    if (!s.pass) {
+      await settle(1000, 15_000);
+      s.quietAfterMs = await quietServer(15_000);
+      if (s.quietAfterMs > 1000) log(`step ${s.step}: the server was busy ${s.quietAfterMs} ms after it`);
+    }
     return s;
   };
   // This VM's vCPUs are preempted by the host for up to ~90 ms when both are busy, so a step

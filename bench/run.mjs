@@ -17,9 +17,12 @@
 //                                      under a prefix of their own, deleted at the end; never flushed);
 //                                      without it the bench starts a redis-server of its own on a free
 //                                      port, pinned to CPU 1 (the generator's), stopped at the end
-//   --cluster-port=7131                gateway-rediscluster: the first of the six ports of the local
-//                                      Redis Cluster (3 masters, 3 replicas) the bench starts for it
-//                                      (scripts/redis-cluster.mjs; bus ports +10000), stopped at the end
+//   --cluster-port=7131                gateway-rediscluster: the first port of the local Redis Cluster
+//                                      the bench starts for it (scripts/redis-cluster.mjs; bus ports
+//                                      +10000), pinned to CPU 1 like the one Redis, stopped at the end
+//   --cluster-replicas=0               its replicas per master: 0 (three masters, like the one Redis
+//                                      without a replica) or 1 (six nodes, every write done twice on
+//                                      the same core)
 //   npm run bench -- --profile [--profile-rate=N] [--profile-clients=1000] [--save]
 //                                      CPU-profile the gateway (or --servers=baseline) under fan-out load;
 //                                      the summary goes to results/tmp/ (with --save, results/)
@@ -156,13 +159,20 @@ let redisCluster = null;
 let clusterStarting = null;
 function startRedisCluster() {
   clusterStarting ??= (async () => {
-    const set = new RedisClusterSet({ firstPort: Number(opt('cluster-port', '7131')) });
-    say(`starting a local Redis Cluster on ports ${set.ports.join(',')} for gateway-rediscluster`);
+    const replicas = opt('cluster-replicas', '0') === '1' ? 1 : 0;
+    const set = new RedisClusterSet({ firstPort: Number(opt('cluster-port', '7131')), replicas });
+    say(
+      `starting a local Redis Cluster (3 masters, ${3 * replicas} replicas) on ports ${set.ports.join(',')} for gateway-rediscluster, pinned to CPU 1`,
+    );
     redisCluster = set;
     const start = set.start();
     // Its nodes are the bench's children too: a Ctrl-C stops them with everything else.
     for (const proc of set.procs.values()) children.add(proc);
     await start;
+    // On the generator's core, like the one Redis: they stand for other hosts, not the server's core.
+    for (const proc of set.procs.values()) {
+      execFileSync('taskset', ['-pc', '1', String(proc.pid)], { stdio: 'ignore' });
+    }
     return set;
   })();
   return clusterStarting;
@@ -792,7 +802,7 @@ function notesFor(results) {
     );
   if (kinds.has('gateway-rediscluster'))
     notes.push(
-      'gateway+Redis Cluster: a local Redis Cluster of three masters and three replicas (scripts/redis-cluster.mjs, not pinned), ' +
+      `gateway+Redis Cluster: a local Redis Cluster of three masters${redisCluster?.replicas ? ' with a replica each' : ' without replicas (like the one Redis)'} (scripts/redis-cluster.mjs), pinned to CPU 1 with the generator like the one Redis, ` +
         'REDIS_CLUSTER_NODES, fan-out over sharded pub/sub; its Redis CPU is the master that owns the room. Compared with gateway+Redis (one Redis) in the same run.',
     );
   if (kinds.has('gateway-redis') && (results.scenarios.cross100 || results.scenarios.cross1000))

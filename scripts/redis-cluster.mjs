@@ -1,5 +1,6 @@
 // A local Redis Cluster of three masters and three replicas from the machine's own redis-server 7
-// (no Docker): the tests (test/harness/redis-cluster.ts) and the bench (bench/run.mjs) start one.
+// (no Docker): the tests (test/harness/redis-cluster.ts) and the bench (bench/run.mjs, three masters
+// without replicas) start one.
 //
 //   node scripts/redis-cluster.mjs 7101   # starts 7101..7106, prints REDIS_CLUSTER_NODES, stops on Ctrl-C
 //
@@ -12,19 +13,22 @@ import { join } from 'node:path';
 import { killByPid, startRedisServer, withAdmin } from './redis-process.mjs';
 
 /**
- * Six cluster nodes on `firstPort`..`firstPort + 5` (their cluster bus on port + 10000). A master is
- * taken for failed after `nodeTimeoutMs` without an answer; its replica is then promoted.
- * `cluster-require-full-coverage no`: while one shard fails over, the other two keep serving.
+ * Three masters with a replica each: six cluster nodes on `firstPort`..`firstPort + 5` (their
+ * cluster bus on port + 10000). A master is taken for failed after `nodeTimeoutMs` without an
+ * answer; its replica is then promoted. `cluster-require-full-coverage no`: while one shard fails
+ * over, the other two keep serving. With `replicas: 0`, three masters only (the bench's: the one
+ * Redis it compares with has no replica either).
  */
 export class RedisClusterSet {
   /**
-   * @param {{ firstPort?: number; nodeTimeoutMs?: number; password?: string }} [options]
+   * @param {{ firstPort?: number; nodeTimeoutMs?: number; password?: string; replicas?: 0 | 1 }} [options]
    */
   constructor(options = {}) {
     this.firstPort = options.firstPort ?? 7101;
     this.nodeTimeoutMs = options.nodeTimeoutMs ?? 1000;
     this.password = options.password;
-    this.ports = [0, 1, 2, 3, 4, 5].map((i) => this.firstPort + i);
+    this.replicas = options.replicas ?? 1;
+    this.ports = Array.from({ length: 3 * (1 + this.replicas) }, (_, i) => this.firstPort + i);
     this.dir = mkdtempSync(join(tmpdir(), 'gw-cluster-'));
     /** @type {Map<number, import('node:child_process').ChildProcess>} */
     this.procs = new Map();
@@ -43,7 +47,7 @@ export class RedisClusterSet {
     };
   }
 
-  /** Starts the six nodes, creates the cluster and resolves once every node reports it ok. */
+  /** Starts the nodes, creates the cluster and resolves once every node reports it ok. */
   async start(timeoutMs = 30_000) {
     await Promise.all(this.ports.map((port) => this.startNode(port)));
     const create = spawnSync(
@@ -54,7 +58,7 @@ export class RedisClusterSet {
         'create',
         ...this.ports.map((p) => `127.0.0.1:${p}`),
         '--cluster-replicas',
-        '1',
+        String(this.replicas),
         '--cluster-yes',
       ],
       { encoding: 'utf8', timeout: timeoutMs },
