@@ -1,12 +1,5 @@
 import type { DedupEntry, IdempotencyStore } from '../idempotency.js';
-import {
-  type BatchCommand,
-  execBatch,
-  isCluster,
-  type RedisClient,
-  type SharedConnection,
-  unavailable,
-} from './connection.js';
+import { isCluster, type RedisClient, type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys, senderRecordValue } from './keys.js';
 
 /**
@@ -19,21 +12,10 @@ import { RedisKeys, senderRecordValue } from './keys.js';
  * seq from there. On a single Redis the publish script takes the sender record itself and keeps the
  * seq in it (`{"room":...,"seq":N}`, see `RedisBroker.takesSenderRecord`), with no key of the room's.
  */
-/** A take waiting for its turn's pipeline (Redis Cluster). */
-interface PendingTake {
-  key: string;
-  room: string;
-  ttlMs: number;
-  resolve: (prior: DedupEntry | undefined) => void;
-  reject: (err: unknown) => void;
-}
-
 export class RedisDedup implements IdempotencyStore {
   private readonly keys: RedisKeys;
   private readonly redis: RedisClient;
   private closed = false;
-  /** This turn's takes (Redis Cluster), sent by one setImmediate. */
-  private takes: PendingTake[] = [];
 
   constructor(
     keyPrefix: string,
@@ -71,82 +53,29 @@ export class RedisDedup implements IdempotencyStore {
   }
 
   async take(key: string, room: string, ttlMs: number): Promise<DedupEntry | undefined> {
-    if (this.keys.cluster) return this.takeInTurn(key, room, ttlMs);
     const redisKey = this.keys.record(key);
     const value = senderRecordValue(room);
     try {
-      // Twice at most: a record found taken can expire or be released before it is read (Redis 6.2
-      // has no SET NX GET).
+      // Twice at most: a record found taken can expire or be released before it is read.
       for (let attempt = 0; attempt < 2; attempt++) {
         if ((await this.redis.set(redisKey, value, 'PX', Math.max(1, ttlMs), 'NX')) === 'OK')
           return undefined;
         const raw = await this.redis.get(redisKey);
         if (raw === null) continue;
-        return await this.prior(raw, key, room, ttlMs);
+        const recorded = JSON.parse(raw) as DedupEntry;
+        if (recorded.seq === undefined) return await priorPublication(this.redis, this.keys, raw, key);
+        if (recorded.room === room) {
+          // A record the single-Redis publish script took (it keeps the seq there and sets no key of
+          // the room's): the room's key is set from it, so that the publication this caller makes
+          // next (REDIS_MIN_REPLICAS) answers the original seq instead of publishing it again.
+          await this.redis.set(this.keys.idem(room, key), recorded.seq, 'PX', Math.max(1, ttlMs), 'NX');
+        }
+        return recorded;
       }
     } catch (err) {
       throw unavailable(err);
     }
     throw unavailable(new Error(`the record of message id ${JSON.stringify(key)} keeps changing`));
-  }
-
-  /**
-   * Redis Cluster (Redis 7, which SET NX GET needs): the takes of one event-loop turn go as one
-   * pipeline per shard (execBatch), a `SET NX GET` each, instead of a command and a socket write
-   * each.
-   */
-  private takeInTurn(key: string, room: string, ttlMs: number): Promise<DedupEntry | undefined> {
-    return new Promise((resolve, reject) => {
-      this.takes.push({ key, room, ttlMs, resolve, reject });
-      if (this.takes.length === 1) setImmediate(this.flushTakes);
-    });
-  }
-
-  private readonly flushTakes = (): void => {
-    const takes = this.takes;
-    this.takes = [];
-    void this.runTakes(takes);
-  };
-
-  private async runTakes(takes: readonly PendingTake[]): Promise<void> {
-    const commands = takes.map(({ key, room, ttlMs }): BatchCommand => [
-      'set',
-      this.keys.record(key),
-      senderRecordValue(room),
-      'PX',
-      Math.max(1, ttlMs),
-      'NX',
-      'GET',
-    ]);
-    let results: [Error | null, unknown][];
-    try {
-      results = await execBatch(this.redis, commands);
-    } catch (err) {
-      for (const t of takes) t.reject(unavailable(err));
-      return;
-    }
-    takes.forEach((t, i) => {
-      const [err, raw] = results[i];
-      if (err !== null) t.reject(unavailable(err));
-      else if (raw === null) t.resolve(undefined);
-      else
-        this.prior(raw as string, t.key, t.room, t.ttlMs).then(t.resolve, (e: unknown) =>
-          t.reject(unavailable(e)),
-        );
-    });
-  }
-
-  /** What a record found taken (`raw`) answers a take of `key` for `room`. */
-  private async prior(raw: string, key: string, room: string, ttlMs: number): Promise<DedupEntry> {
-    const recorded = JSON.parse(raw) as DedupEntry;
-    if (recorded.seq === undefined) return priorPublication(this.redis, this.keys, raw, key);
-    if (recorded.room === room) {
-      // A record the single-Redis publish script took (it keeps the seq there and sets no key of the
-      // room's): the room's key is set from it, so that the publication this caller makes next
-      // (REDIS_MIN_REPLICAS) answers the original seq instead of publishing it again.
-      await this.redis.set(this.keys.idem(room, key), recorded.seq, 'PX', Math.max(1, ttlMs), 'NX');
-    }
-    return recorded;
   }
 
   async release(key: string): Promise<void> {
