@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { Cluster } from 'ioredis';
 import { Recorder } from './broker.contract.js';
 import { msg, range, uniqueName } from './contract-kit.js';
 import { brokerIn, presenceIn, redisContracts, RedisNamespace, usersIn } from './redis-test-kit.js';
@@ -7,6 +8,7 @@ import { RedisClusterSet } from '../harness/redis-cluster.js';
 import { RedisKeys } from '../../src/cluster/redis/keys.js';
 import { keySlot } from '../../src/cluster/redis/slot.js';
 import { RedisRevocations } from '../../src/cluster/redis/redis-revocations.js';
+import { RedisDedup } from '../../src/cluster/redis/redis-dedup.js';
 import { EventStreamWriter } from '../../src/cluster/redis/event-stream.js';
 import { RedisPresenceTracker } from '../../src/cluster/redis/redis-presence-tracker.js';
 import type { Principal } from '../../src/auth/principal.js';
@@ -179,6 +181,31 @@ describe('the Redis seams on a Redis Cluster', () => {
       expect(await presence.members(room, 10)).toEqual([{ id: `u-${room}`, name: room }]);
       expect(await users.lookup(`u-${room}`)).toEqual({ connections: 1, rooms: [room] });
     }
+  });
+
+  it('takes message ids on every shard, each answered from its own record', async () => {
+    const connection = await ns.connection();
+    const dedup = new RedisDedup(ns.prefix, connection);
+    ns.track(() => dedup.close());
+    const redis = connection.redis as Cluster;
+    const keys = new RedisKeys(ns.prefix, true);
+    const users = range(1, 30).map((i) => `taker-${i}`);
+    const key = (user: string) => `message\u0000${user}\u0000id-1`;
+    const shards = new Set(users.map((u) => redis.slots[keySlot(keys.record(key(u)))].join(';')));
+    expect(shards.size).toBe(3);
+    // One id already taken for another room (an earlier take, its seq in that room's key), one
+    // whose record holds its seq (as the single-Redis publish script writes it), the rest free.
+    await redis.set(keys.record(key(users[0])), JSON.stringify({ room: 'other' }), 'PX', 10000);
+    await redis.set(keys.idem('other', key(users[0])), '4', 'PX', 10000);
+    await redis.set(keys.record(key(users[1])), JSON.stringify({ room: 'r', seq: 7 }), 'PX', 10000);
+    const taken = await Promise.all(users.map((u) => dedup.take(key(u), 'r', 10000)));
+    expect(taken[0]).toEqual({ room: 'other', seq: 4 });
+    expect(taken[1]).toEqual({ room: 'r', seq: 7 });
+    expect(await redis.get(keys.idem('r', key(users[1])))).toBe('7');
+    expect(taken.slice(2)).toEqual(users.slice(2).map(() => undefined));
+    expect(await redis.get(keys.record(key(users[2])))).toBe(JSON.stringify({ room: 'r' }));
+    // Taken now: a second take answers this room, without a seq (not published yet).
+    expect(await dedup.take(key(users[2]), 'r', 10000)).toEqual({ room: 'r' });
   });
 
   it('checks revocations whose keys live in different slots', async () => {
