@@ -1,12 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
 
-/** Types of redis-cluster.mjs (a local three-master, three-replica Redis Cluster). */
+/** Types of redis-cluster.mjs (a local Redis Cluster of three masters, with a replica each by default). */
 export declare class RedisClusterSet {
-  constructor(options?: { firstPort?: number; nodeTimeoutMs?: number; password?: string });
+  constructor(options?: { firstPort?: number; nodeTimeoutMs?: number; password?: string; replicas?: 0 | 1 });
   readonly firstPort: number;
   readonly nodeTimeoutMs: number;
   readonly password: string | undefined;
+  /** Replicas per master: 1 (six nodes, the default) or 0 (three masters). */
+  readonly replicas: 0 | 1;
   readonly ports: number[];
   readonly dir: string;
   readonly procs: Map<number, ChildProcess>;
