@@ -16,6 +16,15 @@ export const SENTINEL_MASTER = 'gwmaster';
  * on a free port in a temporary directory, stopped by PID. The sentinels fail over quickly: the
  * master counts as down after `downAfterMs` without an answer (2 of 3 must agree).
  */
+/**
+ * How the set's two nodes replicate. A full sync goes through an RDB file (BGSAVE), not straight to
+ * the replica's socket: with diskless sync (Redis 7's default) a replica that connected, was told
+ * REPLICAOF again by a sentinel and connected anew could wait behind a transfer child still writing
+ * to its first connection, while the master answered every WAIT with 0 replicas (seen about once in
+ * seven failover runs: `wait_bgsave` for over 15 s).
+ */
+const REPLICATION = ['--repl-diskless-sync', 'no', '--repl-timeout', '5'];
+
 export class SentinelSet {
   readonly master = new PrivateRedis();
   readonly replica = new PrivateRedis();
@@ -37,7 +46,7 @@ export class SentinelSet {
 
   /** Starts everything and resolves once every sentinel knows the replica and the other two. */
   async start(timeoutMs = 15_000): Promise<void> {
-    await Promise.all([this.master.start(), this.replica.start()]);
+    await Promise.all([this.master.start(10_000, REPLICATION), this.replica.start(10_000, REPLICATION)]);
     await this.admin(this.replica.port, (r) => r.replicaof('127.0.0.1', this.master.port));
     for (let i = 0; i < 3; i++) this.sentinelPorts.push(await freePort());
     for (const port of this.sentinelPorts) this.sentinels.push(this.startSentinel(port));
@@ -113,7 +122,7 @@ export class SentinelSet {
     if (masterPort === node.port) throw new Error('rejoin: the sentinels still name this node the master');
     // A replica from its first moment: started empty as a master and turned into a replica
     // afterwards, it would be a writable empty master for a while, for the sentinels and clients.
-    await node.start(10_000, ['--replicaof', '127.0.0.1', String(masterPort)]);
+    await node.start(10_000, [...REPLICATION, '--replicaof', '127.0.0.1', String(masterPort)]);
   }
 
   /** One command connection to a node of the set, closed afterwards. */
