@@ -226,7 +226,7 @@ export class RedisBroker implements Broker {
       // What RedisDedup.take would have answered; reading the seq failing is `unavailable` too.
       let prior: DedupEntry;
       try {
-        prior = await priorPublication(this.cmd, this.keys, elsewhere, key);
+        prior = await priorPublication(this.cmd, this.keys, JSON.parse(elsewhere) as DedupEntry, key);
       } catch (err) {
         throw unavailable(err);
       }

@@ -63,7 +63,7 @@ export class RedisDedup implements IdempotencyStore {
         const raw = await this.redis.get(redisKey);
         if (raw === null) continue;
         const recorded = JSON.parse(raw) as DedupEntry;
-        if (recorded.seq === undefined) return await priorPublication(this.redis, this.keys, raw, key);
+        if (recorded.seq === undefined) return await priorPublication(this.redis, this.keys, recorded, key);
         if (recorded.room === room) {
           // A record the single-Redis publish script took (it keeps the seq there and sets no key of
           // the room's): the room's key is set from it, so that the publication this caller makes
@@ -94,17 +94,17 @@ export class RedisDedup implements IdempotencyStore {
 }
 
 /**
- * What a sender record found taken (`raw`, its JSON) answers for `key`: the room the id was taken
- * for, and the seq of its publication there, read from the room's idempotency key, once it is
- * known. Used by `take` and by the publish script's caller when the script found the record taken.
+ * What a sender record found taken (`prior`, parsed) answers for `key`: the room the id was taken
+ * for, and the seq of its publication there, read from the room's idempotency key when the record
+ * does not hold it, once it is known. Used by `take` and by the publish script's caller when the
+ * script found the record taken.
  */
 export async function priorPublication(
   redis: RedisClient,
   keys: RedisKeys,
-  raw: string,
+  prior: DedupEntry,
   key: string,
 ): Promise<DedupEntry> {
-  const prior = JSON.parse(raw) as DedupEntry;
   if (prior.room !== undefined && prior.seq === undefined) {
     const seq = await redis.get(keys.idem(prior.room, key));
     if (seq !== null) prior.seq = Number(seq);
