@@ -12,11 +12,6 @@ import { poll } from './wait.js';
 export const SENTINEL_MASTER = 'gwmaster';
 
 /**
- * One master, one replica and three sentinels from the machine's own redis-server (no Docker), each
- * on a free port in a temporary directory, stopped by PID. The sentinels fail over quickly: the
- * master counts as down after `downAfterMs` without an answer (2 of 3 must agree).
- */
-/**
  * How the set's two nodes replicate. A full sync goes through an RDB file (BGSAVE), not straight to
  * the replica's socket: with diskless sync (Redis 7's default) a replica that connected, was told
  * REPLICAOF again by a sentinel and connected anew could wait behind a transfer child still writing
@@ -25,6 +20,11 @@ export const SENTINEL_MASTER = 'gwmaster';
  */
 const REPLICATION = ['--repl-diskless-sync', 'no', '--repl-timeout', '5'];
 
+/**
+ * One master, one replica and three sentinels from the machine's own redis-server (no Docker), each
+ * on a free port in a temporary directory, stopped by PID. The sentinels fail over quickly: the
+ * master counts as down after `downAfterMs` without an answer (2 of 3 must agree).
+ */
 export class SentinelSet {
   readonly master = new PrivateRedis();
   readonly replica = new PrivateRedis();
