@@ -576,16 +576,21 @@ export class RedisBroker implements Broker {
       }
     }
     if (this.rooms.get(room) !== s) return;
-    const buffered = s.buffer;
+    const buffered = s.buffer ?? [];
     s.buffer = null;
     s.catchingUp = false;
-    if (!slice.recovered) {
+    // The buffer holds the live stream from its first message on, in order: history fills only
+    // what comes before it. A read slower than a busy room can find history already trimmed past
+    // messages the buffer holds; delivered first, it would jump over them.
+    const first =
+      buffered.length > 0 && buffered[0].epoch === slice.epoch ? buffered[0].message.seq : Infinity;
+    if (!slice.recovered && first > s.seq + 1) {
       this.logger.warn(
         `room ${room}: history does not cover the gap after seq ${s.seq}; delivering what it holds`,
       );
     }
-    for (const m of slice.messages) this.accept(room, slice.epoch, m, true);
-    for (const b of buffered ?? []) this.accept(room, b.epoch, b.message, true);
+    for (const m of slice.messages) if (m.seq < first) this.accept(room, slice.epoch, m, true);
+    for (const b of buffered) this.accept(room, b.epoch, b.message, true);
   }
 
   // ---------------------------------------------------------------- health and shutdown
