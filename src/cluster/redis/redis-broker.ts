@@ -18,6 +18,7 @@ import {
   type RedisSettings,
   type SharedConnection,
   unavailable,
+  waitReady,
 } from './connection.js';
 import { EventStreamWriter } from './event-stream.js';
 import { priorPublication } from './redis-dedup.js';
@@ -572,7 +573,10 @@ export class RedisBroker implements Broker {
       try {
         slice = await this.readHistory(room, s.seq, s.epoch);
       } catch {
-        await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS).unref());
+        // Not connected (the subscriber came back first): read again as soon as the command
+        // connection is, since a busy room's history moves on meanwhile; otherwise after a pause.
+        if (this.cmd.status !== 'ready') await waitReady(this.cmd, CATCH_UP_RETRY_MS);
+        else await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS).unref());
       }
     }
     if (this.rooms.get(room) !== s) return;
