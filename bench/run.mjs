@@ -893,7 +893,7 @@ async function costMode() {
       say(
         `${kind}: ${us.toFixed(1)} us CPU per publication (process ${s.serverCpuPct}%, core ${s.serverCorePct}%)` +
           (redisUs !== undefined ? `, Redis ${redisUs.toFixed(1)} us (${s.redisCpuPct}%)` : '') +
-          `, delivered ${Math.round(s.deliveredPerSec)}/s, p99 ${s.p99Ms} ms, loss ${s.loss}`,
+          `, delivered ${Math.round(s.deliveredPerSec)}/s, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, loss ${s.loss}`,
       );
     }
   }
