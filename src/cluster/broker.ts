@@ -40,6 +40,11 @@ export interface Broker {
    * Absent for a broker that publishes synchronously.
    */
   publishing?(): boolean;
+  /**
+   * Sends the publications this turn has queued for one command per room (RedisBroker's batches)
+   * now instead of at the end of the turn: the hub calls it before its write pass.
+   */
+  sendPending?(): void;
   /** Ephemeral room event (presence): not in history, no seq. */
   publishRoomEvent(room: string, event: RoomEvent): Promise<void>;
   /** A frame for every connection of a user (direct messages, service pushes). */

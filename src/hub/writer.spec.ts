@@ -75,4 +75,19 @@ describe('Writer: the write pass and publications on their way', () => {
     while (passes.length === 1 && Date.now() - held < 1000) await new Promise((r) => setTimeout(r, 1));
     expect(passes).toEqual([['x', 'y'], ['z']]);
   });
+
+  it('sends what waits for Redis first when a pass runs, even a pass scheduled earlier in the turn', async () => {
+    const writer = newWriter();
+    const { c, passes } = connection();
+    const order: string[] = [];
+    writer.sendBeforePass(() => order.push(`send before pass ${passes.length + 1}`));
+    writer.enqueue(c, Buffer.from('a')); // the pass is scheduled first in this turn...
+    setImmediate(() => order.push('end of turn')); // ...the Redis commands' own flush after it
+    await turn();
+    expect(order).toEqual(['send before pass 1', 'end of turn']);
+    expect(passes).toEqual([['a']]);
+    // A turn with nothing to write runs no pass and sends nothing early.
+    await turn();
+    expect(order).toHaveLength(2);
+  });
 });

@@ -33,6 +33,8 @@ export class Writer {
   private flushScheduled = false;
   /** See holdPassWhile. */
   private publishing: (() => boolean) | null = null;
+  /** See sendBeforePass. */
+  private beforePass: (() => void) | null = null;
   /** The last pass was held: the next one writes, whatever is on its way. */
   private held = false;
 
@@ -51,6 +53,16 @@ export class Writer {
    */
   holdPassWhile(publishing: () => boolean): void {
     this.publishing = publishing;
+  }
+
+  /**
+   * Runs at the start of every write pass: what is waiting for the end of the turn to go to Redis
+   * (the turn's publish scripts, its id takes) is sent first, so that Redis works on it while this
+   * instance writes to its sockets. Otherwise a pass scheduled earlier in the turn ran first, and
+   * on a busy instance with 1000 members each step of a publication waited ~5 ms for it.
+   */
+  sendBeforePass(send: () => void): void {
+    this.beforePass = send;
   }
 
   /** Encodes a frame for one connection and queues it. */
@@ -83,6 +95,7 @@ export class Writer {
   private readonly flushAll = (): void => {
     this.flushScheduled = false;
     if (this.dirty.length === 0) return;
+    this.beforePass?.();
     if (!this.held && this.publishing !== null && this.publishing()) {
       this.held = true;
       setTimeout(this.endHold, HOLD_MS);

@@ -270,6 +270,7 @@ describe('PublishBatcher: idempotency keys inside a batch', () => {
       keys,
       { historySize: 10, roomTtlMs: 60000, eventsMaxlen: 0 },
       { epochCandidate: () => epoch, settle: () => Promise.resolve() },
+      shared.turn,
     );
   });
   afterEach(async () => {

@@ -198,7 +198,18 @@ describe('the Redis seams on a Redis Cluster', () => {
     await redis.set(keys.record(key(users[0])), JSON.stringify({ room: 'other' }), 'PX', 10000);
     await redis.set(keys.idem('other', key(users[0])), '4', 'PX', 10000);
     await redis.set(keys.record(key(users[1])), JSON.stringify({ room: 'r', seq: 7 }), 'PX', 10000);
+    const scriptCalls = async (): Promise<number> => {
+      let calls = 0;
+      for (const node of redis.nodes('master')) {
+        const stats = await node.info('commandstats');
+        for (const m of stats.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+)/gm)) calls += Number(m[1]);
+      }
+      return calls;
+    };
+    const before = await scriptCalls();
     const taken = await Promise.all(users.map((u) => dedup.take(key(u), 'r', 10000)));
+    // The 30 takes of one turn: one script call per shard, not a SET NX each.
+    expect((await scriptCalls()) - before).toBe(3);
     expect(taken[0]).toEqual({ room: 'other', seq: 4 });
     expect(taken[1]).toEqual({ room: 'r', seq: 7 });
     expect(await redis.get(keys.idem('r', key(users[1])))).toBe('7');

@@ -1,8 +1,10 @@
 import { type Logger } from '@nestjs/common';
+import type { Socket } from 'node:net';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { GatewayConfig, RedisClusterConfig, RedisSentinelConfig } from '../../config/config.js';
 import { BrokerUnavailableError } from '../broker.js';
 import { keySlot } from './slot.js';
+import { TurnSender } from './turn-sender.js';
 
 /** A connection in any mode: one server (REDIS_URL, Sentinel) or a Redis Cluster client. */
 export type RedisClient = Redis | Cluster;
@@ -424,7 +426,12 @@ export class SharedConnection {
   private users = 0;
   private closing: Promise<void> | null = null;
 
-  constructor(readonly redis: RedisClient) {}
+  /** The commands of this connection that wait for the end of the turn (turn-sender.ts). */
+  readonly turn: TurnSender;
+
+  constructor(readonly redis: RedisClient) {
+    this.turn = new TurnSender(() => sockets(redis));
+  }
 
   acquire(): RedisClient {
     this.users++;
@@ -436,6 +443,16 @@ export class SharedConnection {
     this.closing ??= quit(this.redis);
     return this.closing;
   }
+}
+
+/** The open sockets of a connection: a Redis Cluster's, one per master node. */
+function sockets(redis: RedisClient): Socket[] {
+  const out: Socket[] = [];
+  for (const client of isCluster(redis) ? redis.nodes('master') : [redis]) {
+    const stream = client.stream as Socket | undefined;
+    if (stream !== undefined && !stream.destroyed) out.push(stream);
+  }
+  return out;
 }
 
 /** Closes a connection: QUIT when connected, otherwise just stop reconnecting. */

@@ -2,6 +2,7 @@ import type { EventSink } from '../../events/event-sink.js';
 import type { EventType, GatewayEvents } from '../../events/events.js';
 import { isCluster, type RedisClient, unavailable } from './connection.js';
 import { eventStreamKey } from './keys.js';
+import type { TurnSender } from './turn-sender.js';
 
 /** The stream every instance appends its events to (keys.ts). */
 export { eventStreamKey } from './keys.js';
@@ -39,6 +40,8 @@ export class EventStreamWriter implements EventSink {
   /** The turn's entries: type, JSON, type, JSON, ... */
   private pending: string[] = [];
   private turn: Promise<void> | null = null;
+  /** Settles `turn` with its flush. */
+  private settleTurn: { resolve: () => void; reject: (err: unknown) => void } | null = null;
   private failing = false;
 
   private readonly redis: AppendingRedis;
@@ -48,7 +51,10 @@ export class EventStreamWriter implements EventSink {
     prefix: string,
     private readonly maxlen: number,
     private readonly log: { warn(msg: string): void; log(msg: string): void },
+    /** The connection's end of turn, when it has one (the broker's: see TurnSender). */
+    private readonly endOfTurn?: TurnSender,
   ) {
+    endOfTurn?.add(this.sendPending);
     this.key = eventStreamKey(prefix, isCluster(redis));
     this.redis = redis as AppendingRedis;
     this.redis.defineCommand('gwAppendEvents', { numberOfKeys: 1, lua: APPEND_LUA });
@@ -66,13 +72,27 @@ export class EventStreamWriter implements EventSink {
    */
   appendJson(type: EventType, json: string): Promise<void> {
     this.pending.push(type, json);
-    return (this.turn ??= new Promise<void>((resolve, reject) => {
-      setImmediate(() => {
-        this.turn = null;
-        this.flush().then(resolve, reject);
+    if (this.turn === null) {
+      this.turn = new Promise<void>((resolve, reject) => {
+        this.settleTurn = { resolve, reject };
       });
-    }));
+      if (this.endOfTurn !== undefined) this.endOfTurn.schedule();
+      else setImmediate(this.sendPending);
+    }
+    return this.turn;
   }
+
+  /**
+   * Sends the turn's appends now: at the end of the turn, or before the hub's write pass (see
+   * Writer.sendBeforePass), whichever is first.
+   */
+  readonly sendPending = (): void => {
+    if (this.turn === null) return;
+    const { resolve, reject } = this.settleTurn!;
+    this.turn = null;
+    this.settleTurn = null;
+    this.flush().then(resolve, reject);
+  };
 
   private async flush(): Promise<void> {
     const entries = this.pending;

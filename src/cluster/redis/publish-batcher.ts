@@ -1,6 +1,7 @@
 import { type RedisClient, unavailable } from './connection.js';
 import { type RedisKeys, senderRecordHead } from './keys.js';
 import { PUBLISH_LUA, shardedLua } from './scripts.js';
+import type { TurnSender } from './turn-sender.js';
 
 /** One room message on its way to the publish script. */
 export interface Publication {
@@ -92,7 +93,6 @@ export class PublishBatcher {
   private readonly redis: BatchRedis;
   /** This turn's publications by room, in call order; flushed by one setImmediate. */
   private pending = new Map<string, Waiting[]>();
-  private scheduled = false;
   /** Batches sent whose script or own delivery has not answered yet. */
   private running = 0;
 
@@ -101,8 +101,10 @@ export class PublishBatcher {
     private readonly keys: RedisKeys,
     private readonly options: PublishBatcherOptions,
     private readonly hooks: PublishBatcherHooks,
+    private readonly turn: TurnSender,
   ) {
     this.redis = redis as BatchRedis;
+    turn.add(this.flush);
     // No numberOfKeys: a batch passes its own count (its idempotency keys are KEYS too).
     this.redis.defineCommand('gwPublish', { lua: keys.cluster ? shardedLua(PUBLISH_LUA) : PUBLISH_LUA });
   }
@@ -119,15 +121,13 @@ export class PublishBatcher {
         // Full: sent now, ahead of anything later for the room (commands keep their order).
         this.pending.delete(room);
         void this.run(room, batch);
-      } else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.flush);
+      } else {
+        this.turn.schedule();
       }
     });
   }
 
   private readonly flush = (): void => {
-    this.scheduled = false;
     const pending = this.pending;
     if (pending.size === 0) return;
     this.pending = new Map();

@@ -122,6 +122,10 @@ export class RedisBroker implements Broker {
     return this.batcher.busy;
   }
 
+  sendPending(): void {
+    this.shared.turn.sendNow();
+  }
+
   constructor(
     private readonly options: RedisBrokerOptions,
     private readonly shared: SharedConnection,
@@ -148,6 +152,7 @@ export class RedisBroker implements Broker {
         epochCandidate: (room) => this.epochCandidate(room),
         settle: (room, batch, replies) => this.settleBatch(room, batch, replies),
       },
+      shared.turn,
     );
     const events: SubscriberEvents = {
       message: (channel, payload) => this.receive(channel, payload),
@@ -162,7 +167,13 @@ export class RedisBroker implements Broker {
     }
     const maxlen = options.eventsMaxlen ?? 0;
     if (cluster && maxlen > 0) {
-      this.messageEvents = new EventStreamWriter(this.cmd, options.keyPrefix, maxlen, this.logger);
+      this.messageEvents = new EventStreamWriter(
+        this.cmd,
+        options.keyPrefix,
+        maxlen,
+        this.logger,
+        shared.turn,
+      );
     }
   }
 
@@ -263,13 +274,14 @@ export class RedisBroker implements Broker {
     const own = last >= 0 ? this.ownDelivery(room, last) : undefined;
     const events = this.messageEvents;
     if (events === null) return own ?? Promise.resolve();
-    const appended = batch.map((p, i) =>
-      events.appendJson(
-        'message',
-        p.head + replies[i].seq + ',"epoch":' + JSON.stringify(replies[i].epoch) + p.tail,
-      ),
-    );
-    return Promise.all([own, ...appended]);
+    // A batch has one epoch; its appends join this turn's, and settle with it (one promise).
+    const epochField = ',"epoch":' + JSON.stringify(replies[0].epoch);
+    let appended: Promise<void> | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i];
+      appended = events.appendJson('message', p.head + replies[i].seq + epochField + p.tail);
+    }
+    return own === undefined ? appended! : Promise.all([own, appended]);
   }
 
   /** publish with REDIS_MIN_REPLICAS > 0: acked once on the replicas (replica-confirmation.ts). */

@@ -1,6 +1,7 @@
 import type { DedupEntry, IdempotencyStore } from '../idempotency.js';
 import { isCluster, type RedisClient, type SharedConnection, unavailable } from './connection.js';
 import { RedisKeys, senderRecordValue } from './keys.js';
+import { RecordTaker } from './record-taker.js';
 
 /**
  * The idempotency window in Redis: one string per key under REDIS_KEY_PREFIX, SET NX PX (the first
@@ -15,7 +16,11 @@ import { RedisKeys, senderRecordValue } from './keys.js';
 export class RedisDedup implements IdempotencyStore {
   private readonly keys: RedisKeys;
   private readonly redis: RedisClient;
+  /** A turn's takes in one script call (per node in a Redis Cluster). */
+  private readonly taker: RecordTaker;
   private closed = false;
+  private lastRoom: string | undefined;
+  private lastValue = '';
 
   constructor(
     keyPrefix: string,
@@ -23,6 +28,7 @@ export class RedisDedup implements IdempotencyStore {
   ) {
     this.redis = shared.acquire();
     this.keys = new RedisKeys(keyPrefix, isCluster(this.redis));
+    this.taker = new RecordTaker(this.redis, shared.turn);
   }
 
   async get(key: string): Promise<DedupEntry | undefined> {
@@ -53,29 +59,39 @@ export class RedisDedup implements IdempotencyStore {
   }
 
   async take(key: string, room: string, ttlMs: number): Promise<DedupEntry | undefined> {
-    const redisKey = this.keys.record(key);
-    const value = senderRecordValue(room);
+    let held: string | null;
     try {
-      // Twice at most: a record found taken can expire or be released before it is read.
-      for (let attempt = 0; attempt < 2; attempt++) {
-        if ((await this.redis.set(redisKey, value, 'PX', Math.max(1, ttlMs), 'NX')) === 'OK')
-          return undefined;
-        const raw = await this.redis.get(redisKey);
-        if (raw === null) continue;
-        const recorded = JSON.parse(raw) as DedupEntry;
-        if (recorded.seq === undefined) return await priorPublication(this.redis, this.keys, recorded, key);
-        if (recorded.room === room) {
-          // A record the single-Redis publish script took (it keeps the seq there and sets no key of
-          // the room's): the room's key is set from it, so that the publication this caller makes
-          // next (REDIS_MIN_REPLICAS) answers the original seq instead of publishing it again.
-          await this.redis.set(this.keys.idem(room, key), recorded.seq, 'PX', Math.max(1, ttlMs), 'NX');
-        }
-        return recorded;
+      held = await this.taker.take(this.keys.record(key), this.recordValue(room), Math.max(1, ttlMs));
+    } catch (err) {
+      throw unavailable(err);
+    }
+    if (held === null) return undefined;
+    const recorded = JSON.parse(held) as DedupEntry;
+    try {
+      if (recorded.seq === undefined) return await priorPublication(this.redis, this.keys, recorded, key);
+      if (recorded.room === room) {
+        // A record the single-Redis publish script took (it keeps the seq there and sets no key of
+        // the room's): the room's key is set from it, so that the publication this caller makes
+        // next (REDIS_MIN_REPLICAS) answers the original seq instead of publishing it again.
+        await this.redis.set(this.keys.idem(room, key), recorded.seq, 'PX', Math.max(1, ttlMs), 'NX');
       }
     } catch (err) {
       throw unavailable(err);
     }
-    throw unavailable(new Error(`the record of message id ${JSON.stringify(key)} keeps changing`));
+    return recorded;
+  }
+
+  sendPending(): void {
+    this.shared.turn.sendNow();
+  }
+
+  /** senderRecordValue(room), kept for the last room (a busy room's messages come in runs). */
+  private recordValue(room: string): string {
+    if (room !== this.lastRoom) {
+      this.lastRoom = room;
+      this.lastValue = senderRecordValue(room);
+    }
+    return this.lastValue;
   }
 
   async release(key: string): Promise<void> {

@@ -14,6 +14,13 @@ describe('Redis Cluster hash slots', () => {
     expect(keySlot('a{b}{c}')).toBe(keySlot('b'));
   });
 
+  it('hashes the UTF-8 bytes of a key that is not ASCII (answers of cluster-key-slot, ioredis own)', () => {
+    expect(keySlot('gw:sender:5:{ünïc}:m1')).toBe(111);
+    expect(keySlot('€uro')).toBe(997);
+    expect(keySlot('a{😀}b')).toBe(2959);
+    expect(keySlot('{é}')).toBe(10180);
+  });
+
   it('finds a tag for every slot', () => {
     const wrong: number[] = [];
     for (let slot = 0; slot < SLOTS; slot++) if (keySlot(`g:{${slotTag(slot)}}`) !== slot) wrong.push(slot);

@@ -20,15 +20,31 @@ function crc16(bytes: Uint8Array): number {
   return crc;
 }
 
+/** crc16 of s[start, end) when it is ASCII (its UTF-8 bytes are its char codes); -1 otherwise. */
+function crc16Ascii(s: string, start: number, end: number): number {
+  let crc = 0;
+  for (let i = start; i < end; i++) {
+    const b = s.charCodeAt(i);
+    if (b > 0x7f) return -1;
+    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ b) & 0xff];
+  }
+  return crc;
+}
+
 /** The hash slot of a key or shard channel (its UTF-8 bytes, like the server). */
 export function keySlot(key: string): number {
-  let hashed = key;
+  let start = 0;
+  let end = key.length;
   const open = key.indexOf('{');
   if (open >= 0) {
     const close = key.indexOf('}', open + 1);
-    if (close > open + 1) hashed = key.slice(open + 1, close);
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
   }
-  return crc16(Buffer.from(hashed, 'utf8')) % SLOTS;
+  const ascii = crc16Ascii(key, start, end);
+  return (ascii >= 0 ? ascii : crc16(Buffer.from(key.slice(start, end), 'utf8'))) % SLOTS;
 }
 
 let tags: string[] | null = null;
