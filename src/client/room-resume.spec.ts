@@ -115,6 +115,23 @@ describe('RoomResume', () => {
     expect(room.epoch).toBe('e2');
   });
 
+  it('a reset in its own epoch past its last seq reports the loss in between and goes on after it', () => {
+    const room = new RoomResume('r');
+    room.beginJoin();
+    const out = recorder();
+    room.complete(joined(0), (g) => out.gaps.push(g), out.deliver);
+    for (const seq of [1, 2]) room.receive(msg(seq), out.deliver);
+    room.reset({ type: 'reset', room: 'r', epoch: 'e1', seq: 7, oldestSeq: 8 }, (g) => out.gaps.push(g));
+    // One that does not reach past what it has changes nothing.
+    room.reset({ type: 'reset', room: 'r', epoch: 'e1', seq: 5, oldestSeq: 3 }, (g) => out.gaps.push(g));
+    for (const seq of [8, 9]) room.receive(msg(seq), out.deliver);
+    expect(out.seqs).toEqual([1, 2, 8, 9]);
+    expect(out.gaps).toEqual([
+      { room: 'r', recovered: false, since: 2, oldestSeq: 8, seq: 7, epochChanged: false, epoch: 'e1' },
+    ]);
+    expect(room.beginJoin()).toEqual({ type: 'join', room: 'r', since: 9, epoch: 'e1' });
+  });
+
   it('a reset held during a join applies after the replay', () => {
     const room = new RoomResume('r');
     room.restartFrom(1);

@@ -14,7 +14,10 @@ export interface GapEvent {
   oldestSeq: number;
   /** The room's last seq after the replay. */
   seq: number;
-  /** The room's history generation changed (the server lost its history); seqs start over. */
+  /**
+   * The room's history generation changed (the server lost its history); seqs start over. False for
+   * a `reset` in the same epoch: the messages between `since` and `seq` were lost, seqs go on.
+   */
   epochChanged: boolean;
   epoch: string;
 }
@@ -89,25 +92,30 @@ export class RoomResume {
   }
 
   /**
-   * `reset`: the server lost the room's history and its seqs start over in a new epoch. Adopts the
-   * epoch and resumes from `frame.seq`; reports a gap unless nothing can have been lost (no message
-   * delivered from the old epoch and none of the new one skipped). Held in order while joining.
+   * `reset`: the server lost the room's history and its seqs start over in a new epoch, or (same
+   * epoch) messages up to `frame.seq` were lost on their way. Adopts the epoch and resumes from
+   * `frame.seq`; reports a gap unless nothing can have been lost (no message delivered from the old
+   * epoch and none of the new one skipped; in the same epoch, nothing after the last delivered).
+   * Held in order while joining.
    */
   reset(frame: ResetFrame, onGap: (gap: GapEvent) => void): void {
     if (this.pending) {
       this.pending.buffer.push(frame);
       return;
     }
-    if (frame.epoch === this.epoch) return; // a join already answered from the new epoch
     const since = this.lastSeq ?? 0;
-    if (since > 0 || frame.seq > 0) {
+    const sameEpoch = frame.epoch === this.epoch;
+    // The same epoch: seqs up to frame.seq were lost on the server's side, unless a join already
+    // answered that far (a join answered from the new epoch, or past the loss).
+    if (sameEpoch && frame.seq <= since) return;
+    if (sameEpoch || since > 0 || frame.seq > 0) {
       onGap({
         room: frame.room,
         recovered: false,
         since,
         oldestSeq: frame.oldestSeq,
         seq: frame.seq,
-        epochChanged: true,
+        epochChanged: !sameEpoch,
         epoch: frame.epoch,
       });
     }

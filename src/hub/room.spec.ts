@@ -134,4 +134,36 @@ describe('LocalRoom: the join catch-up invariant (against the memory broker)', (
     expect(seqs(oldReader)).toEqual([3, 'reset:e2', 1, 2, 3]);
     expect(seqs(newReader)).toEqual([2, 3]);
   });
+
+  it('reset in the same epoch (seqs lost on the way): members hear it, and joiners whose read did not pass it', () => {
+    const { writer, seqs } = recordingWriter();
+    const room = new LocalRoom('r');
+    const m = (seq: number): RoomMessage => ({
+      id: `m${seq}`,
+      room: 'r',
+      seq,
+      time: Date.now(),
+      sender,
+      content: '',
+    });
+    const slice = (seq: number) => ({ messages: [], seq, epoch: 'e1', oldestSeq: seq + 1, recovered: true });
+    const member = conn('member');
+    room.completeJoin(member, room.beginJoin(member), writer);
+    room.deliver(m(1), writer);
+    room.deliver(m(2), writer);
+    const early = conn('early');
+    const earlyState = room.beginJoin(early);
+    room.replay(early, earlyState, slice(2), writer); // its read reached seq 2
+    const late = conn('late');
+    const lateState = room.beginJoin(late);
+    room.reset({ epoch: 'e1', seq: 6, oldestSeq: 7 }, writer); // 3..6 never reached this instance
+    room.deliver(m(7), writer);
+    room.replay(late, lateState, slice(7), writer); // its read came after: past the loss
+    room.completeJoin(early, earlyState, writer);
+    room.completeJoin(late, lateState, writer);
+    room.deliver(m(8), writer);
+    expect(seqs(member)).toEqual([1, 2, 'reset:e1', 7, 8]);
+    expect(seqs(early)).toEqual(['reset:e1', 7, 8]);
+    expect(seqs(late)).toEqual([8]);
+  });
 });

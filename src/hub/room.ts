@@ -87,7 +87,7 @@ export class LocalRoom {
       state.reset = undefined;
       // Read before the reset: the old epoch's held messages, then `reset`, then the new epoch's.
       // Read after it: the held messages before the reset belong to an epoch the joiner never saw.
-      if (state.epoch !== reset.reset.epoch) {
+      if (state.epoch !== reset.reset.epoch || state.after < reset.reset.seq) {
         this.catchUp(c, state, pending, 0, reset.index, writer);
         writer.enqueue(c, reset.frame);
         state.after = reset.reset.seq;
@@ -119,9 +119,10 @@ export class LocalRoom {
   }
 
   /**
-   * The room's epoch changed (the broker lost its history): every member hears `reset` before the
-   * first message of the new epoch; a joiner hears it in its place among the held messages, unless its
-   * history read already came from the new epoch.
+   * The room's epoch changed (the broker lost its history), or, in the same epoch, seqs up to
+   * `reset.seq` were lost on their way to this instance: every member hears `reset` before the next
+   * message; a joiner hears it in its place among the held messages, unless its history read
+   * already came from that epoch and reached `reset.seq`.
    */
   reset(reset: RoomReset, writer: Writer): void {
     this.deliveredSeq = reset.seq;
@@ -131,7 +132,7 @@ export class LocalRoom {
     for (const [c, state] of this.joining) {
       if (state.pending !== null) {
         state.reset = { index: state.pending.length, reset, frame };
-      } else if (state.epoch !== reset.epoch) {
+      } else if (state.epoch !== reset.epoch || state.after < reset.seq) {
         writer.enqueue(c, frame);
         state.after = reset.seq;
       }

@@ -6,7 +6,7 @@ import { msg, range, sender, uniqueName } from './contract-kit.js';
 import { RedisNamespace } from './redis-test-kit.js';
 import { poll } from '../harness/wait.js';
 import { PrivateRedis } from '../harness/redis.js';
-import { BrokerUnavailableError, IdTakenElsewhere } from '../../src/cluster/broker.js';
+import { BrokerUnavailableError, IdTakenElsewhere, type RoomReset } from '../../src/cluster/broker.js';
 import { quit } from '../../src/cluster/redis/connection.js';
 import { RedisKeys } from '../../src/cluster/redis/keys.js';
 import { MAX_BATCH, type Publication, PublishBatcher } from '../../src/cluster/redis/publish-batcher.js';
@@ -175,6 +175,44 @@ describe('RedisBroker: catching up after a gap', () => {
     expect((await a.history(room, 0)).messages.map((m) => m.seq)).toEqual([8, 9, 10]);
     await internals.catchUp(room, stream);
     expect(rec.seqs(room)).toEqual(range(1, 10));
+  });
+
+  it('announces what neither history nor the buffer holds: reset in the same epoch, then what follows', async () => {
+    const room = uniqueName('room');
+    const [a, b] = [await brokerIn(ns, 3), await brokerIn(ns, 3)];
+    const order: (number | string)[] = [];
+    const resets: RoomReset[] = [];
+    a.setHandler(
+      new (class extends Recorder {
+        override onMessage(m: RoomMessage): void {
+          order.push(m.seq);
+        }
+        override onRoomReset(_room: string, reset?: RoomReset): void {
+          order.push('reset');
+          resets.push(reset!);
+        }
+      })(),
+    );
+    b.setHandler(new Recorder());
+    await Promise.all([a.subscribeRoom(room), b.subscribeRoom(room)]);
+    await Promise.all([a.history(room), b.history(room)]);
+    for (const i of range(1, 2)) await b.publish(msg(room, `m${i}`));
+    await poll(() => order.length === 2, 3000, 'a received 1..2');
+    const internals = a as unknown as {
+      rooms: Map<string, { buffer: unknown[] | null }>;
+      catchUp(room: string, s: unknown): Promise<void>;
+    };
+    const stream = internals.rooms.get(room)!;
+    stream.buffer = [];
+    for (const i of range(3, 6)) await b.publish(msg(room, `m${i}`));
+    await poll(() => stream.buffer!.length === 4, 3000, 'a buffered 3..6');
+    stream.buffer.length = 0; // lost on the way (the subscription was down while they were published)
+    for (const i of range(7, 9)) await b.publish(msg(room, `m${i}`));
+    await poll(() => stream.buffer!.length === 3, 3000, 'a buffered 7..9');
+    const { epoch } = await a.history(room, 0);
+    await internals.catchUp(room, stream);
+    expect(order).toEqual([1, 2, 'reset', 7, 8, 9]);
+    expect(resets).toEqual([{ epoch, seq: 6, oldestSeq: 7 }]);
   });
 });
 

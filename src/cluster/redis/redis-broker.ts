@@ -600,13 +600,34 @@ export class RedisBroker implements Broker {
     // messages the buffer holds; delivered first, it would jump over them.
     const first =
       buffered.length > 0 && buffered[0].epoch === slice.epoch ? buffered[0].message.seq : Infinity;
-    if (!slice.recovered && first > s.seq + 1) {
-      this.logger.warn(
-        `room ${room}: history does not cover the gap after seq ${s.seq}; delivering what it holds`,
-      );
-    }
+    if (!slice.recovered && slice.epoch === s.epoch) this.announceLoss(room, s, slice, first);
     for (const m of slice.messages) if (m.seq < first) this.accept(room, slice.epoch, m, true);
     for (const b of buffered) this.accept(room, b.epoch, b.message, true);
+  }
+
+  /**
+   * History no longer holds part of what the subscription missed (it was cut for longer than
+   * HISTORY_SIZE messages take): the members hear `reset` in the same epoch, with the seq delivery
+   * resumes after, before the first message after the loss (onRoomReset; the typed client reports a
+   * gap). Nothing is lost silently.
+   */
+  private announceLoss(room: string, s: RoomStream, slice: HistorySlice, first: number): void {
+    let next = first;
+    for (const m of slice.messages) {
+      if (m.seq > s.seq && m.seq < first) {
+        next = m.seq;
+        break;
+      }
+    }
+    const resumeAfter = next === Infinity ? slice.seq : next - 1;
+    if (resumeAfter <= s.seq) return;
+    this.logger.warn(
+      `room ${room}: history does not cover seqs ${s.seq + 1}..${resumeAfter} missed by this instance; ` +
+        'its members get reset',
+    );
+    s.seq = resumeAfter;
+    this.handler?.onRoomReset?.(room, { epoch: slice.epoch, seq: resumeAfter, oldestSeq: slice.oldestSeq });
+    this.wake(s, resumeAfter);
   }
 
   // ---------------------------------------------------------------- health and shutdown

@@ -117,6 +117,8 @@ export interface JoinedFrame {
  * The room's history generation changed under a member (the server lost the room's history): seqs
  * start over in `epoch`. Comes before the first message of the new epoch; `seq` is the new epoch's
  * last seq before that message (the member resumes from it), `oldestSeq` the lowest seq still held.
+ * In the member's current epoch: the messages after its last seq up to `seq` were lost on their way
+ * to its instance (its subscription was cut for longer than history covers); seqs go on after `seq`.
  */
 export interface ResetFrame {
   type: 'reset';

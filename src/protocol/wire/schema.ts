@@ -292,10 +292,14 @@ export const SERVER_FRAME_SCHEMAS = {
   },
   reset: {
     description:
-      "The room's history generation changed under the member: seqs start over in `epoch`. Comes before the first message of the new epoch.",
+      "The room's history generation changed under the member: seqs start over in `epoch`. Comes before the first message of the new epoch. In the member's current epoch: the messages after its last seq up to `seq` were lost on their way to its instance (history no longer held them); seqs go on after `seq`.",
     fields: {
       room: { type: 'string', required: true, description: 'The room.' },
-      epoch: { type: 'string', required: true, description: 'The new history generation.' },
+      epoch: {
+        type: 'string',
+        required: true,
+        description: 'The new history generation (or the current one: a loss).',
+      },
       seq: {
         type: 'integer',
         required: true,
