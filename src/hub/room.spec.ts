@@ -21,6 +21,33 @@ function recordingWriter(): { writer: Writer; seqs: (c: Connection) => (number |
 
 const conn = (id: string) => ({ id, open: true }) as unknown as Connection;
 const sender = { id: 'u', name: 'U' };
+/** A live message of room `r`. */
+const m = (seq: number): RoomMessage => ({
+  id: `m${seq}`,
+  room: 'r',
+  seq,
+  time: Date.now(),
+  sender,
+  content: '',
+});
+/** Room `r` with one member, who has had seqs 1 and 2. */
+function roomWithMember() {
+  const { writer, seqs } = recordingWriter();
+  const room = new LocalRoom('r');
+  const member = conn('member');
+  room.completeJoin(member, room.beginJoin(member), writer);
+  room.deliver(m(1), writer);
+  room.deliver(m(2), writer);
+  return { writer, seqs, room, member };
+}
+/** A history read that answered `seq` in `epoch`, with no messages to replay. */
+const slice = (seq: number, epoch = 'e1') => ({
+  messages: [],
+  seq,
+  epoch,
+  oldestSeq: seq + 1,
+  recovered: true,
+});
 
 describe('LocalRoom: the join catch-up invariant (against the memory broker)', () => {
   it('a joiner gets history after since, then every live message once, while the room is busy', async () => {
@@ -62,14 +89,6 @@ describe('LocalRoom: the join catch-up invariant (against the memory broker)', (
     const room = new LocalRoom('r');
     const c = conn('c');
     const state = room.beginJoin(c);
-    const m = (seq: number): RoomMessage => ({
-      id: `m${seq}`,
-      room: 'r',
-      seq,
-      time: Date.now(),
-      sender,
-      content: '',
-    });
     room.replay(
       c,
       state,
@@ -94,27 +113,7 @@ describe('LocalRoom: the join catch-up invariant (against the memory broker)', (
   });
 
   it('reset: members hear it before the new epoch; a joiner in its place, unless it read the new epoch', () => {
-    const { writer, seqs } = recordingWriter();
-    const room = new LocalRoom('r');
-    const m = (seq: number): RoomMessage => ({
-      id: `m${seq}`,
-      room: 'r',
-      seq,
-      time: Date.now(),
-      sender,
-      content: '',
-    });
-    const slice = (seq: number, epoch: string) => ({
-      messages: [],
-      seq,
-      epoch,
-      oldestSeq: seq + 1,
-      recovered: true,
-    });
-    const member = conn('member');
-    room.completeJoin(member, room.beginJoin(member), writer);
-    room.deliver(m(1), writer);
-    room.deliver(m(2), writer);
+    const { writer, seqs, room, member } = roomWithMember();
 
     const oldReader = conn('old');
     const oldState = room.beginJoin(oldReader);
@@ -136,21 +135,7 @@ describe('LocalRoom: the join catch-up invariant (against the memory broker)', (
   });
 
   it('reset in the same epoch (seqs lost on the way): members hear it, and joiners whose read did not pass it', () => {
-    const { writer, seqs } = recordingWriter();
-    const room = new LocalRoom('r');
-    const m = (seq: number): RoomMessage => ({
-      id: `m${seq}`,
-      room: 'r',
-      seq,
-      time: Date.now(),
-      sender,
-      content: '',
-    });
-    const slice = (seq: number) => ({ messages: [], seq, epoch: 'e1', oldestSeq: seq + 1, recovered: true });
-    const member = conn('member');
-    room.completeJoin(member, room.beginJoin(member), writer);
-    room.deliver(m(1), writer);
-    room.deliver(m(2), writer);
+    const { writer, seqs, room, member } = roomWithMember();
     const early = conn('early');
     const earlyState = room.beginJoin(early);
     room.replay(early, earlyState, slice(2), writer); // its read reached seq 2

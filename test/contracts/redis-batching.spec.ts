@@ -143,6 +143,21 @@ describe('RedisBroker: publish batching', () => {
   });
 });
 
+/**
+ * What the subscriber's re-subscription does (holdLive): the room's live messages wait in the
+ * returned buffer from here on, until `catchUp` reads history and delivers.
+ */
+function holdLive(broker: RedisBroker, room: string): { buffer: unknown[]; catchUp: () => Promise<void> } {
+  const internals = broker as unknown as {
+    rooms: Map<string, { buffer: unknown[] | null }>;
+    catchUp(room: string, s: unknown): Promise<void>;
+  };
+  const stream = internals.rooms.get(room)!;
+  const buffer: unknown[] = [];
+  stream.buffer = buffer;
+  return { buffer, catchUp: () => internals.catchUp(room, stream) };
+}
+
 describe('RedisBroker: catching up after a gap', () => {
   let ns: RedisNamespace;
   beforeEach(() => {
@@ -163,17 +178,11 @@ describe('RedisBroker: catching up after a gap', () => {
     await Promise.all([a.history(room), b.history(room)]);
     for (const i of range(1, 2)) await b.publish(msg(room, `m${i}`));
     await poll(() => rec.messages.length === 2, 3000, 'a received 1..2');
-    // What the subscriber's re-subscription does (holdLive): live messages wait from here on.
-    const internals = a as unknown as {
-      rooms: Map<string, { buffer: unknown[] | null }>;
-      catchUp(room: string, s: unknown): Promise<void>;
-    };
-    const stream = internals.rooms.get(room)!;
-    stream.buffer = [];
+    const { buffer, catchUp } = holdLive(a, room);
     for (const i of range(3, 10)) await b.publish(msg(room, `m${i}`));
-    await poll(() => stream.buffer!.length === 8, 3000, 'a buffered 3..10');
+    await poll(() => buffer.length === 8, 3000, 'a buffered 3..10');
     expect((await a.history(room, 0)).messages.map((m) => m.seq)).toEqual([8, 9, 10]);
-    await internals.catchUp(room, stream);
+    await catchUp();
     expect(rec.seqs(room)).toEqual(range(1, 10));
   });
 
@@ -198,19 +207,14 @@ describe('RedisBroker: catching up after a gap', () => {
     await Promise.all([a.history(room), b.history(room)]);
     for (const i of range(1, 2)) await b.publish(msg(room, `m${i}`));
     await poll(() => order.length === 2, 3000, 'a received 1..2');
-    const internals = a as unknown as {
-      rooms: Map<string, { buffer: unknown[] | null }>;
-      catchUp(room: string, s: unknown): Promise<void>;
-    };
-    const stream = internals.rooms.get(room)!;
-    stream.buffer = [];
+    const { buffer, catchUp } = holdLive(a, room);
     for (const i of range(3, 6)) await b.publish(msg(room, `m${i}`));
-    await poll(() => stream.buffer!.length === 4, 3000, 'a buffered 3..6');
-    stream.buffer.length = 0; // lost on the way (the subscription was down while they were published)
+    await poll(() => buffer.length === 4, 3000, 'a buffered 3..6');
+    buffer.length = 0; // lost on the way (the subscription was down while they were published)
     for (const i of range(7, 9)) await b.publish(msg(room, `m${i}`));
-    await poll(() => stream.buffer!.length === 3, 3000, 'a buffered 7..9');
+    await poll(() => buffer.length === 3, 3000, 'a buffered 7..9');
     const { epoch } = await a.history(room, 0);
-    await internals.catchUp(room, stream);
+    await catchUp();
     expect(order).toEqual([1, 2, 'reset', 7, 8, 9]);
     expect(resets).toEqual([{ epoch, seq: 6, oldestSeq: 7 }]);
   });
