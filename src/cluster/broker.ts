@@ -41,8 +41,9 @@ export interface Broker {
    */
   publishing?(): boolean;
   /**
-   * Sends the publications this turn has queued for one command per room (RedisBroker's batches)
-   * now instead of at the end of the turn: the hub calls it before its write pass.
+   * Sends now what waits for the end of the turn on the backend's connection (RedisBroker: the
+   * turn's publish batches, and the id takes of the IdempotencyStore that shares the connection),
+   * instead of at the end of the turn: the hub calls it before its write pass.
    */
   sendPending?(): void;
   /** Ephemeral room event (presence): not in history, no seq. */

@@ -38,11 +38,6 @@ export interface IdempotencyStore {
    * of being refused as already claimed for the rest of the window.
    */
   release(key: string): MaybeAsync<void>;
-  /**
-   * Sends the takes this turn has queued for one command (RedisDedup's batches) now instead of at
-   * the end of the turn: the hub calls it before its write pass.
-   */
-  sendPending?(): void;
   close(): Promise<void>;
 }
 

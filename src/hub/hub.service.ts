@@ -77,12 +77,7 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
     this.registry = new Registry(config);
     this.writer = new Writer(this.counters, this.events, config);
     if (broker.publishing) this.writer.holdPassWhile(() => broker.publishing!());
-    if (broker.sendPending || idempotency.sendPending) {
-      this.writer.sendBeforePass(() => {
-        idempotency.sendPending?.();
-        broker.sendPending?.();
-      });
-    }
+    if (broker.sendPending) this.writer.sendBeforePass(() => broker.sendPending!());
     this.rooms = new Rooms(config, broker, presence, this.writer, this.counters, this.events, logFailure);
     this.publisher = new Publisher(
       broker,

@@ -81,10 +81,6 @@ export class RedisDedup implements IdempotencyStore {
     return recorded;
   }
 
-  sendPending(): void {
-    this.shared.turn.sendNow();
-  }
-
   /** senderRecordValue(room), kept for the last room (a busy room's messages come in runs). */
   private recordValue(room: string): string {
     if (room !== this.lastRoom) {
