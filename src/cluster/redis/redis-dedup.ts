@@ -19,8 +19,6 @@ export class RedisDedup implements IdempotencyStore {
   /** A turn's takes in one script call (per node in a Redis Cluster). */
   private readonly taker: RecordTaker;
   private closed = false;
-  private lastRoom: string | undefined;
-  private lastValue = '';
 
   constructor(
     keyPrefix: string,
@@ -61,7 +59,7 @@ export class RedisDedup implements IdempotencyStore {
   async take(key: string, room: string, ttlMs: number): Promise<DedupEntry | undefined> {
     let held: string | null;
     try {
-      held = await this.taker.take(this.keys.record(key), this.recordValue(room), Math.max(1, ttlMs));
+      held = await this.taker.take(this.keys.record(key), senderRecordValue(room), Math.max(1, ttlMs));
     } catch (err) {
       throw unavailable(err);
     }
@@ -79,15 +77,6 @@ export class RedisDedup implements IdempotencyStore {
       throw unavailable(err);
     }
     return recorded;
-  }
-
-  /** senderRecordValue(room), kept for the last room (a busy room's messages come in runs). */
-  private recordValue(room: string): string {
-    if (room !== this.lastRoom) {
-      this.lastRoom = room;
-      this.lastValue = senderRecordValue(room);
-    }
-    return this.lastValue;
   }
 
   async release(key: string): Promise<void> {
