@@ -469,6 +469,14 @@ export async function quit(redis: RedisClient): Promise<void> {
   redis.disconnect(false);
 }
 
+/**
+ * The shard that serves `key` in the client's slot map, as a string to group by (its master and
+ * replicas); '' while the map does not know the slot.
+ */
+export function shardOf(redis: Cluster, key: string): string {
+  return redis.slots[keySlot(key)]?.join(';') ?? '';
+}
+
 /** One command of a batch: its name (a Redis command or a defined script), its first key, the rest. */
 export type BatchCommand = [name: string, key: string, ...args: (string | number)[]];
 
@@ -486,7 +494,7 @@ export async function execBatch(
   const groups = new Map<string, number[]>();
   if (isCluster(redis)) {
     commands.forEach(([, key], i) => {
-      const shard = redis.slots[keySlot(key)]?.join(';') ?? '';
+      const shard = shardOf(redis, key);
       let list = groups.get(shard);
       if (list === undefined) groups.set(shard, (list = []));
       list.push(i);

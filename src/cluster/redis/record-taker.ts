@@ -1,5 +1,5 @@
-import { isCluster, type RedisClient, unavailable } from './connection.js';
-import { keySlot } from './slot.js';
+import type { Cluster } from 'ioredis';
+import { isCluster, type RedisClient, shardOf, unavailable } from './connection.js';
 import type { TurnSender } from './turn-sender.js';
 
 /**
@@ -90,10 +90,9 @@ export class RecordTaker {
       this.send([takes]);
       return;
     }
-    const slots = (this.redis as RedisClient & { slots: string[][] }).slots;
     const byNode = new Map<string, Take[]>();
     for (const t of takes) {
-      const node = slots[keySlot(t.key)]?.[0] ?? '';
+      const node = shardOf(this.redis as Cluster, t.key);
       const group = byNode.get(node);
       if (group === undefined) byNode.set(node, [t]);
       else group.push(t);
