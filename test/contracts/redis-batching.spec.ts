@@ -165,20 +165,28 @@ describe('RedisBroker: catching up after a gap', () => {
   });
   afterEach(() => ns.dispose());
 
-  it('delivers what it buffered meanwhile in order, also when history was trimmed past it', async () => {
-    // A subscription that came back while the room is busy: the live stream is buffered from the
-    // re-subscription on, and the history read after it answers a room that has moved on further
-    // than HISTORY_SIZE. The buffer holds what history lost.
+  /**
+   * Two instances with HISTORY_SIZE 3 in a fresh room: `a` (its handler `handler`) has received
+   * seqs 1..2 published by `b`, and holds its live stream from now on (holdLive).
+   */
+  async function liveHeldAfterTwo(handler: Recorder, received: () => number) {
     const room = uniqueName('room');
     const [a, b] = [await brokerIn(ns, 3), await brokerIn(ns, 3)];
-    const rec = new Recorder();
-    a.setHandler(rec);
+    a.setHandler(handler);
     b.setHandler(new Recorder());
     await Promise.all([a.subscribeRoom(room), b.subscribeRoom(room)]);
     await Promise.all([a.history(room), b.history(room)]);
     for (const i of range(1, 2)) await b.publish(msg(room, `m${i}`));
-    await poll(() => rec.messages.length === 2, 3000, 'a received 1..2');
-    const { buffer, catchUp } = holdLive(a, room);
+    await poll(() => received() === 2, 3000, 'a received 1..2');
+    return { room, a, b, ...holdLive(a, room) };
+  }
+
+  it('delivers what it buffered meanwhile in order, also when history was trimmed past it', async () => {
+    // A subscription that came back while the room is busy: the live stream is buffered from the
+    // re-subscription on, and the history read after it answers a room that has moved on further
+    // than HISTORY_SIZE. The buffer holds what history lost.
+    const rec = new Recorder();
+    const { room, a, b, buffer, catchUp } = await liveHeldAfterTwo(rec, () => rec.messages.length);
     for (const i of range(3, 10)) await b.publish(msg(room, `m${i}`));
     await poll(() => buffer.length === 8, 3000, 'a buffered 3..10');
     expect((await a.history(room, 0)).messages.map((m) => m.seq)).toEqual([8, 9, 10]);
@@ -187,27 +195,18 @@ describe('RedisBroker: catching up after a gap', () => {
   });
 
   it('announces what neither history nor the buffer holds: reset in the same epoch, then what follows', async () => {
-    const room = uniqueName('room');
-    const [a, b] = [await brokerIn(ns, 3), await brokerIn(ns, 3)];
     const order: (number | string)[] = [];
     const resets: RoomReset[] = [];
-    a.setHandler(
-      new (class extends Recorder {
-        override onMessage(m: RoomMessage): void {
-          order.push(m.seq);
-        }
-        override onRoomReset(_room: string, reset?: RoomReset): void {
-          order.push('reset');
-          resets.push(reset!);
-        }
-      })(),
-    );
-    b.setHandler(new Recorder());
-    await Promise.all([a.subscribeRoom(room), b.subscribeRoom(room)]);
-    await Promise.all([a.history(room), b.history(room)]);
-    for (const i of range(1, 2)) await b.publish(msg(room, `m${i}`));
-    await poll(() => order.length === 2, 3000, 'a received 1..2');
-    const { buffer, catchUp } = holdLive(a, room);
+    const handler = new (class extends Recorder {
+      override onMessage(m: RoomMessage): void {
+        order.push(m.seq);
+      }
+      override onRoomReset(_room: string, reset?: RoomReset): void {
+        order.push('reset');
+        resets.push(reset!);
+      }
+    })();
+    const { room, a, b, buffer, catchUp } = await liveHeldAfterTwo(handler, () => order.length);
     for (const i of range(3, 6)) await b.publish(msg(room, `m${i}`));
     await poll(() => buffer.length === 4, 3000, 'a buffered 3..6');
     buffer.length = 0; // lost on the way (the subscription was down while they were published)
