@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Connection } from './connection.js';
 import { HubCounters } from './hub-counters.js';
 import type { HubEventBus } from './hub-events.js';
-import { Writer } from './writer.js';
+import { PASS_CHUNK, Writer } from './writer.js';
 
 /** A connection whose queue records what each write pass handed to its socket. */
 function connection(): { c: Connection; passes: string[][] } {
@@ -89,5 +89,33 @@ describe('Writer: the write pass and publications on their way', () => {
     // A turn with nothing to write runs no pass and sends nothing early.
     await turn();
     expect(order).toHaveLength(2);
+  });
+});
+
+describe('Writer: a long pass in steps', () => {
+  it(`writes ${PASS_CHUNK} connections per turn; a frame for one not reached yet rides the pass`, async () => {
+    const writer = newWriter();
+    const order: string[] = [];
+    writer.sendBeforePass(() => order.push('send before step'));
+    const members = Array.from({ length: PASS_CHUNK * 2 + 1 }, () => connection());
+    for (const m of members) writer.enqueue(m.c, Buffer.from('m-1'));
+    await turn();
+    // The first step only: the rest of the pass waits for the next turn.
+    expect(members.filter((m) => m.passes.length === 1)).toHaveLength(PASS_CHUNK);
+    expect(order).toEqual(['send before step']);
+    // What came back from Redis meanwhile: queued for every member, written already or not.
+    for (const m of members) writer.enqueue(m.c, Buffer.from('m-2'));
+    await turn();
+    await turn();
+    expect(order).toEqual(['send before step', 'send before step', 'send before step']);
+    // Not reached yet: one write with both frames. Written in the first step: m-2 in the next pass.
+    for (const m of members.slice(PASS_CHUNK)) expect(m.passes).toEqual([['m-1', 'm-2']]);
+    for (const m of members.slice(0, PASS_CHUNK)) expect(m.passes).toEqual([['m-1']]);
+    await turn();
+    for (const m of members.slice(0, PASS_CHUNK)) expect(m.passes).toEqual([['m-1'], ['m-2']]);
+    // Every connection written, nothing left: no more passes.
+    await turn();
+    expect(members.every((m) => m.passes.length <= 2)).toBe(true);
+    expect(order).toHaveLength(4);
   });
 });
