@@ -243,21 +243,42 @@ export function openNodeRedis(
   return heartbeat(redis, settings, outage);
 }
 
-/** PINGs every second; an unanswered PING drops the connection (see openRedis). */
+/**
+ * PINGs every second; an unanswered PING drops the connection (see openRedis), unless the
+ * connection is still receiving: a PING's reply comes after whatever Redis sent before it, and a
+ * busy subscriber connection (a backlog of messages, an instance near saturation) can take longer
+ * than the timeout to read up to it. Taking that for a hang dropped the subscriptions of a busy
+ * instance and lost what was on the wire (its members got `reset`). So the verdict waits while bytes
+ * keep arriving: a hung Redis sends nothing.
+ */
 function heartbeat(redis: Redis, settings: RedisSettings, outage: RedisOutageLog): Redis {
   const pingTimeoutMs = Math.min(PING_TIMEOUT_MS, settings.commandTimeoutMs);
   let pinging = false;
+  const received = (): number => (redis.stream as { bytesRead?: number } | undefined)?.bytesRead ?? 0;
   const heartbeat = setInterval(() => {
     if (pinging || redis.status !== 'ready') return;
     pinging = true;
-    const hung = setTimeout(() => {
-      outage.note(`no reply to PING within ${pingTimeoutMs} ms`);
-      redis.disconnect(true);
-    }, pingTimeoutMs);
+    let answered = false;
+    let hung: NodeJS.Timeout | undefined;
+    const judge = (before: number): void => {
+      hung = setTimeout(() => {
+        // The timer can fire after a long turn, before this turn reads what came meanwhile: judge
+        // once the turn's reads are done.
+        setImmediate(() => {
+          if (answered) return;
+          const now = received();
+          if (now > before) return judge(now);
+          outage.note(`no reply to PING within ${pingTimeoutMs} ms`);
+          redis.disconnect(true);
+        });
+      }, pingTimeoutMs);
+    };
+    judge(received());
     redis
       .ping()
       .catch(() => undefined)
       .finally(() => {
+        answered = true;
         clearTimeout(hung);
         pinging = false;
       });
