@@ -28,9 +28,9 @@ const NO_PASS: Connection[] = [];
  * a frame is queued on its connection at once, and the connection goes on this turn's dirty list;
  * one setImmediate per turn starts a pass that flushes every dirty connection, each in one socket
  * write, PASS_CHUNK connections per event-loop turn. A frame for a connection that the running pass
- * has not reached yet rides it; one for a connection it has written waits for the next pass. A queue that
- * overflows is evicted (closed 1013). Every outbound frame passes here: nothing writes to a socket
- * behind the queue's back.
+ * has not reached yet rides it; one for a connection it has written waits for the next pass. A
+ * queue that overflows is evicted (closed 1013). Every outbound frame passes here: nothing writes to
+ * a socket behind the queue's back.
  */
 export class Writer {
   private readonly logger = new Logger('Hub');
@@ -41,8 +41,8 @@ export class Writer {
   /**
    * Batches written since the last pass ended, shared by every flush until the next pass ends: the
    * mid-turn flushes of a busy room's members (each passing its queue bound at the same frame) and
-   * the pass's own write one concatenation instead of one each. Without it, at 3.5M deliveries/s 75% of the server's
-   * Buffer.concat time was such per-member copies.
+   * the pass's own write one concatenation instead of one each. Without it, at 3.5M deliveries/s
+   * 75% of the server's Buffer.concat time was such per-member copies.
    */
   private turnCache = new BatchCache();
   private flushScheduled = false;
