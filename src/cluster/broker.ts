@@ -28,12 +28,12 @@ export interface Broker {
    */
   publish(message: Omit<RoomMessage, 'seq'>, options?: PublishOptions): MaybeAsync<RoomMessage>;
   /**
-   * True when `publish` with `takeSenderRecord` takes the id's sender record itself
-   * (`IdempotencyStore.take`, the same record) in the same atomic step as the publication: one
-   * round trip to Redis per message instead of a take, then the publish script. Such a publish
+   * True when `publish` to `room` with `takeSenderRecord` takes the sender record of `key`
+   * (`IdempotencyStore.take`, the same record) itself, in the same atomic step as the publication:
+   * one round trip to Redis per message instead of a take, then the publish script. Such a publish
    * rejects with IdTakenElsewhere when the id was taken for another room, publishing nothing.
    */
-  readonly takesSenderRecord?: boolean;
+  takesSenderRecord?(room: string, key: string): boolean;
   /**
    * Whether publications this instance made are on their way (sent to the backend, their own
    * delivery not back yet). The hub's writer holds its write pass once for them (Writer.holdPassWhile).
@@ -82,8 +82,9 @@ export interface PublishOptions {
    */
   skipHistory?: boolean;
   /**
-   * With `idempotencyKey` (a room message's key) on a broker whose `takesSenderRecord` is true: take
-   * the sender's record of the id for this room in the publication's own step (see there).
+   * With `idempotencyKey` (a room message's key), when the broker's `takesSenderRecord` says so for
+   * this room and key: take the sender's record of the id for this room in the publication's own
+   * step (see there).
    */
   takeSenderRecord?: boolean;
 }

@@ -115,7 +115,7 @@ export class Publisher {
       return this.send(room, content, sender, this.newId(), skipHistory ? SKIP_HISTORY : undefined);
     }
     const key = idempotencyKey(sender.id, 'message', clientId);
-    if (this.broker.takesSenderRecord === true) {
+    if (this.broker.takesSenderRecord?.(room, key) === true) {
       return this.send(room, content, sender, clientId, {
         idempotencyKey: key,
         idempotentResultTtlMs: this.windowMs,

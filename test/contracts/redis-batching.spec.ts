@@ -228,7 +228,7 @@ describe('RedisBroker: the sender record in the publish script', () => {
 
   it('answers an id taken for another room with IdTakenElsewhere and that publication', async () => {
     const broker = await brokerIn(ns);
-    expect(broker.takesSenderRecord).toBe(true);
+    expect(broker.takesSenderRecord('any room', 'message\u0000u1\u0000id-1')).toBe(true);
     const [a, b] = [uniqueName('room'), uniqueName('room')];
     const options = {
       idempotencyKey: 'message\u0000u1\u0000id-1',

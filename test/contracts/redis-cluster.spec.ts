@@ -12,6 +12,7 @@ import { RedisDedup } from '../../src/cluster/redis/redis-dedup.js';
 import { EventStreamWriter } from '../../src/cluster/redis/event-stream.js';
 import { RedisPresenceTracker } from '../../src/cluster/redis/redis-presence-tracker.js';
 import type { Principal } from '../../src/auth/principal.js';
+import { BrokerUnavailableError } from '../../src/cluster/broker.js';
 
 Logger.overrideLogger(false);
 
@@ -217,6 +218,61 @@ describe('the Redis seams on a Redis Cluster', () => {
     expect(await redis.get(keys.record(key(users[2])))).toBe(JSON.stringify({ room: 'r' }));
     // Taken now: a second take answers this room, without a seq (not published yet).
     expect(await dedup.take(key(users[2]), 'r', 10000)).toEqual({ room: 'r' });
+  });
+
+  it("takes a sender record in the publish script when it lives on the room's node, and fails a batch whose record moved before writing", async () => {
+    const broker = await brokerIn(ns, 100);
+    const connection = await ns.connection();
+    const dedup = new RedisDedup(ns.prefix, connection);
+    ns.track(() => dedup.close());
+    const redis = connection.redis as Cluster;
+    const keys = new RedisKeys(ns.prefix, true);
+    const room = uniqueName('fold');
+    const roomMaster = await set.masterOf(keys.meta(room));
+    const key = (user: string, id: string) => `message\u0000${user}\u0000${id}`;
+    const local: string[] = [];
+    let remote = '';
+    for (let i = 0; local.length < 2 || remote === ''; i++) {
+      const user = `folder-${i}`;
+      if ((await set.masterOf(keys.record(key(user, 'x')))) === roomMaster) local.push(user);
+      else if (remote === '') remote = user;
+    }
+    expect(local.map((u) => broker.takesSenderRecord(room, key(u, 'x')))).toEqual([true, true]);
+    expect(broker.takesSenderRecord(room, key(remote, 'x'))).toBe(false);
+    const taking = (user: string, id: string) => ({
+      idempotencyKey: key(user, id),
+      idempotentResultTtlMs: 10000,
+      takeSenderRecord: true,
+    });
+
+    // One batch: two ids of one sender (the second twice) and another sender's, all co-located.
+    const seqs = await Promise.all([
+      broker.publish(msg(room, 'a', 'id-1'), taking(local[0], 'id-1')),
+      broker.publish(msg(room, 'b', 'id-2'), taking(local[0], 'id-2')),
+      broker.publish(msg(room, 'b', 'id-2'), taking(local[0], 'id-2')),
+      broker.publish(msg(room, 'c', 'id-1'), taking(local[1], 'id-1')),
+    ]);
+    expect(seqs.map((m) => m.seq)).toEqual([1, 2, 2, 3]);
+    // The records hold room and seq; the room has no idempotency key of its own for them.
+    expect(await redis.get(keys.record(key(local[0], 'id-2')))).toBe(JSON.stringify({ room, seq: 2 }));
+    expect(await redis.get(keys.record(key(local[1], 'id-1')))).toBe(JSON.stringify({ room, seq: 3 }));
+    expect(await redis.get(keys.idem(room, key(local[0], 'id-2')))).toBeNull();
+    // A retry answers the original seq; the id used in another room is answered with this one.
+    expect((await broker.publish(msg(room, 'a', 'id-1'), taking(local[0], 'id-1'))).seq).toBe(1);
+    expect(await dedup.take(key(local[0], 'id-1'), uniqueName('elsewhere'), 10000)).toEqual({ room, seq: 1 });
+
+    // A record whose slot is not on the room's node (a slot map that changed since it was read):
+    // the whole batch fails `unavailable`, and nothing of it is written.
+    const failed = await Promise.allSettled([
+      broker.publish(msg(room, 'd', 'id-3'), taking(local[0], 'id-3')),
+      broker.publish(msg(room, 'e', 'id-1'), taking(remote, 'id-1')),
+    ]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((failed[1] as PromiseRejectedResult).reason).toBeInstanceOf(BrokerUnavailableError);
+    expect(await redis.get(keys.record(key(local[0], 'id-3')))).toBeNull();
+    expect(await redis.get(keys.record(key(remote, 'id-1')))).toBeNull();
+    expect((await broker.publish(msg(room, 'd', 'id-3'), taking(local[0], 'id-3'))).seq).toBe(4);
+    expect((await broker.history(room, 0)).messages.map((m) => m.content)).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('checks revocations whose keys live in different slots', async () => {

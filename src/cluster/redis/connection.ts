@@ -498,6 +498,12 @@ export function shardOf(redis: Cluster, key: string): string {
   return redis.slots[keySlot(key)]?.join(';') ?? '';
 }
 
+/** Whether two keys live on the same master now (by the client's slot map; false while unknown). */
+export function sameShard(redis: Cluster, a: string, b: string): boolean {
+  const master = redis.slots[keySlot(a)]?.[0];
+  return master !== undefined && master === redis.slots[keySlot(b)]?.[0];
+}
+
 /** One command of a batch: its name (a Redis command or a defined script), its first key, the rest. */
 export type BatchCommand = [name: string, key: string, ...args: (string | number)[]];
 

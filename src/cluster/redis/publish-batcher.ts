@@ -1,6 +1,6 @@
 import { type RedisClient, unavailable } from './connection.js';
 import { type RedisKeys, senderRecordHead } from './keys.js';
-import { PUBLISH_LUA, shardedLua } from './scripts.js';
+import { clusterPublishLua, PUBLISH_LUA } from './scripts.js';
 import type { TurnSender } from './turn-sender.js';
 
 /** One room message on its way to the publish script. */
@@ -15,8 +15,9 @@ export interface Publication {
   /** False: fanned out and acked, not stored in the room's history (`skipHistory`). */
   store: boolean;
   /**
-   * Keep the key in the sender's record (RedisKeys.record: the room and the seq, single Redis only)
-   * instead of the room's idempotency key: the script takes it for this room. Unused without a key.
+   * Keep the key in the sender's record (RedisKeys.record: the room and the seq) instead of the
+   * room's idempotency key: the script takes it for this room. In a Redis Cluster only for a record
+   * whose slot lives on the room's node (RedisBroker.takesSenderRecord). Unused without a key.
    */
   takeRecord: boolean;
 }
@@ -106,7 +107,7 @@ export class PublishBatcher {
     this.redis = redis as BatchRedis;
     turn.add(this.flush);
     // No numberOfKeys: a batch passes its own count (its idempotency keys are KEYS too).
-    this.redis.defineCommand('gwPublish', { lua: keys.cluster ? shardedLua(PUBLISH_LUA) : PUBLISH_LUA });
+    this.redis.defineCommand('gwPublish', { lua: keys.cluster ? clusterPublishLua() : PUBLISH_LUA });
   }
 
   publish(room: string, publication: Publication): Promise<PublishReply> {
@@ -160,6 +161,7 @@ export class PublishBatcher {
       options.roomTtlMs,
       options.eventsMaxlen,
       '',
+      0,
     ];
     /** A key's index in KEYS (1-based), so that a key named twice is one key. */
     let keyIndex: Map<string, number> | null = null;
@@ -172,19 +174,43 @@ export class PublishBatcher {
       }
       return index;
     };
+    /**
+     * A Redis Cluster's sender records, named in ARGV after the publications (see PUBLISH_LUA): a
+     * record's index is #KEYS + its place among them, known once KEYS is complete (`named`: the
+     * flags' places in argv, each with its record's place).
+     */
+    let names: Map<string, number> | null = null;
+    let named: number[] | null = null;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i].publication;
-      // 4 * the record's index in KEYS (0: none), + 2 for a sender record, + 1 to store it.
+      // 4 * the record's index (0: none), + 2 for a sender record, + 1 to store it.
       let flags = p.store ? 1 : 0;
       if (p.idempotencyKey !== '') {
-        if (p.takeRecord) {
-          flags += 4 * indexOf(keys.record(p.idempotencyKey)) + 2;
-          if (argv[5] === '') argv[5] = senderRecordHead(room);
-        } else {
+        if (!p.takeRecord) {
           flags += 4 * indexOf(keys.idem(room, p.idempotencyKey));
+        } else {
+          if (argv[5] === '') argv[5] = senderRecordHead(room);
+          const record = keys.record(p.idempotencyKey);
+          if (!keys.cluster) {
+            flags += 4 * indexOf(record) + 2;
+          } else {
+            names ??= new Map();
+            let place = names.get(record) ?? 0;
+            if (place === 0) names.set(record, (place = names.size + 1));
+            (named ??= []).push(argv.length + 2, place);
+            flags += 2;
+          }
         }
       }
       argv.push(p.head, p.tail, flags, p.idempotencyTtlMs);
+    }
+    if (names !== null) {
+      argv[6] = names.size;
+      for (const record of names.keys()) argv.push(record);
+      for (let j = 0; j < named!.length; j += 2) {
+        const at = named![j];
+        argv[at] = (argv[at] as number) + 4 * (scriptKeys.length + named![j + 1]);
+      }
     }
     let reply: (string | number)[];
     try {

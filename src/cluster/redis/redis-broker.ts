@@ -12,10 +12,12 @@ import {
 } from '../broker.js';
 import { type DedupEntry, InFlight } from '../idempotency.js';
 import { HistoryCache } from './history-cache.js';
+import type { Cluster } from 'ioredis';
 import {
   isCluster,
   type RedisClient,
   type RedisSettings,
+  sameShard,
   type SharedConnection,
   unavailable,
   waitReady,
@@ -110,16 +112,24 @@ export class RedisBroker implements Broker {
   /** Redis Cluster with the event stream on: appends the `message` events (see appendMessageEvent). */
   private readonly messageEvents: EventStreamWriter | null = null;
   private readonly batcher: PublishBatcher;
-  /**
-   * On a single Redis (not a Cluster, where the sender's record is in another slot than the room,
-   * and not with REDIS_MIN_REPLICAS, whose scripts do not take it) the publish script takes the
-   * sender's record of a message id itself, and keeps the seq in it (no idempotency key of the
-   * room's): a client message costs one round trip and one key, not two of each.
-   */
-  readonly takesSenderRecord: boolean;
+  /** Whether the publish script takes sender records (not with REDIS_MIN_REPLICAS). */
+  private readonly scriptTakesRecords: boolean;
 
   publishing(): boolean {
     return this.batcher.busy;
+  }
+
+  /**
+   * The publish script takes the sender's record of a message id itself, and keeps the seq in it (no
+   * idempotency key of the room's): a client message costs one round trip and one key, not two of
+   * each. On a single Redis always; in a Redis Cluster when the record's `{user}` slot lives on the
+   * node of the room's slot (with three masters, a third of senders for any room), and the script
+   * reaches it there. Not with REDIS_MIN_REPLICAS, whose scripts do not take it.
+   */
+  takesSenderRecord(room: string, key: string): boolean {
+    if (!this.scriptTakesRecords) return false;
+    if (!this.keys.cluster) return true;
+    return sameShard(this.cmd as Cluster, this.keys.record(key), this.keys.meta(room));
   }
 
   sendPending(): void {
@@ -135,7 +145,7 @@ export class RedisBroker implements Broker {
     this.cmd = shared.acquire() as ScriptedRedis;
     const cluster = isCluster(this.cmd);
     this.keys = new RedisKeys(options.keyPrefix, cluster);
-    this.takesSenderRecord = !cluster && replicas === null;
+    this.scriptTakesRecords = replicas === null;
     this.broadcast = this.keys.broadcastChannel();
     this.cmd.defineCommand('gwHistory', { numberOfKeys: 4, lua: HISTORY_LUA });
     this.batcher = new PublishBatcher(
@@ -206,7 +216,7 @@ export class RedisBroker implements Broker {
     const ttlMs = key === '' ? 0 : Math.max(1, options!.idempotentResultTtlMs ?? 0);
     const skipHistory = options?.skipHistory === true;
     if (this.replicas === null) {
-      const takeRecord = key !== '' && options!.takeSenderRecord === true && this.takesSenderRecord;
+      const takeRecord = key !== '' && options!.takeSenderRecord === true && this.scriptTakesRecords;
       return this.publishBatched(message, key, ttlMs, skipHistory, takeRecord);
     }
     if (key === '') return this.publishReplicated(message, key, ttlMs, skipHistory);

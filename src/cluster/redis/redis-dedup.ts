@@ -10,8 +10,9 @@ import { RecordTaker } from './record-taker.js';
  * A room message's id has a sender record (`RedisKeys.record`) holding the room the id was first
  * taken for (`take`). Its seq is in the room's idempotency key, `RedisKeys.idem`, beside the room's
  * other keys so that the publish script checks and sets it in the same atomic step: `take` reads the
- * seq from there. On a single Redis the publish script takes the sender record itself and keeps the
- * seq in it (`{"room":...,"seq":N}`, see `RedisBroker.takesSenderRecord`), with no key of the room's.
+ * seq from there. On a single Redis (in a Redis Cluster when the record's slot lives on the room's
+ * node) the publish script takes the sender record itself and keeps the seq in it
+ * (`{"room":...,"seq":N}`, see `RedisBroker.takesSenderRecord`), with no key of the room's.
  */
 export class RedisDedup implements IdempotencyStore {
   private readonly keys: RedisKeys;

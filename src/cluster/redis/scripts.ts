@@ -14,6 +14,14 @@ export function shardedLua(lua: string): string {
 }
 
 /**
+ * PUBLISH_LUA for a Redis Cluster: sharded, and flagged to reach the sender records it is given by
+ * name (their `{user}` slots on the room's node). Script flags need Redis 7, which a Cluster needs.
+ */
+export function clusterPublishLua(): string {
+  return `#!lua flags=allow-cross-slot-keys\n${shardedLua(PUBLISH_LUA)}`;
+}
+
+/**
  * The `message` event of one publication, appended to the event stream in the publish script
  * itself: an acked message is in the stream, and the stream holds each room's messages in seq order
  * (webhooks keep it). `msg` is the message's JSON with `"epoch"` after the seq.
@@ -65,24 +73,29 @@ end
  * published messages have consecutive seqs), its history entry (unless not stored), its event-stream
  * entry and its idempotency record, checked and taken one by one: a record already answered (earlier
  * in the batch too) answers its original seq and is not published again.
- * A publication's record is one of two keys (KEYS[k], the flag says which):
+ * A publication's record is one of two keys (the flag says which):
  * - the room's idempotency key (RedisKeys.idem, in the room's slot) holding the seq;
- * - on a single Redis, for a client message, its sender record (RedisKeys.record, outside the room's
- *   slot) holding `{"room":<room>,"seq":<seq>}` (the batch's record head, then the seq and `}`): the
- *   one record says both that the sender took the id for this room and which seq it got, so a
- *   client message costs one key, not two. A record of another room (or one without a seq, written
+ * - for a client message, its sender record (RedisKeys.record, in the sender's slot) holding
+ *   `{"room":<room>,"seq":<seq>}` (the batch's record head, then the seq and `}`): the one record
+ *   says both that the sender took the id for this room and which seq it got, so a client message
+ *   costs one key, not two. On a single Redis it is in KEYS. In a Redis Cluster only when its slot
+ *   lives on the room's node: it is named in ARGV (a script's KEYS share one slot there) and reached
+ *   with the `allow-cross-slot-keys` flag (clusterPublishLua). Every named record is checked first:
+ *   one whose slot is not on this node (moved since the caller read the slot map) fails the batch
+ *   before anything is written. A record of another room (or one without a seq, written
  *   by IdempotencyStore.take or an instance that took the id in a step of its own) answers status 2
  *   with the record found and publishes nothing; the broker reads it (priorPublication).
  * Then ONE PUBLISH carries every published message of the batch: `m<epoch>|<message JSON>` for one,
  * `b<epoch>|[<JSON>,<JSON>,...]` for several (keys.ts). The seqs of those not stored are recorded in
  * the skips key (RECORD_SKIPS_LUA; nothing for a batch that skipped nothing).
- * KEYS: meta, log, event stream, skips, then the batch's records (each once).
+ * KEYS: meta, log, event stream, skips, then the batch's declared records (each once).
  * ARGV: epoch candidate, history size (0: nothing stored, HISTORY_SIZE=0), channel, room key TTL ms
  * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA), the sender records' head
- * (`{"room":<room JSON>,"seq":`, '' when no publication names a sender record), then four per
- * publication: JSON head (up to `"seq":`), JSON tail (after the seq), its flags (4 * the index of
- * its record in KEYS, 0 for none; + 2 for a sender record; + 1 to store it in history, not for
- * `skipHistory`), the record's TTL ms.
+ * (`{"room":<room JSON>,"seq":`, '' when no publication names a sender record), the number of named
+ * records, then four per publication: JSON head (up to `"seq":`), JSON tail (after the seq), its
+ * flags (4 * the index of its record, 0 for none: in KEYS, or #KEYS + its place among the named
+ * ones; + 2 for a sender record; + 1 to store it in history, not for `skipHistory`), the record's
+ * TTL ms; then the named records (each once).
  * Returns {epoch, status, value, status, value, ...}, a pair per publication in order: status 1
  * (published) or 0 (a retry of an answered record) with the seq, or 2 (a sender record this script
  * cannot answer: another room's, or one without a seq) with the record found.
@@ -92,6 +105,13 @@ end
  * Each seq is formatted once (Lua formats a number with sprintf each time it meets one in a string).
  */
 export const PUBLISH_LUA = `${RECORD_SKIPS_LUA}
+local declared = #KEYS
+local named = tonumber(ARGV[7])
+local last = #ARGV - named
+for j = last + 1, #ARGV do
+  local reached = redis.pcall('EXISTS', ARGV[j])
+  if type(reached) == 'table' and reached.err then return redis.error_reply(reached.err) end
+end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local fresh = not epoch
 if fresh then
@@ -113,14 +133,16 @@ local published = {}
 local stored = {}
 local skipped = {}
 local answered = {}
-for i = 7, #ARGV, 4 do
+for i = 8, last, 4 do
   local flags = tonumber(ARGV[i + 2])
   local k = math.floor(flags / 4)
   local isRecord = flags % 4 >= 2
+  local key = nil
+  if k > declared then key = ARGV[last + k - declared] elseif k > 0 then key = KEYS[k] end
   local nextSeq = tostring(seq + 1)
   local prior = nil
   local other = nil
-  -- KEYS[k] already holds what it gets if this publication is published (taken with SET NX).
+  -- The record already holds what it gets if this publication is published (taken with SET NX).
   local taken = false
   local value
   if k > 0 then
@@ -129,12 +151,12 @@ for i = 7, #ARGV, 4 do
       if isRecord then value = recordHead .. nextSeq .. '}' else value = nextSeq end
       local held
       if setGet then
-        held = redis.call('SET', KEYS[k], value, 'PX', ARGV[i + 3], 'NX', 'GET')
+        held = redis.call('SET', key, value, 'PX', ARGV[i + 3], 'NX', 'GET')
         taken = not held
-      elseif redis.call('SET', KEYS[k], value, 'PX', ARGV[i + 3], 'NX') then
+      elseif redis.call('SET', key, value, 'PX', ARGV[i + 3], 'NX') then
         taken = true
       else
-        held = redis.call('GET', KEYS[k])
+        held = redis.call('GET', key)
       end
       if held then
         if not isRecord then
@@ -168,7 +190,7 @@ for i = 7, #ARGV, 4 do
     end
     ${PUBLISH_EVENT_LUA}
     if k > 0 then
-      if not taken then redis.call('SET', KEYS[k], value, 'PX', ARGV[i + 3]) end
+      if not taken then redis.call('SET', key, value, 'PX', ARGV[i + 3]) end
       answered[k] = nextSeq
     end
     out[#out + 1] = 1
