@@ -174,31 +174,26 @@ export class PublishBatcher {
       }
       return index;
     };
-    /**
-     * A Redis Cluster's sender records, named in ARGV after the publications (see PUBLISH_LUA): a
-     * record's index is #KEYS + its place among them, known once KEYS is complete (`named`: the
-     * flags' places in argv, each with its record's place).
-     */
+    /** A Redis Cluster's sender records, named in ARGV after the publications (see PUBLISH_LUA). */
     let names: Map<string, number> | null = null;
-    let named: number[] | null = null;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i].publication;
-      // 4 * the record's index (0: none), + 2 for a sender record, + 1 to store it.
+      // 8 * the record's index (0: none), + 4 when it is a named one, + 2 for a sender record, + 1
+      // to store it.
       let flags = p.store ? 1 : 0;
       if (p.idempotencyKey !== '') {
         if (!p.takeRecord) {
-          flags += 4 * indexOf(keys.idem(room, p.idempotencyKey));
+          flags += 8 * indexOf(keys.idem(room, p.idempotencyKey));
         } else {
           if (argv[5] === '') argv[5] = senderRecordHead(room);
           const record = keys.record(p.idempotencyKey);
           if (!keys.cluster) {
-            flags += 4 * indexOf(record) + 2;
+            flags += 8 * indexOf(record) + 2;
           } else {
             names ??= new Map();
             let place = names.get(record) ?? 0;
             if (place === 0) names.set(record, (place = names.size + 1));
-            (named ??= []).push(argv.length + 2, place);
-            flags += 2;
+            flags += 8 * place + 4 + 2;
           }
         }
       }
@@ -207,10 +202,6 @@ export class PublishBatcher {
     if (names !== null) {
       argv[6] = names.size;
       for (const record of names.keys()) argv.push(record);
-      for (let j = 0; j < named!.length; j += 2) {
-        const at = named![j];
-        argv[at] = (argv[at] as number) + 4 * (scriptKeys.length + named![j + 1]);
-      }
     }
     let reply: (string | number)[];
     try {

@@ -93,9 +93,9 @@ end
  * (0: none), event stream MAXLEN (0: no stream; see PUBLISH_EVENT_LUA), the sender records' head
  * (`{"room":<room JSON>,"seq":`, '' when no publication names a sender record), the number of named
  * records, then four per publication: JSON head (up to `"seq":`), JSON tail (after the seq), its
- * flags (4 * the index of its record, 0 for none: in KEYS, or #KEYS + its place among the named
- * ones; + 2 for a sender record; + 1 to store it in history, not for `skipHistory`), the record's
- * TTL ms; then the named records (each once).
+ * flags (8 * the index of its record, 0 for none: in KEYS, or among the named ones with + 4; + 2
+ * for a sender record; + 1 to store it in history, not for `skipHistory`), the record's TTL ms; then
+ * the named records (each once).
  * Returns {epoch, status, value, status, value, ...}, a pair per publication in order: status 1
  * (published) or 0 (a retry of an answered record) with the seq, or 2 (a sender record this script
  * cannot answer: another room's, or one without a seq) with the record found.
@@ -105,7 +105,6 @@ end
  * Each seq is formatted once (Lua formats a number with sprintf each time it meets one in a string).
  */
 export const PUBLISH_LUA = `${RECORD_SKIPS_LUA}
-local declared = #KEYS
 local named = tonumber(ARGV[7])
 local last = #ARGV - named
 for j = last + 1, #ARGV do
@@ -135,10 +134,10 @@ local skipped = {}
 local answered = {}
 for i = 8, last, 4 do
   local flags = tonumber(ARGV[i + 2])
-  local k = math.floor(flags / 4)
+  local k = math.floor(flags / 8)
   local isRecord = flags % 4 >= 2
   local key = nil
-  if k > declared then key = ARGV[last + k - declared] elseif k > 0 then key = KEYS[k] end
+  if flags % 8 >= 4 then key = ARGV[last + k] elseif k > 0 then key = KEYS[k] end
   local nextSeq = tostring(seq + 1)
   local prior = nil
   local other = nil
@@ -146,7 +145,7 @@ for i = 8, last, 4 do
   local taken = false
   local value
   if k > 0 then
-    prior = answered[k]
+    prior = answered[key]
     if not prior then
       if isRecord then value = recordHead .. nextSeq .. '}' else value = nextSeq end
       local held
@@ -191,7 +190,7 @@ for i = 8, last, 4 do
     ${PUBLISH_EVENT_LUA}
     if k > 0 then
       if not taken then redis.call('SET', key, value, 'PX', ARGV[i + 3]) end
-      answered[k] = nextSeq
+      answered[key] = nextSeq
     end
     out[#out + 1] = 1
     out[#out + 1] = seq
