@@ -491,17 +491,17 @@ export async function quit(redis: RedisClient): Promise<void> {
 }
 
 /**
- * The shard that serves `key` in the client's slot map, as a string to group by (its master and
- * replicas); '' while the map does not know the slot.
+ * The shard that serves `key` in the client's slot map, as a string to group by (its master's
+ * host:port); '' while the map does not know the slot.
  */
 export function shardOf(redis: Cluster, key: string): string {
-  return redis.slots[keySlot(key)]?.join(';') ?? '';
+  return redis.slots[keySlot(key)]?.[0] ?? '';
 }
 
 /** Whether two keys live on the same master now (by the client's slot map; false while unknown). */
 export function sameShard(redis: Cluster, a: string, b: string): boolean {
-  const master = redis.slots[keySlot(a)]?.[0];
-  return master !== undefined && master === redis.slots[keySlot(b)]?.[0];
+  const shard = shardOf(redis, a);
+  return shard !== '' && shard === shardOf(redis, b);
 }
 
 /** One command of a batch: its name (a Redis command or a defined script), its first key, the rest. */

@@ -112,8 +112,6 @@ export class RedisBroker implements Broker {
   /** Redis Cluster with the event stream on: appends the `message` events (see appendMessageEvent). */
   private readonly messageEvents: EventStreamWriter | null = null;
   private readonly batcher: PublishBatcher;
-  /** Whether the publish script takes sender records (not with REDIS_MIN_REPLICAS). */
-  private readonly scriptTakesRecords: boolean;
 
   publishing(): boolean {
     return this.batcher.busy;
@@ -127,7 +125,7 @@ export class RedisBroker implements Broker {
    * reaches it there. Not with REDIS_MIN_REPLICAS, whose scripts do not take it.
    */
   takesSenderRecord(room: string, key: string): boolean {
-    if (!this.scriptTakesRecords) return false;
+    if (this.replicas !== null) return false;
     if (!this.keys.cluster) return true;
     return sameShard(this.cmd as Cluster, this.keys.record(key), this.keys.meta(room));
   }
@@ -145,7 +143,6 @@ export class RedisBroker implements Broker {
     this.cmd = shared.acquire() as ScriptedRedis;
     const cluster = isCluster(this.cmd);
     this.keys = new RedisKeys(options.keyPrefix, cluster);
-    this.scriptTakesRecords = replicas === null;
     this.broadcast = this.keys.broadcastChannel();
     this.cmd.defineCommand('gwHistory', { numberOfKeys: 4, lua: HISTORY_LUA });
     this.batcher = new PublishBatcher(
@@ -216,7 +213,7 @@ export class RedisBroker implements Broker {
     const ttlMs = key === '' ? 0 : Math.max(1, options!.idempotentResultTtlMs ?? 0);
     const skipHistory = options?.skipHistory === true;
     if (this.replicas === null) {
-      const takeRecord = key !== '' && options!.takeSenderRecord === true && this.scriptTakesRecords;
+      const takeRecord = key !== '' && options!.takeSenderRecord === true;
       return this.publishBatched(message, key, ttlMs, skipHistory, takeRecord);
     }
     if (key === '') return this.publishReplicated(message, key, ttlMs, skipHistory);
