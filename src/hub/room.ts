@@ -20,6 +20,14 @@ export interface JoinState {
 }
 
 /**
+ * Whether a joiner must hear `reset`: its history read answered another epoch, or did not reach the
+ * seqs the reset says were lost.
+ */
+function needsReset(state: JoinState, reset: RoomReset): boolean {
+  return state.epoch !== reset.epoch || state.after < reset.seq;
+}
+
+/**
  * This instance's members of one room, and its catch-up invariant: a joiner receives the history
  * after its `since`, then `joined`, then every live message after it, with no gap and no duplicate,
  * even while the room is busy. A join goes `beginJoin` (live messages are held from now on),
@@ -87,7 +95,7 @@ export class LocalRoom {
       state.reset = undefined;
       // Read before the reset: the old epoch's held messages, then `reset`, then the new epoch's.
       // Read after it: the held messages before the reset belong to an epoch the joiner never saw.
-      if (state.epoch !== reset.reset.epoch || state.after < reset.reset.seq) {
+      if (needsReset(state, reset.reset)) {
         this.catchUp(c, state, pending, 0, reset.index, writer);
         writer.enqueue(c, reset.frame);
         state.after = reset.reset.seq;
@@ -132,7 +140,7 @@ export class LocalRoom {
     for (const [c, state] of this.joining) {
       if (state.pending !== null) {
         state.reset = { index: state.pending.length, reset, frame };
-      } else if (state.epoch !== reset.epoch || state.after < reset.seq) {
+      } else if (needsReset(state, reset)) {
         writer.enqueue(c, frame);
         state.after = reset.seq;
       }
