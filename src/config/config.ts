@@ -47,6 +47,11 @@ export interface GatewayConfig {
   readonly maxMessageBytes: number;
   readonly maxContentLength: number;
   readonly ratePerSec: number;
+  /**
+   * INBOUND_MAX_PENDING: client frames of this instance whose handling waits (Redis, a hook); past
+   * it, a connection that sends another is not read until half are answered (inbound-limit.ts).
+   */
+  readonly inboundMaxPending: number;
   readonly sendQueueMessages: number;
   readonly sendQueueBytes: number;
   readonly heartbeatMs: number;
@@ -524,6 +529,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     maxMessageBytes: r.int('MAX_MESSAGE_BYTES', 8192, 256, 16 * 1024 * 1024),
     maxContentLength: r.int('MAX_CONTENT_LENGTH', 1000, 1, 1024 * 1024),
     ratePerSec: r.int('RATE_LIMIT_PER_SEC', 10, 1),
+    inboundMaxPending: r.int('INBOUND_MAX_PENDING', 1024, 2, 1_000_000),
     sendQueueMessages: r.int('SEND_QUEUE_MESSAGES', 256, 1),
     sendQueueBytes: r.int('SEND_QUEUE_BYTES', 1024 * 1024, 1024),
     heartbeatMs: r.int('HEARTBEAT_MS', 30000, 100, 3600000),

@@ -27,7 +27,7 @@ export class GatewayAdapter extends AbstractWsAdapter {
     private readonly hooks: HooksService | null = null,
   ) {
     super(app);
-    this.router = new Router(app, hub, config.ratePerSec);
+    this.router = new Router(app, hub, config.ratePerSec, config.inboundMaxPending);
   }
 
   create(_port: number, options?: { path?: string }): WebSocketServer {

@@ -8,6 +8,7 @@ import { type HubService } from '../hub/hub.service.js';
 import { ErrorCode } from '../protocol/wire/codes.js';
 import type { ServerFrame } from '../protocol/wire/frames.js';
 import { type HotInvoker, planHotRoute } from './hot-route.js';
+import { InboundLimit } from './inbound-limit.js';
 import { connectionOf } from './socket-tag.js';
 import { monotonicNow } from '../hub/clock.js';
 
@@ -29,12 +30,16 @@ export class Router {
   private readonly handlers = new WeakMap<WebSocket, Map<string, Route>>();
   /** Hot route plans by frame type, made on the first connection. */
   private readonly hotRoutes = new Map<string, HotInvoker | null>();
+  private readonly inbound: InboundLimit;
 
   constructor(
     private readonly app: INestApplication,
     private readonly hub: HubService,
     private readonly ratePerSec: number,
-  ) {}
+    maxPending: number,
+  ) {
+    this.inbound = new InboundLimit(maxPending, hub.counters);
+  }
 
   /** Routes the socket's frames to the gateway's handlers (Nest calls this once per connection). */
   bind(ws: WebSocket, handlers: MessageMappingProperties[]): void {
@@ -147,9 +152,17 @@ export class Router {
       return this.fault(c, err, ref);
     }
     if (result instanceof Promise) {
+      const inbound = this.inbound;
+      inbound.started(ws);
       result.then(
-        (value) => this.reply(c, value),
-        (err) => this.fault(c, err, ref),
+        (value) => {
+          inbound.settled();
+          this.reply(c, value);
+        },
+        (err) => {
+          inbound.settled();
+          this.fault(c, err, ref);
+        },
       );
     } else {
       this.reply(c, result);

@@ -116,6 +116,16 @@ export class MetricsService implements OnApplicationShutdown {
       'Connections closed 1013 because their send queue overflowed.',
       () => counters.evictions,
     );
+    gauge(
+      'gateway_inbound_pending',
+      'Client frames whose handling waits for Redis or a hook (INBOUND_MAX_PENDING bounds it).',
+      () => counters.inboundPending,
+    );
+    fromNumber(
+      'gateway_read_pauses_total',
+      'Connections no longer read for a while because INBOUND_MAX_PENDING client frames were waiting.',
+      () => counters.readPauses,
+    );
     fromNumber(
       'gateway_webhook_events_dropped_total',
       'Webhook events dropped: buffer full, given up after WEBHOOK_MAX_RETRY_SEC, or trimmed unsent.',

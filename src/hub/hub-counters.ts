@@ -11,6 +11,10 @@ export class HubCounters {
   bytesOut = 0;
   readonly errors = new Map<string, number>();
   evictions = 0;
+  /** Client frames whose handling waits (Redis, a hook): gateway/inbound-limit.ts keeps it. */
+  inboundPending = 0;
+  /** Connections no longer read because INBOUND_MAX_PENDING frames were waiting. */
+  readPauses = 0;
   /** Publications handed to the broker (room messages, presence, user frames, broadcasts). */
   busPublished = 0;
   /** Publications the broker delivered to this instance. */
