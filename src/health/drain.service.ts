@@ -23,6 +23,11 @@ export interface DrainReport {
 
 /** Time kept back from SHUTDOWN_GRACE_MS for closing the server and the bus after the drain. */
 const CLOSE_MARGIN_MS = 1000;
+/**
+ * Any other shutdown: how long the close handshakes of the sockets (all closed 1001 at once) may take
+ * before the rest are terminated.
+ */
+const CLOSE_AT_ONCE_MS = 500;
 const POLL_MS = 20;
 /** The signals that drain; any other shutdown (app.close(), SIGHUP, ...) closes at once. */
 const DRAIN_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT'];
@@ -69,13 +74,26 @@ export class DrainService implements BeforeApplicationShutdown, OnApplicationShu
   }
 
   /** Starts the drain (idempotent) and resolves when every connection is closed or terminated. */
-  drain(graceMs: number = this.config.shutdownGraceMs): Promise<DrainReport> {
-    return (this.running ??= this.run(graceMs));
+  drain(
+    graceMs: number = this.config.shutdownGraceMs,
+    spreadMs: number = this.config.drainSpreadMs,
+  ): Promise<DrainReport> {
+    return (this.running ??= this.run(graceMs, spreadMs));
   }
 
   /** Nest's shutdown on a signal: drain first when it is SIGTERM/SIGINT, then let the app close. */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
-    if (signal === undefined || !DRAIN_SIGNALS.includes(signal)) return;
+    if (signal === undefined || !DRAIN_SIGNALS.includes(signal)) {
+      // Closing at once (app.close(), SIGHUP, SIGQUIT, SIGUSR2): every socket is closed 1001 now and
+      // cut after CLOSE_AT_ONCE_MS. An open WebSocket keeps the HTTP server's close waiting: without
+      // this, one connected client kept the process from ever exiting.
+      const connections = this.hub.stats().connections;
+      if (connections === 0) return;
+      this.logger.log({ msg: 'closing connections', signal: signal ?? 'app.close()', connections });
+      const report = await this.drain(CLOSE_AT_ONCE_MS + CLOSE_MARGIN_MS, 0);
+      this.logger.log({ msg: 'closed', ...report });
+      return;
+    }
     this.logger.log({ msg: 'draining', signal, connections: this.hub.stats().connections });
     const hard = setTimeout(() => {
       this.logger.error(
@@ -104,7 +122,7 @@ export class DrainService implements BeforeApplicationShutdown, OnApplicationShu
     this.timers.clear();
   }
 
-  private async run(graceMs: number): Promise<DrainReport> {
+  private async run(graceMs: number, spreadMs: number): Promise<DrainReport> {
     const started = monotonicNow();
     this.hub.startDraining();
     for (const hook of this.startHooks) {
@@ -115,7 +133,7 @@ export class DrainService implements BeforeApplicationShutdown, OnApplicationShu
       }
     }
     const deadline = started + Math.max(0, graceMs - CLOSE_MARGIN_MS);
-    const spread = Math.max(0, Math.min(this.config.drainSpreadMs, Math.floor(graceMs / 2)));
+    const spread = Math.max(0, Math.min(spreadMs, Math.floor(graceMs / 2)));
     const connections = [...this.hub.allConnections()];
     for (const c of connections) this.hub.flush(c);
 

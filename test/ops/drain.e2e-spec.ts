@@ -98,4 +98,23 @@ describe('graceful drain on SIGTERM (child process)', () => {
     expect(await holder.closed(5000)).toEqual({ code: 1001, reason: 'going away' });
     expect(await gw.exited).toBe(0);
   }, 20000);
+
+  // The other shutdown signals close at once. An open WebSocket used to keep the HTTP server's
+  // close waiting, and the process never exited.
+  it.each(['SIGHUP', 'SIGQUIT'] as const)(
+    'closes every client 1001 at once on %s and exits with the signal',
+    async (signal) => {
+      gw = await GatewayProcess.start({ env: { SHUTDOWN_GRACE_MS: '20000', DRAIN_SPREAD_MS: '10000' } });
+      const url = `ws://127.0.0.1:${gw.port}/ws`;
+      const clients = await Promise.all(
+        ['a', 'b', 'c'].map((u) => TestClient.connect(url, { token: userToken(u) })),
+      );
+      const killedAt = Date.now();
+      gw.proc.kill(signal);
+      for (const c of clients) expect(await c.closed(3000)).toEqual({ code: 1001, reason: 'going away' });
+      expect(await gw.exited).toBe(signal);
+      expect(Date.now() - killedAt).toBeLessThan(3000);
+    },
+    15000,
+  );
 });
