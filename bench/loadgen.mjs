@@ -626,7 +626,7 @@ async function runStep(step, pubs, pubRate, ms, members) {
   const errs0 = errorsSnapshot();
   const closes0 = { ...stats.closes };
   const acks0 = stats.acks;
-  if (cfg.profileSignal) process.kill(SERVER_PID, 'SIGUSR2'); // the profile hook starts sampling
+  if (cfg.profileSignal) process.kill(SERVER_PID, 'SIGWINCH'); // the profile hook starts sampling
   const stop = meter();
   const t0 = performance.now();
   let sent = 0;
@@ -665,7 +665,7 @@ async function runStep(step, pubs, pubRate, ms, members) {
     tick();
   });
   const sendEnd = performance.now();
-  if (cfg.profileSignal) process.kill(SERVER_PID, 'SIGUSR2'); // ... and writes the profile
+  if (cfg.profileSignal) process.kill(SERVER_PID, 'SIGWINCH'); // ... and writes the profile
   const expected = sent * members;
   // Drain: wait for every delivery, or until nothing arrived for a while.
   const drainMax = cfg.drainMs ?? 4000;

@@ -59,4 +59,26 @@ describe('npm run bench', () => {
     expect(first.acked).toBe(first.published);
     expect(first.delivered).toBe(first.published * 100);
   }, 100_000);
+
+  it('--profile samples the gateway under load and writes the profile, the gateway staying up', async () => {
+    const r = await runBench(
+      [
+        '--profile',
+        '--quick',
+        '--profile-clients=20',
+        '--profile-rate=2000',
+        '--profile-seconds=1',
+        '--no-build',
+      ],
+      60_000,
+    );
+    expect(r.code).toBe(0);
+    const summary = readFileSync(join(RESULTS, 'tmp', 'profile-latest.txt'), 'utf8').split('\n');
+    const step = JSON.parse(summary[1]);
+    expect(step.error).toBeUndefined();
+    expect(step.loss).toBe(0);
+    expect(step.delivered).toBeGreaterThan(0);
+    const profile = JSON.parse(readFileSync(join(PROJECT_ROOT, summary[0]), 'utf8'));
+    expect(profile.samples.length).toBeGreaterThan(0);
+  }, 70_000);
 });
