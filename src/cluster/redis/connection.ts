@@ -495,13 +495,18 @@ export async function quit(redis: RedisClient): Promise<void> {
  * host:port); '' while the map does not know the slot.
  */
 export function shardOf(redis: Cluster, key: string): string {
-  return redis.slots[keySlot(key)]?.[0] ?? '';
+  return shardOfSlot(redis, keySlot(key));
 }
 
-/** Whether two keys live on the same master now (by the client's slot map; false while unknown). */
-export function sameShard(redis: Cluster, a: string, b: string): boolean {
-  const shard = shardOf(redis, a);
-  return shard !== '' && shard === shardOf(redis, b);
+/** The shard that serves `slot` (see shardOf). */
+export function shardOfSlot(redis: Cluster, slot: number): string {
+  return redis.slots[slot]?.[0] ?? '';
+}
+
+/** Whether two slots are served by the same master now (by the client's slot map; false while unknown). */
+export function sameShard(redis: Cluster, a: number, b: number): boolean {
+  const shard = shardOfSlot(redis, a);
+  return shard !== '' && shard === shardOfSlot(redis, b);
 }
 
 /** One command of a batch: its name (a Redis command or a defined script), its first key, the rest. */

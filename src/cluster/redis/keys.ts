@@ -1,4 +1,4 @@
-import { keySlot, slotTag } from './slot.js';
+import { keySlot, rangeSlot, slotTag } from './slot.js';
 
 /**
  * The Redis key and channel layout, in one place (docs/scaling.md has the table).
@@ -83,6 +83,27 @@ export class RedisKeys {
     const end = key.indexOf('\u0000', MESSAGE_KEY.length);
     const user = key.slice(MESSAGE_KEY.length, end);
     return `${this.prefix}sender:${user.length}:{${user}}:${key.slice(end + 1)}`;
+  }
+
+  /**
+   * The hash slot of `record(key)`, without building it: the broker asks for it on every client
+   * message in a Redis Cluster. A sender record's tag is the user id up to its first `}` (the prefix
+   * has no braces in a Redis Cluster, config.ts); an empty one hashes the whole key.
+   */
+  recordSlot(key: string): number {
+    if (key.startsWith(MESSAGE_KEY)) {
+      const start = MESSAGE_KEY.length;
+      const end = key.indexOf('\u0000', start);
+      const close = key.indexOf('}', start);
+      const tagEnd = close >= 0 && close < end ? close : end;
+      if (tagEnd > start) return rangeSlot(key, start, tagEnd);
+    }
+    return keySlot(this.record(key));
+  }
+
+  /** The hash slot of every key of a room (`{room}`-tagged; room names have no braces). */
+  roomSlot(room: string): number {
+    return keySlot(room);
   }
 
   /** Sorted set: a user's live connections (leases), scored by expiry (epoch ms). */

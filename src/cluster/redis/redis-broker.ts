@@ -127,7 +127,7 @@ export class RedisBroker implements Broker {
   takesSenderRecord(room: string, key: string): boolean {
     if (this.replicas !== null) return false;
     if (!this.keys.cluster) return true;
-    return sameShard(this.cmd as Cluster, this.keys.record(key), this.keys.meta(room));
+    return sameShard(this.cmd as Cluster, this.keys.recordSlot(key), this.keys.roomSlot(room));
   }
 
   sendPending(): void {

@@ -43,8 +43,13 @@ export function keySlot(key: string): number {
       end = close;
     }
   }
-  const ascii = crc16Ascii(key, start, end);
-  return (ascii >= 0 ? ascii : crc16(Buffer.from(key.slice(start, end), 'utf8'))) % SLOTS;
+  return rangeSlot(key, start, end);
+}
+
+/** The slot of characters start..end of `s` taken as a key or its tag (their UTF-8 bytes). */
+export function rangeSlot(s: string, start: number, end: number): number {
+  const ascii = crc16Ascii(s, start, end);
+  return (ascii >= 0 ? ascii : crc16(Buffer.from(s.slice(start, end), 'utf8'))) % SLOTS;
 }
 
 let tags: string[] | null = null;
