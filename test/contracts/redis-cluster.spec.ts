@@ -13,6 +13,8 @@ import { EventStreamWriter } from '../../src/cluster/redis/event-stream.js';
 import { RedisPresenceTracker } from '../../src/cluster/redis/redis-presence-tracker.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { BrokerUnavailableError } from '../../src/cluster/broker.js';
+import { idempotencyKey } from '../../src/cluster/idempotency.js';
+import { shardOf } from '../../src/cluster/redis/connection.js';
 
 Logger.overrideLogger(false);
 
@@ -191,8 +193,8 @@ describe('the Redis seams on a Redis Cluster', () => {
     const redis = connection.redis as Cluster;
     const keys = new RedisKeys(ns.prefix, true);
     const users = range(1, 30).map((i) => `taker-${i}`);
-    const key = (user: string) => `message\u0000${user}\u0000id-1`;
-    const shards = new Set(users.map((u) => redis.slots[keySlot(keys.record(key(u)))].join(';')));
+    const key = (user: string) => idempotencyKey(user, 'message', 'id-1');
+    const shards = new Set(users.map((u) => shardOf(redis, keys.record(key(u)))));
     expect(shards.size).toBe(3);
     // One id already taken for another room (an earlier take, its seq in that room's key), one
     // whose record holds its seq (as the single-Redis publish script writes it), the rest free.
@@ -229,7 +231,7 @@ describe('the Redis seams on a Redis Cluster', () => {
     const keys = new RedisKeys(ns.prefix, true);
     const room = uniqueName('fold');
     const roomMaster = await set.masterOf(keys.meta(room));
-    const key = (user: string, id: string) => `message\u0000${user}\u0000${id}`;
+    const key = (user: string, id: string) => idempotencyKey(user, 'message', id);
     const local: string[] = [];
     let remote = '';
     for (let i = 0; local.length < 2 || remote === ''; i++) {

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { Cluster } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import type { RoomMessage } from '../../protocol/frames.js';
 import {
@@ -12,7 +13,6 @@ import {
 } from '../broker.js';
 import { type DedupEntry, InFlight } from '../idempotency.js';
 import { HistoryCache } from './history-cache.js';
-import type { Cluster } from 'ioredis';
 import {
   isCluster,
   type RedisClient,

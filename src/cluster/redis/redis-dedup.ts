@@ -81,6 +81,7 @@ export class RedisDedup implements IdempotencyStore {
     }
     return this.value;
   }
+
   /** What a record found taken answers (see priorPublication). */
   private async found(held: string, key: string, room: string, ttlMs: number): Promise<DedupEntry> {
     const recorded = JSON.parse(held) as DedupEntry;
