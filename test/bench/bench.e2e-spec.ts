@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { betterRun } from '../../bench/lib/runs.mjs';
 import { PROJECT_ROOT } from '../harness/index.js';
 
 /**
@@ -41,7 +42,29 @@ describe('npm run bench', () => {
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/--save .* needs a full run/);
     expect(digest()).toBe(before);
-  }, 30_000);
+    // A saved run measures the fan-out servers twice like every full run: --once is not one.
+    const once = await runBench(['--save', '--once', '--no-build'], 20_000);
+    expect(once.code).toBe(2);
+    expect(once.out).toMatch(/--save .* needs a full run/);
+    expect(digest()).toBe(before);
+  }, 50_000);
+
+  it('of two runs of a server, keeps the faster one and both figures, in the order measured', () => {
+    const slow = { best: { deliveredPerSec: 2_160_000, p99Ms: 21 }, steps: ['slow'] };
+    const fast = { best: { deliveredPerSec: 3_070_000, p99Ms: 64 }, steps: ['fast'] };
+    const late = betterRun(slow, fast);
+    expect(late.steps).toEqual(['fast']);
+    expect(late.run).toBe(2);
+    expect(late.runs).toEqual([
+      { deliveredPerSec: 2_160_000, p99Ms: 21 },
+      { deliveredPerSec: 3_070_000, p99Ms: 64 },
+    ]);
+    expect(betterRun(fast, slow)).toMatchObject({ steps: ['fast'], run: 1 });
+    // A run where no step passed never wins, and shows as null.
+    const none = { steps: ['none'] };
+    expect(betterRun(none, slow)).toMatchObject({ steps: ['slow'], run: 2, runs: [null, slow.best] });
+    expect(betterRun(slow, none)).toMatchObject({ steps: ['slow'], run: 1, runs: [slow.best, null] });
+  });
 
   it('a quick run drives Socket.IO over its own framing and writes only results/tmp/', async () => {
     const before = digest();
