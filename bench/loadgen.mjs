@@ -715,6 +715,18 @@ async function runStep(step, pubs, pubRate, ms, members) {
   };
 }
 
+/**
+ * Lockstep (bench/run.mjs runs several servers' generators side by side): before each step, tell
+ * the runner this generator is ready and wait until it says go, so that the servers take their
+ * steps in turn, one at a time, and a drift of the host's speed hits them all alike.
+ */
+function myTurn() {
+  return new Promise((resolve) => {
+    process.once('message', () => resolve(undefined));
+    process.send?.({ ready: true });
+  });
+}
+
 /** Steps the offered rate up geometrically until p99 > limit or any loss, then bisects. */
 async function stepUp(pubs, members) {
   const steps = [];
@@ -729,7 +741,10 @@ async function stepUp(pubs, members) {
   let bad = 0;
   let stepNo = 0;
   const run = async (pubRate) => {
+    if (cfg.lockstep) await myTurn();
+    const startedAt = Date.now();
     const s = await runStep(stepNo++, pubs, pubRate, stepMs, members);
+    s.startedAt = startedAt;
     s.pass = pass(s);
     steps.push(s);
     log(
