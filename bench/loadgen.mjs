@@ -715,21 +715,6 @@ async function runStep(step, pubs, pubRate, ms, members) {
   };
 }
 
-/**
- * Lockstep (bench/run.mjs runs several servers' generators side by side): before each step, tell
- * the runner this generator is ready and wait until it says go, so that the servers take their
- * steps in turn, one at a time, and a drift of the host's speed hits them all alike.
- */
-/** Warm-up steps are numbered from here (see stepUp). */
-const WARM_STEP = 1_000_000;
-
-function myTurn() {
-  return new Promise((resolve) => {
-    process.once('message', () => resolve(undefined));
-    process.send?.({ ready: true });
-  });
-}
-
 /** Steps the offered rate up geometrically until p99 > limit or any loss, then bisects. */
 async function stepUp(pubs, members) {
   const steps = [];
@@ -744,18 +729,7 @@ async function stepUp(pubs, members) {
   let bad = 0;
   let stepNo = 0;
   const run = async (pubRate) => {
-    if (cfg.lockstep) {
-      await myTurn();
-      // The server sat idle while the others stepped (its young generation shrunk, its sockets'
-      // windows closed): an unmeasured run at this rate first, as a sequential run's previous
-      // step is, then silence.
-      // Its own step number: the message ids (`s<step>-<n>`) must not repeat the step's.
-      await runStep(WARM_STEP + stepNo, pubs, pubRate, cfg.warmMs ?? 1000, members);
-      await settle(300, 10_000);
-    }
-    const startedAt = Date.now();
     const s = await runStep(stepNo++, pubs, pubRate, stepMs, members);
-    s.startedAt = startedAt;
     s.pass = pass(s);
     steps.push(s);
     log(

@@ -1,7 +1,7 @@
 // `npm run bench`: the gateway against a bare `ws` baseline and Socket.IO 4.8, in memory and on
 // one Redis, same scenarios, same run, same load generator.
 //
-//   npm run bench -- --save            everything, and update bench/results/latest.* (about 20 minutes)
+//   npm run bench -- --save            everything, and update bench/results/latest.* (about 30 minutes)
 //   npm run bench                      everything; results in bench/results/tmp/ only
 //   npm run bench -- --quick           a smoke run, a few seconds per scenario (CI); never saved
 //   npm run bench -- --only=fanout100,idle     some scenarios: fanout100 fanout1000 idle rooms soak
@@ -29,10 +29,10 @@
 //   npm run bench -- --cost [--cost-clients=100] [--cost-rate=D] [--cost-runs=2]
 //                                      server CPU per publication at one fixed rate, both servers
 //   --server-node-args='--trace-gc'   node flags for the servers (output in bench/results/tmp/*.log)
-//   --sequential                       every server on its own, one after the other (by default gateway,
-//                                      gateway-redis, gateway-rediscluster and baseline run the fan-out
-//                                      scenarios in lockstep, taking their steps in turn); not with --save
-//   --lockstep                         lockstep in --quick too
+//   --once                             run every server once per scenario (by default gateway,
+//                                      gateway-redis, gateway-rediscluster and baseline run each
+//                                      fan-out scenario twice, the second pass in the opposite order,
+//                                      and show their better run); not with --save
 //   --no-build                         do not run `npm run build` even if dist/ is stale
 //
 // The server runs pinned to CPU 0 and the load generator to CPU 1 (taskset). Results go to
@@ -59,6 +59,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { consoleTable, markdown, svgChart } from './lib/report.mjs';
+import { betterRun } from './lib/runs.mjs';
 import { render, summarize } from './profile-summary.mjs';
 import { coreTimes, sleep } from './lib/common.mjs';
 import { RedisClusterSet } from '../scripts/redis-cluster.mjs';
@@ -113,12 +114,11 @@ for (const s of SERVERS)
 // The committed results are what the README shows: only a full run may replace them.
 if (
   SAVE &&
-  (QUICK ||
-    (!FIXED && (flag('sequential') || ONLY.length !== ALL.length || SERVERS.length !== ALL_SERVERS.length)))
+  (QUICK || (!FIXED && (flag('once') || ONLY.length !== ALL.length || SERVERS.length !== ALL_SERVERS.length)))
 ) {
   console.error(
     'bench: --save updates the committed bench/results/latest.* (the README embeds them) or, with ' +
-      '--profile, profile-latest.txt: it needs a full run (no --quick, --sequential, --only or --servers). ' +
+      '--profile, profile-latest.txt: it needs a full run (no --quick, --once, --only or --servers). ' +
       'Without --save, results go to bench/results/tmp/.',
   );
   process.exit(2);
@@ -464,15 +464,6 @@ let addrBase = 2;
  * spread over them) and returns its JSON result.
  */
 function runGenerator(srv, name, cfg, more = []) {
-  return spawnGenerator(srv, name, cfg, more).done;
-}
-
-/**
- * Starts the load generator for `srv` (and `more` instances of the same cluster). With
- * `cfg.lockstep` it has an IPC channel: it says `ready` before each step and waits for `go`
- * (measureLockstep).
- */
-function spawnGenerator(srv, name, cfg, more = []) {
   const out = join(TMP, `gen-${srv.kind}-${name}-${runCounter}.json`);
   const all = [srv, ...more];
   const full = {
@@ -491,17 +482,16 @@ function spawnGenerator(srv, name, cfg, more = []) {
   // A fresh set of 127.0.0.x source addresses per run, so TIME_WAIT sockets of the previous
   // run never compete for ports.
   addrBase = addrBase + 4 > 250 ? 2 : addrBase + 4;
-  const child = spawnPinned(
-    1,
-    process.execPath,
-    ['--max-semi-space-size=32', join(ROOT, 'bench', 'loadgen.mjs'), JSON.stringify(full)],
-    {
-      cwd: ROOT,
-      stdio: cfg.lockstep ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit'],
-    },
-  );
-  /** @type {Promise<any>} */
-  const done = new Promise((resolve) => {
+  return new Promise((resolve) => {
+    const child = spawnPinned(
+      1,
+      process.execPath,
+      ['--max-semi-space-size=32', join(ROOT, 'bench', 'loadgen.mjs'), JSON.stringify(full)],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     child.on('exit', (code) => {
       try {
         const r = JSON.parse(readFileSync(out, 'utf8'));
@@ -512,7 +502,6 @@ function spawnGenerator(srv, name, cfg, more = []) {
       }
     });
   });
-  return { child, done };
 }
 
 // ---- scenarios -----------------------------------------------------------------------------
@@ -528,16 +517,14 @@ const FANOUT_SERVERS = ALL_SERVERS;
 const PAIR = ['gateway', 'baseline'];
 /**
  * The fan-out servers whose ratios to each other have targets near 1 (gateway/baseline,
- * gateway+Redis/gateway, Cluster/one Redis) run in lockstep (measureLockstep): all up at once, each
- * with its generator connected and joined, taking their steps in turn. This VM's host speed drifts
- * within minutes (the same gateway on the same Redis Cluster sustained 2.16M and 3.07M deliveries/s
- * an hour apart; in one run the baseline gave 11.37M and then 7.57M at N=1000), and one server after
- * the other put that drift straight into the ratio of two servers measured minutes apart. Socket.IO's
- * ratios are tens: it runs on its own after them. Not in --quick unless --lockstep; --sequential
- * runs every server on its own.
+ * gateway+Redis/gateway, Cluster/one Redis). They are measured twice, the second pass in the
+ * opposite order, and each shows its better run: this VM's host speed drifts within minutes (the
+ * same gateway on the same Redis Cluster sustained 2.16M and 3.07M deliveries/s an hour apart),
+ * and one run per server put that drift straight into the ratio of two servers measured a minute
+ * apart. Socket.IO's ratios are tens, and it runs once. Not in --quick; `--once` skips it.
  */
-const LOCKSTEP_SERVERS = ['gateway', 'gateway-redis', 'gateway-rediscluster', 'baseline'];
-const LOCKSTEP = (!QUICK || flag('lockstep')) && !flag('sequential');
+const TWICE_SERVERS = ['gateway', 'gateway-redis', 'gateway-rediscluster', 'baseline'];
+const TWICE = !QUICK && !flag('once');
 /**
  * Where the stepping starts, per server: Socket.IO tops out near 50-70k deliveries/s here, so it
  * starts lower (from 200k its first step would fail and nothing would be measured).
@@ -551,7 +538,7 @@ const SCENARIOS = {
   fanout100: {
     title: 'fan-out, 100 subscribers in one room',
     servers: FANOUT_SERVERS,
-    lockstep: LOCKSTEP_SERVERS,
+    twice: TWICE_SERVERS,
     cfg: {
       scenario: 'fanout',
       clients: 100,
@@ -564,7 +551,7 @@ const SCENARIOS = {
   fanout1000: {
     title: 'fan-out, 1000 subscribers in one room',
     servers: FANOUT_SERVERS,
-    lockstep: LOCKSTEP_SERVERS,
+    twice: TWICE_SERVERS,
     cfg: {
       scenario: 'fanout',
       clients: 1000,
@@ -687,109 +674,41 @@ async function runScenario(key, gatewayOk) {
   const sc = SCENARIOS[key];
   /** @type {Record<string, any>} */
   const out = {};
-  const kinds = SERVERS.filter((kind) => sc.servers.includes(kind));
-  for (const kind of kinds) {
-    if (kind.startsWith('gateway') && !gatewayOk) out[kind] = { error: 'gateway not built' };
-    else if (kind.endsWith('-redis') && !redisOk)
+  for (const kind of SERVERS) {
+    if (!sc.servers.includes(kind)) continue;
+    if (kind.startsWith('gateway') && !gatewayOk) {
+      out[kind] = { error: 'gateway not built' };
+      continue;
+    }
+    if (kind.endsWith('-redis') && !redisOk) {
       out[kind] = { error: `no Redis at ${redactUrl(REDIS_URL)}` };
+      continue;
+    }
+    out[kind] = await measure(key, kind, 1);
   }
-  const together = LOCKSTEP ? kinds.filter((k) => sc.lockstep?.includes(k) && !out[k]) : [];
-  if (together.length > 1) Object.assign(out, await measureLockstep(key, together));
-  for (const kind of kinds) if (!out[kind]) out[kind] = await measure(key, kind);
-  return Object.fromEntries(kinds.map((kind) => [kind, out[kind]]));
-}
-
-/**
- * The servers `kinds` in scenario `key`, side by side: all started, each with its generator
- * connected and joined, then one step at a time in turn (the first server's step, the second's, ...,
- * the first's next), so that whatever the host's speed does meanwhile, it does to all of them
- * alike. An idle server and its idle generator cost next to nothing. Each result is as measure()
- * gives it, with `lockstep` (the servers it ran beside).
- */
-async function measureLockstep(key, kinds) {
-  const sc = SCENARIOS[key];
-  /** @type {Record<string, any>} */
-  const out = {};
-  const bg = await backgroundLoad();
-  say(
-    `${key} on ${kinds.join(', ')}, in lockstep: ${sc.title} (background load: core0 ${bg.core0Pct}%, core1 ${bg.core1Pct}%)`,
-  );
-  if (Math.max(bg.core0Pct, bg.core1Pct) > 20)
-    say('WARNING: something else is busy on these cores; figures will be low and noisy');
-  /** @type {Map<string, any>} */
-  const srvs = new Map();
-  /** @type {Map<string, {child: import('node:child_process').ChildProcess, done: Promise<any>, state: string}>} */
-  const gens = new Map();
-  try {
-    for (const kind of kinds) {
-      try {
-        srvs.set(kind, await startServer(kind, { heartbeatMs: sc.heartbeatMs ?? 30_000, extraEnv: {} }));
-      } catch (e) {
-        say(`${key} on ${kind} failed: ${/** @type {Error} */ (e).message}`);
-        out[kind] = { error: String(/** @type {Error} */ (e).message).split('\n')[0] };
-      }
-    }
-    const started = kinds.filter((k) => srvs.has(k));
-    // One after the other up to their first step: connecting is not measured here, but it is busy.
-    for (const kind of started) {
-      const cfg = {
-        ...sc.cfg,
-        startDeliveriesPerSec: START[kind] ?? sc.cfg.startDeliveriesPerSec,
-        lockstep: true,
-        // Its watchdog counts the others' steps too.
-        maxMs: sc.cfg.maxMs * started.length,
-      };
-      const g = spawnGenerator(srvs.get(kind), key, cfg);
-      gens.set(kind, { ...g, state: await nextWord(g) });
-    }
-    let turn = started.filter((k) => gens.get(k)?.state === 'ready');
-    while (turn.length > 0) {
-      for (const kind of turn) {
-        const g = gens.get(kind);
-        g.child.send('go', () => {});
-        g.state = await nextWord(g);
-      }
-      turn = turn.filter((k) => gens.get(k)?.state === 'ready');
-    }
-    for (const kind of started) {
-      const r = await gens.get(kind).done;
-      const srv = srvs.get(kind);
-      r.serverLog = srv.logFile.slice(ROOT.length + 1);
-      r.background = bg;
-      r.lockstep = started;
-      if (srv.child.exitCode !== null) r.serverExited = srv.child.exitCode;
-      out[kind] = r;
-      if (r.best)
-        say(
-          `${key} on ${kind}: sustained ${Math.round(r.best.deliveredPerSec)} deliveries/s, p99 ${r.best.p99Ms} ms`,
-        );
-      else if (r.steps) say(`${key} on ${kind}: no step passed`);
-    }
-  } finally {
-    for (const g of gens.values()) if (g.child.exitCode === null) g.child.kill('SIGTERM');
-    for (const [kind, srv] of srvs) {
-      await stopServer(srv);
-      if (kind.endsWith('-redis')) await cleanRedis(srv.keyPrefix);
+  // The second pass, in the opposite order: a server measured early and late, whatever the drift.
+  if (sc.twice && TWICE) {
+    for (const kind of [...SERVERS].reverse()) {
+      if (!sc.twice.includes(kind) || !out[kind]?.best) continue;
+      out[kind] = betterRun(out[kind], await measure(key, kind, 2));
+      const r = out[kind];
+      say(
+        `${key} on ${kind}: ${r.runs.map((x) => (x === null ? 'no step passed' : Math.round(x.deliveredPerSec))).join(' then ')} deliveries/s; the table shows run ${r.run}`,
+      );
     }
   }
   return out;
 }
 
-/** A lockstep generator's next word: `ready` (for its next step) or `exit` (done). */
-function nextWord(g) {
-  return Promise.race([
-    new Promise((resolve) => g.child.once('message', () => resolve('ready'))),
-    g.done.then(() => 'exit'),
-  ]);
-}
-
-/** One measurement of `kind` in scenario `key`, on its own. */
-async function measure(key, kind) {
+/** One measurement of `kind` in scenario `key` (`run`: 1, or 2 in the second pass). */
+async function measure(key, kind, run) {
   const sc = SCENARIOS[key];
   /** @type {any} */
   let r;
   const bg = await backgroundLoad();
-  say(`${key} on ${kind}: ${sc.title} (background load: core0 ${bg.core0Pct}%, core1 ${bg.core1Pct}%)`);
+  say(
+    `${key} on ${kind}${run > 1 ? ` (run ${run})` : ''}: ${sc.title} (background load: core0 ${bg.core0Pct}%, core1 ${bg.core1Pct}%)`,
+  );
   if (Math.max(bg.core0Pct, bg.core1Pct) > 20)
     say('WARNING: something else is busy on these cores; figures will be low and noisy');
   /** @type {any[]} */
@@ -932,12 +851,18 @@ function notesFor(results) {
     notes.push(
       'cross100/cross1000: two gateway instances on the same Redis, both pinned to CPU 0 (they share one core; the generator keeps CPU 1), members alternating between them, five publishers on each.',
     );
-  const together = new Set();
-  for (const sc of Object.values(results.scenarios))
-    for (const r of Object.values(sc)) if (r.lockstep) together.add(r.lockstep.join(', '));
-  for (const kinds of together)
+  const twice = [];
+  for (const [key, sc] of Object.entries(results.scenarios)) {
+    for (const [kind, r] of Object.entries(sc)) {
+      if (!r.runs) continue;
+      const figs = r.runs.map((x) => (x === null ? 'none' : `${(x.deliveredPerSec / 1e6).toFixed(2)}M`));
+      twice.push(`${key}/${kind} ${figs.join(' then ')}`);
+    }
+  }
+  if (twice.length)
     notes.push(
-      `${kinds} ran each fan-out scenario in lockstep: all up at once, each with its generator connected, taking one step each in turn, so that the host's drift (large on this VM) hits them alike; the others ran on their own after them.`,
+      'gateway, gateway+Redis, gateway+Redis Cluster and baseline ran each fan-out scenario twice, the second time in the ' +
+        `opposite order, and the tables show the better run (the host's speed drifts within minutes here): ${twice.join('; ')}.`,
     );
   notes.push(
     "Latency is sampled 1 in 8 deliveries (max also checks the first frame of every read). This VM's vCPUs are " +

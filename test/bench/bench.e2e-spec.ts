@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { betterRun } from '../../bench/lib/runs.mjs';
 import { PROJECT_ROOT } from '../harness/index.js';
 
 /**
@@ -41,41 +42,29 @@ describe('npm run bench', () => {
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/--save .* needs a full run/);
     expect(digest()).toBe(before);
-    // A saved run runs the fan-out servers in lockstep like every full run: --sequential is not one.
-    const once = await runBench(['--save', '--sequential', '--no-build'], 20_000);
+    // A saved run measures the fan-out servers twice like every full run: --once is not one.
+    const once = await runBench(['--save', '--once', '--no-build'], 20_000);
     expect(once.code).toBe(2);
     expect(once.out).toMatch(/--save .* needs a full run/);
     expect(digest()).toBe(before);
   }, 50_000);
 
-  it('--lockstep runs the servers side by side, taking their steps in turn', async () => {
-    const before = digest();
-    const r = await runBench(
-      ['--quick', '--lockstep', '--only=fanout100', '--servers=gateway,baseline', '--no-build'],
-      90_000,
-    );
-    expect(r.code).toBe(0);
-    expect(digest()).toBe(before);
-    const res = JSON.parse(readFileSync(join(RESULTS, 'tmp', 'latest.json'), 'utf8'));
-    const steps: { kind: string; startedAt: number; end: number }[] = [];
-    for (const kind of ['gateway', 'baseline']) {
-      const run = res.scenarios.fanout100[kind];
-      expect(run.error).toBeUndefined();
-      expect(run.lockstep).toEqual(['gateway', 'baseline']);
-      expect(run.best).toBeTruthy();
-      for (const s of run.steps as { startedAt: number; seconds: number }[]) {
-        steps.push({ kind, startedAt: s.startedAt, end: s.startedAt + s.seconds * 1000 });
-      }
-    }
-    steps.sort((a, b) => a.startedAt - b.startedAt);
-    // Both servers stepped, one step at a time, in turn while both had steps left.
-    expect(steps.filter((s) => s.kind === 'gateway').length).toBeGreaterThan(0);
-    expect(steps.filter((s) => s.kind === 'baseline').length).toBeGreaterThan(0);
-    for (let i = 1; i < steps.length; i++)
-      expect(steps[i].startedAt).toBeGreaterThanOrEqual(steps[i - 1].end);
-    const both = Math.min(...['gateway', 'baseline'].map((k) => steps.filter((s) => s.kind === k).length));
-    for (let i = 1; i < 2 * both; i++) expect(steps[i].kind).not.toBe(steps[i - 1].kind);
-  }, 100_000);
+  it('of two runs of a server, keeps the faster one and both figures, in the order measured', () => {
+    const slow = { best: { deliveredPerSec: 2_160_000, p99Ms: 21 }, steps: ['slow'] };
+    const fast = { best: { deliveredPerSec: 3_070_000, p99Ms: 64 }, steps: ['fast'] };
+    const late = betterRun(slow, fast);
+    expect(late.steps).toEqual(['fast']);
+    expect(late.run).toBe(2);
+    expect(late.runs).toEqual([
+      { deliveredPerSec: 2_160_000, p99Ms: 21 },
+      { deliveredPerSec: 3_070_000, p99Ms: 64 },
+    ]);
+    expect(betterRun(fast, slow)).toMatchObject({ steps: ['fast'], run: 1 });
+    // A run where no step passed never wins, and shows as null.
+    const none = { steps: ['none'] };
+    expect(betterRun(none, slow)).toMatchObject({ steps: ['slow'], run: 2, runs: [null, slow.best] });
+    expect(betterRun(slow, none)).toMatchObject({ steps: ['slow'], run: 1, runs: [slow.best, null] });
+  });
 
   it('a quick run drives Socket.IO over its own framing and writes only results/tmp/', async () => {
     const before = digest();
