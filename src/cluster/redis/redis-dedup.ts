@@ -20,9 +20,6 @@ export class RedisDedup implements IdempotencyStore {
   /** A turn's takes in one script call (per node in a Redis Cluster). */
   private readonly taker: RecordTaker;
   private closed = false;
-  /** The room of the last record value made (recordValue), and that value. */
-  private valueRoom = '';
-  private value = '';
 
   constructor(
     keyPrefix: string,
@@ -65,21 +62,12 @@ export class RedisDedup implements IdempotencyStore {
    * messages in three come this way, and an async function cost a promise and a microtask more.
    */
   take(key: string, room: string, ttlMs: number): Promise<DedupEntry | undefined> {
-    return this.taker.take(this.keys.record(key), this.recordValue(room), Math.max(1, ttlMs)).then(
+    return this.taker.take(this.keys.record(key), senderRecordValue(room), Math.max(1, ttlMs)).then(
       (held) => (held === null ? undefined : this.found(held, key, room, ttlMs)),
       (err: unknown) => {
         throw unavailable(err);
       },
     );
-  }
-
-  /** A record's value for `room`, the last one kept: a busy room's takes share one string. */
-  private recordValue(room: string): string {
-    if (room !== this.valueRoom) {
-      this.valueRoom = room;
-      this.value = senderRecordValue(room);
-    }
-    return this.value;
   }
 
   /** What a record found taken answers (see priorPublication). */
