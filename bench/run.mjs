@@ -59,7 +59,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { consoleTable, markdown, svgChart } from './lib/report.mjs';
-import { betterRun } from './lib/runs.mjs';
+import { betterRun, runsText } from './lib/runs.mjs';
 import { render, summarize } from './profile-summary.mjs';
 import { coreTimes, sleep } from './lib/common.mjs';
 import { RedisClusterSet } from '../scripts/redis-cluster.mjs';
@@ -692,9 +692,7 @@ async function runScenario(key, gatewayOk) {
       if (!sc.twice.includes(kind) || !out[kind]?.best) continue;
       out[kind] = betterRun(out[kind], await measure(key, kind, 2));
       const r = out[kind];
-      say(
-        `${key} on ${kind}: ${r.runs.map((x) => (x === null ? 'no step passed' : Math.round(x.deliveredPerSec))).join(' then ')} deliveries/s; the table shows run ${r.run}`,
-      );
+      say(`${key} on ${kind}: ${runsText(r)} deliveries/s; the table shows run ${r.run}`);
     }
   }
   return out;
@@ -855,8 +853,7 @@ function notesFor(results) {
   for (const [key, sc] of Object.entries(results.scenarios)) {
     for (const [kind, r] of Object.entries(sc)) {
       if (!r.runs) continue;
-      const figs = r.runs.map((x) => (x === null ? 'none' : `${(x.deliveredPerSec / 1e6).toFixed(2)}M`));
-      twice.push(`${key}/${kind} ${figs.join(' then ')}`);
+      twice.push(`${key}/${kind} ${runsText(r)}`);
     }
   }
   if (twice.length)

@@ -8,3 +8,5 @@ export function betterRun<R extends ScenarioRun>(
   first: R,
   second: R,
 ): R & { runs: ({ deliveredPerSec: number; p99Ms: number } | null)[]; run: 1 | 2 };
+
+export function runsText(r: { runs: ({ deliveredPerSec: number } | null)[] }): string;

@@ -15,3 +15,12 @@ export function betterRun(first, second) {
   );
   return { ...pick, runs, run: pick === first ? 1 : 2 };
 }
+
+/**
+ * A server's runs as the log and the notes show them: `2.16M then 1.51M` (`none` where no step
+ * passed).
+ * @param {{ runs: ({ deliveredPerSec: number } | null)[] }} r
+ */
+export function runsText(r) {
+  return r.runs.map((x) => (x === null ? 'none' : `${(x.deliveredPerSec / 1e6).toFixed(2)}M`)).join(' then ');
+}

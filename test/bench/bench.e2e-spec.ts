@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { betterRun } from '../../bench/lib/runs.mjs';
+import { betterRun, runsText } from '../../bench/lib/runs.mjs';
 import { PROJECT_ROOT } from '../harness/index.js';
 
 /**
@@ -64,6 +64,7 @@ describe('npm run bench', () => {
     const none = { steps: ['none'] };
     expect(betterRun(none, slow)).toMatchObject({ steps: ['slow'], run: 2, runs: [null, slow.best] });
     expect(betterRun(slow, none)).toMatchObject({ steps: ['slow'], run: 1, runs: [slow.best, null] });
+    expect(runsText(betterRun(none, late))).toBe('none then 3.07M');
   });
 
   it('a quick run drives Socket.IO over its own framing and writes only results/tmp/', async () => {
