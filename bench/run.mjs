@@ -42,6 +42,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -58,7 +59,8 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { consoleTable, markdown, svgChart } from './lib/report.mjs';
+import { consoleTable, markdown, peerTargets, svgChart } from './lib/report.mjs';
+import { HISTORY_RUNS, historyEntry, readHistory } from './lib/history.mjs';
 import { betterRun, runsText } from './lib/runs.mjs';
 import { render, summarize } from './profile-summary.mjs';
 import { coreTimes, sleep } from './lib/common.mjs';
@@ -989,6 +991,18 @@ async function main() {
   }
   results.notes = notesFor(results);
   results.seconds = Math.round((Date.now() - t0) / 1000);
+  if (SAVE) {
+    // Every saved run's target ratios, one line each: the README's verdict is over the last few.
+    const file = join(RESULTS, 'history.jsonl');
+    const git = (/** @type {string[]} */ args) =>
+      execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    // `+`: measured with uncommitted changes to the code (the results themselves aside).
+    const dirty = git(['status', '--porcelain', '--', 'src', 'bench', 'scripts', ':(exclude)bench/results']);
+    const commit = git(['rev-parse', '--short', 'HEAD']) + (dirty === '' ? '' : '+');
+    const entry = historyEntry(results.date, commit, peerTargets(results));
+    appendFileSync(file, JSON.stringify(entry) + '\n');
+    results.history = readHistory(file).slice(-HISTORY_RUNS);
+  }
   // Only a full run with --save replaces what the README embeds; anything else stays in tmp/.
   const dir = SAVE ? RESULTS : TMP;
   const rel = dir.slice(ROOT.length + 1);

@@ -1,6 +1,8 @@
 // Turns the bench results into a console table, a markdown table and an SVG chart.
 // No dependency: the chart is hand-written SVG with log scales.
 
+import { historyTable } from './history.mjs';
+
 const fmtNum = (x, d = 0) => {
   if (x === null || x === undefined || Number.isNaN(x)) return 'n/a';
   if (typeof x !== 'number') return String(x);
@@ -401,6 +403,12 @@ export function markdown(results, svgPath = 'bench/results/latest.svg') {
     out.push('| target | result |');
     out.push('|---|---|');
     for (const t of targets) out.push(`| ${t.what}, p99 <= 100 ms | ${t.result} |`);
+  }
+  // A saved run (--save) carries the last saved runs, itself included (bench/lib/history.mjs).
+  const history = historyTable(results.history ?? []);
+  if (history.length) {
+    out.push('');
+    out.push(...history);
   }
   if (results.notes?.length) {
     out.push('');

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { historyEntry, historyTable, historyVerdicts } from '../../bench/lib/history.mjs';
 import { betterRun, runsText } from '../../bench/lib/runs.mjs';
 import { PROJECT_ROOT } from '../harness/index.js';
 
@@ -11,7 +12,7 @@ import { PROJECT_ROOT } from '../harness/index.js';
  * Engine.IO / Socket.IO framing really drives the Socket.IO peer (connects, joins, acks, deliveries).
  */
 const RESULTS = join(PROJECT_ROOT, 'bench', 'results');
-const committed = ['latest.json', 'latest.md', 'latest.svg'].map((f) => join(RESULTS, f));
+const committed = ['latest.json', 'latest.md', 'latest.svg', 'history.jsonl'].map((f) => join(RESULTS, f));
 const digest = () =>
   committed.map((f) => createHash('sha256').update(readFileSync(f)).digest('hex')).join(',');
 
@@ -65,6 +66,60 @@ describe('npm run bench', () => {
     expect(betterRun(none, slow)).toMatchObject({ steps: ['slow'], run: 2, runs: [null, slow.best] });
     expect(betterRun(slow, none)).toMatchObject({ steps: ['slow'], run: 1, runs: [slow.best, null] });
     expect(runsText(betterRun(none, late))).toBe('none then 3.07M');
+  });
+
+  it("judges each target on the median of the last three saved runs' ratios, each run's shown", () => {
+    const target = (key: string, a: string, b: string, goal: number, ratio?: number) => ({
+      key,
+      a,
+      b,
+      target: goal,
+      what: `${key}: ${a} >= ${goal}x ${b}`,
+      ratio,
+    });
+    const run = (date: string, cluster?: number, own?: number) =>
+      historyEntry(date, 'abc1234', [
+        target('fanout100', 'gateway-rediscluster', 'gateway-redis', 0.8, cluster),
+        ...(own === undefined ? [] : [target('fanout100', 'gateway-redis', 'gateway', 0.7, own)]),
+      ]);
+    const history = [
+      run('2026-11-27T01:00:00.000Z', 0.1, 0.1), // the oldest: beyond the last three, not counted
+      run('2026-11-28T05:37:27.325Z', 0.8349, 0.74),
+      run('2026-11-28T07:47:34.676Z', 0.71, 0.81),
+      run('2026-11-28T08:34:19.000Z', 0.95),
+    ];
+    // Kept whole, so that a verdict rounds once, like the run's own table.
+    expect(history[1].targets[0].ratio).toBe(0.8349);
+    const [cluster] = historyVerdicts(history);
+    const [, own] = historyVerdicts([...history.slice(0, 3), run('2026-11-28T08:34:19.000Z', 0.95, 0.66)]);
+    // 0.8349, 0.71, 0.95: the median 0.8349 meets 0.8 although one run missed it.
+    expect(cluster).toMatchObject({ ratios: [0.8349, 0.71, 0.95], median: 0.8349, ok: true, runs: 3 });
+    // 0.74, 0.81, 0.66: median 0.74 >= 0.7.
+    expect(own).toMatchObject({ ratios: [0.74, 0.81, 0.66], median: 0.74, ok: true });
+    // Two misses of three: the median misses.
+    expect(historyVerdicts([run('a', 0.7), run('b', 0.9), run('c', 0.75)])[0]).toMatchObject({
+      median: 0.75,
+      ok: false,
+    });
+    // A run with no passing step counts as a miss; a run that did not measure the target is left out.
+    const noStep = historyEntry('d', 'abc1234', [
+      target('fanout100', 'gateway-rediscluster', 'gateway-redis', 0.8),
+    ]);
+    expect(noStep.targets[0].ratio).toBeNull();
+    expect(historyVerdicts([run('a', 0.9), noStep, run('c', 0.85)])[0]).toMatchObject({
+      ratios: [0.9, null, 0.85],
+      median: 0.85,
+      ok: true,
+    });
+    expect(historyVerdicts([run('a', 0.9), noStep, noStep])[0]).toMatchObject({ ok: false });
+    const table = historyTable(history);
+    expect(table[0]).toContain('last 3 full runs (2026-11-28 05:37 (abc1234), 2026-11-28 07:47 (abc1234)');
+    expect(table).toContain(
+      '| fanout100: gateway-rediscluster >= 0.8x gateway-redis | 0.83 / 0.71 / 0.95 | 0.83x | met (>= 0.8) |',
+    );
+    // The newest run did not measure gateway+Redis / gateway: the table follows the newest run's targets.
+    expect(table.filter((l) => l.startsWith('| fanout100'))).toHaveLength(1);
+    expect(historyTable([])).toEqual([]);
   });
 
   it('a quick run drives Socket.IO over its own framing and writes only results/tmp/', async () => {
