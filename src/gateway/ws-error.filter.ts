@@ -25,7 +25,9 @@ export class WsErrorFilter implements WsExceptionFilter {
     const ref = typeof data === 'object' && data !== null ? data.id : undefined;
     if (exception instanceof WsError || exception instanceof HubError) {
       const details = exception instanceof WsError ? exception.details : undefined;
-      this.hub.sendError(c, exception.code, exception.message, ref, details);
+      // A temporary HubError is the server's side (see HubError.temporary): not counted.
+      const counted = !(exception instanceof HubError && exception.temporary);
+      this.hub.sendError(c, exception.code, exception.message, ref, details, counted);
       return;
     }
     this.logger.error(

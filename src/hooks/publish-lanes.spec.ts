@@ -1,7 +1,6 @@
 import type { Connection } from '../hub/connection.js';
 import { HubError } from '../hub/hub-error.js';
 import type { HubService } from '../hub/hub.service.js';
-import { WsError } from '../protocol/ws-error.js';
 import type { HooksService, PublishVerdict } from './hooks.service.js';
 import { PublishLanes } from './publish-lanes.js';
 
@@ -55,7 +54,15 @@ describe('PublishLanes', () => {
     const lanes = new PublishLanes(hub, hooks);
     const c = connection();
     const done = Array.from({ length: MAX_PENDING }, (_, i) => lanes.submit(c, 'r', 'x', `m${i}`));
-    expect(() => lanes.submit(c, 'r', 'x', 'over')).toThrow(WsError);
+    // rate_limited, temporary: the hook's backlog, not the client's doing (no ERROR_LIMIT count).
+    let refused: unknown;
+    try {
+      void lanes.submit(c, 'r', 'x', 'over');
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(HubError);
+    expect(refused).toMatchObject({ code: 'rate_limited', temporary: true });
     for (const p of pending.values()) p.resolve('x');
     await Promise.all(done);
     const next = lanes.submit(c, 'r', 'x', 'again');

@@ -2,8 +2,6 @@ import { mayPublish } from '../auth/principal.js';
 import type { Connection } from '../hub/connection.js';
 import { HubError, HubErrorCode } from '../hub/hub-error.js';
 import type { HubService } from '../hub/hub.service.js';
-import { ErrorCode } from '../protocol/wire/codes.js';
-import { WsError } from '../protocol/ws-error.js';
 import type { HooksService } from './hooks.service.js';
 
 interface Lane {
@@ -40,9 +38,11 @@ export class PublishLanes {
     let lane = this.lanes.get(c);
     if (lane === undefined) this.lanes.set(c, (lane = { pending: 0, tail: Promise.resolve() }));
     if (lane.pending >= this.hooks.maxPendingPublishes) {
-      throw new WsError(
-        ErrorCode.RateLimited,
+      // Temporary: the backend's slowness, not the client's doing (no ERROR_LIMIT count).
+      throw new HubError(
+        HubErrorCode.RateLimited,
         `${this.hooks.maxPendingPublishes} messages are already waiting for the publish hook; retry with the same id`,
+        true,
       );
     }
     lane.pending++;

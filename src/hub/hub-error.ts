@@ -23,7 +23,11 @@ export class HubError extends Error {
   constructor(
     readonly code: HubErrorCode,
     message: string,
-    /** Retrying the same operation (with the same id) may succeed later. */
+    /**
+     * The refusal comes from the server's side (the bus unreachable, a slow hook's backlog), not
+     * from what the client did: retrying the same operation (with the same id) may succeed later,
+     * and over WebSocket it does not count toward ERROR_LIMIT.
+     */
     readonly temporary = false,
   ) {
     super(message);

@@ -215,8 +215,15 @@ export class HubService implements BrokerHandler, OnModuleInit, OnApplicationShu
   }
 
   /** Sends an `error` frame and closes 1008 after too many of them in the window. */
-  sendError(c: Connection, code: ErrorCode, message: string, ref?: unknown, details?: FieldProblem[]): void {
-    this.writer.error(c, code, message, ref, details);
+  sendError(
+    c: Connection,
+    code: ErrorCode,
+    message: string,
+    ref?: unknown,
+    details?: FieldProblem[],
+    counted?: boolean,
+  ): void {
+    this.writer.error(c, code, message, ref, details, counted);
   }
 
   // ---------------------------------------------------------------- rooms and publishing

@@ -149,17 +149,25 @@ export class Writer {
 
   /**
    * Sends an `error` frame and closes 1008 after ERROR_LIMIT of the client's own errors within
-   * ERROR_WINDOW_MS. The server's own failures (`unavailable`, `internal`) are not the client's doing
-   * and do not count: a Redis outage of a few seconds must not close clients that retry politely.
+   * ERROR_WINDOW_MS. The server's own failures (`unavailable`, `internal`, and whatever the caller
+   * says is not `counted`: a slow publish hook's refusals) are not the client's doing and do not
+   * count: a Redis outage or a slow backend must not close clients that retry politely.
    */
-  error(c: Connection, code: ErrorCode, message: string, ref?: unknown, details?: FieldProblem[]): void {
+  error(
+    c: Connection,
+    code: ErrorCode,
+    message: string,
+    ref?: unknown,
+    details?: FieldProblem[],
+    counted = true,
+  ): void {
     if (!c.open) return;
     const frame: ErrorFrame = { type: 'error', code, message };
     if (typeof ref === 'string' && ref.length > 0 && ref.length <= 64) frame.ref = ref;
     if (details) frame.details = details;
     this.send(c, frame);
     HubCounters.bump(this.counters.errors, code);
-    if (code === ErrorCode.Unavailable || code === ErrorCode.Internal) return;
+    if (!counted || code === ErrorCode.Unavailable || code === ErrorCode.Internal) return;
     const now = monotonicNow();
     const times = (c.errorTimes ??= []);
     times.push(now);
