@@ -25,8 +25,8 @@ export class WsErrorFilter implements WsExceptionFilter {
     const ref = typeof data === 'object' && data !== null ? data.id : undefined;
     if (exception instanceof WsError || exception instanceof HubError) {
       const details = exception instanceof WsError ? exception.details : undefined;
-      // A temporary HubError is the server's side (see HubError.temporary): not counted.
-      const counted = !(exception instanceof HubError && exception.temporary);
+      // Only the client's own errors count toward ERROR_LIMIT (HubError.byClient).
+      const counted = !(exception instanceof HubError) || exception.byClient;
       this.hub.sendError(c, exception.code, exception.message, ref, details, counted);
       return;
     }

@@ -54,7 +54,7 @@ describe('PublishLanes', () => {
     const lanes = new PublishLanes(hub, hooks);
     const c = connection();
     const done = Array.from({ length: MAX_PENDING }, (_, i) => lanes.submit(c, 'r', 'x', `m${i}`));
-    // rate_limited, temporary: the hook's backlog, not the client's doing (no ERROR_LIMIT count).
+    // rate_limited, retry later: the hook's backlog, not the client's doing (no ERROR_LIMIT count).
     let refused: unknown;
     try {
       void lanes.submit(c, 'r', 'x', 'over');
@@ -62,7 +62,7 @@ describe('PublishLanes', () => {
       refused = err;
     }
     expect(refused).toBeInstanceOf(HubError);
-    expect(refused).toMatchObject({ code: 'rate_limited', temporary: true });
+    expect(refused).toMatchObject({ code: 'rate_limited', temporary: true, byClient: false });
     for (const p of pending.values()) p.resolve('x');
     await Promise.all(done);
     const next = lanes.submit(c, 'r', 'x', 'again');

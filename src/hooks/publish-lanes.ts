@@ -38,11 +38,12 @@ export class PublishLanes {
     let lane = this.lanes.get(c);
     if (lane === undefined) this.lanes.set(c, (lane = { pending: 0, tail: Promise.resolve() }));
     if (lane.pending >= this.hooks.maxPendingPublishes) {
-      // Temporary: the backend's slowness, not the client's doing (no ERROR_LIMIT count).
+      // The backend's slowness, not the client's doing: no ERROR_LIMIT count.
       throw new HubError(
         HubErrorCode.RateLimited,
         `${this.hooks.maxPendingPublishes} messages are already waiting for the publish hook; retry with the same id`,
         true,
+        false,
       );
     }
     lane.pending++;

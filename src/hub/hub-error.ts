@@ -23,12 +23,14 @@ export class HubError extends Error {
   constructor(
     readonly code: HubErrorCode,
     message: string,
-    /**
-     * The refusal comes from the server's side (the bus unreachable, a slow hook's backlog), not
-     * from what the client did: retrying the same operation (with the same id) may succeed later,
-     * and over WebSocket it does not count toward ERROR_LIMIT.
-     */
+    /** Retrying the same operation (with the same id) may succeed later. */
     readonly temporary = false,
+    /**
+     * The refusal is the client's doing (over its own budget, not allowed, ...): over WebSocket it
+     * counts toward ERROR_LIMIT. False for the server's own state that the client cannot see (a
+     * slow publish hook's backlog). `unavailable` never counts, whatever this says.
+     */
+    readonly byClient = true,
   ) {
     super(message);
   }

@@ -388,6 +388,27 @@ describe('limits and closes', () => {
     }
   });
 
+  it("counts a join over the replay budget toward ERROR_LIMIT: it is the client's doing", async () => {
+    // Unlike a slow publish hook's rate_limited (test/hooks), which the client cannot see coming.
+    const t = await startApp({ ERROR_LIMIT: '3', REPLAY_BUDGET_MESSAGES: '1', HISTORY_SIZE: '20' });
+    try {
+      const w = await TestClient.connect(t.wsUrl, { token: t.token('writer') });
+      await join(w, 'replayed');
+      for (let i = 0; i < 3; i++) await w.say('replayed', `m${i}`, `m${i}`);
+      const c = await TestClient.connect(t.wsUrl, { token: t.token('rejoiner') });
+      // The full budget allows one replay larger than itself; then every replay is refused.
+      expect(await join(c, 'replayed', { since: 0 })).toMatchObject({ type: 'joined', seq: 3 });
+      c.send({ type: 'leave', room: 'replayed' });
+      await c.next('left');
+      for (let i = 0; i < 3; i++) c.send({ type: 'join', room: 'replayed', since: 0 });
+      expect(await c.closed()).toEqual({ code: 1008, reason: 'too many errors' });
+      expect(c.all('error').map((f) => f.code)).toEqual(['rate_limited', 'rate_limited', 'rate_limited']);
+      w.close();
+    } finally {
+      await t.close();
+    }
+  });
+
   it('closes 1009 for a frame over MAX_MESSAGE_BYTES', async () => {
     const t = await startApp({ MAX_MESSAGE_BYTES: '1024' });
     try {
