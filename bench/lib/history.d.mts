@@ -29,6 +29,6 @@ export function median(xs: number[]): number;
 export function historyVerdicts(
   entries: HistoryEntry[],
   count?: number,
-): (HistoryTarget & { ratios: (number | null | undefined)[]; median: number; ok: boolean; runs: number })[];
+): (HistoryTarget & { ratios: (number | null | undefined)[]; median: number; ok: boolean })[];
 
 export function historyTable(entries: HistoryEntry[], count?: number): string[];

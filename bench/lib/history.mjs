@@ -69,7 +69,7 @@ export function historyVerdicts(entries, count = HISTORY_RUNS) {
     });
     const had = ratios.filter((r) => r !== undefined).map((r) => (r === null ? -Infinity : r));
     const mid = median(had);
-    return { ...t, ratios, median: mid, ok: mid >= t.target, runs: had.length };
+    return { ...t, ratios, median: mid, ok: mid >= t.target };
   });
 }
 
